@@ -1,0 +1,32 @@
+"""ASGI entry point: HTTP through Django, websockets through Channels."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from conversations.consumers import EchoConsumer, IngestConsumer  # noqa: E402
+from desk.routing import websocket_urlpatterns as desk_websockets  # noqa: E402
+
+websocket_routes = [
+    # Server-to-server: authenticated by the bearer token, no browser origin.
+    path("ws/ingest/v1/", IngestConsumer.as_asgi()),
+    # Browsers: session auth, and only from our own hosts.
+    path("ws/desk/", AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(desk_websockets)))),
+]
+if settings.BATON_BENCH_ECHO:
+    websocket_routes.append(path("ws/bench/echo/", EchoConsumer.as_asgi()))
+
+application = ProtocolTypeRouter(
+    {"http": django_asgi_app, "websocket": URLRouter(websocket_routes)}
+)

@@ -1,0 +1,41 @@
+"""Realtime fan-out. Services never broadcast inside a transaction: they call send_on_commit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def integration_group(integration_id: int) -> str:
+    return f"integration.{integration_id}"
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation.{conversation_id}"
+
+
+def queue_group(team: str) -> str:
+    return f"queue.{team}"
+
+
+def send_now(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, event)
+    except Exception:
+        # The channel layer is lossy by design: clients re-fetch on reconnect, so a failed push
+        # must not fail the write that caused it.
+        logger.exception("push to %s failed", group)
+
+
+def send_on_commit(group: str, event: dict[str, Any]) -> None:
+    """Push `event` to `group` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: send_now(group, event))

@@ -1,0 +1,204 @@
+"""The handover protocol's wire shapes (docs/protocol.md).
+
+One set of pydantic models serves the websocket, the HTTP fallback and the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+ShortText = Annotated[str, StringConstraints(max_length=254)]
+
+MAX_TEXT_CHARS = 16_000
+
+
+class CustomerIn(BaseModel):
+    """Who the customer is, as the platform knows them. Every field is optional."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    external_id: Annotated[str, StringConstraints(max_length=128)] = ""
+    email: ShortText = ""
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+    phone: Annotated[str, StringConstraints(max_length=50)] = ""
+
+
+class EventBase(BaseModel):
+    # Unknown fields are ignored so that clients may send newer optional fields.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    id: Id
+    conversation: Id
+    seq: Annotated[int, Field(ge=1, le=2_147_483_647)]
+    at: AwareDatetime
+    customer: CustomerIn | None = None
+
+
+class MessageEvent(EventBase):
+    type: Literal["message"]
+    role: Literal["customer", "ai"]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+
+class ToolCallEvent(EventBase):
+    type: Literal["tool_call"]
+    tool: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    args: dict[str, Any] = Field(default_factory=dict)
+    status: Literal["ok", "denied", "error"]
+    result: dict[str, Any] | None = None
+
+
+class AiSignalEvent(EventBase):
+    type: Literal["ai_signal"]
+    confidence: Annotated[float, Field(ge=0, le=1)] | None = None
+    intent: Annotated[str, StringConstraints(max_length=100)] | None = None
+    topic: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class HandoffEvent(EventBase):
+    type: Literal["handoff"]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class CloseEvent(EventBase):
+    type: Literal["close"]
+    outcome: Literal["resolved", "abandoned"]
+
+
+Event = Annotated[
+    MessageEvent | ToolCallEvent | AiSignalEvent | HandoffEvent | CloseEvent,
+    Field(discriminator="type"),
+]
+ProtocolEvent = MessageEvent | ToolCallEvent | AiSignalEvent | HandoffEvent | CloseEvent
+EVENT_TYPES = frozenset({"message", "tool_call", "ai_signal", "handoff", "close"})
+
+event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+class AckOut(BaseModel):
+    type: Literal["ack"] = "ack"
+    id: str
+    status: Literal["stored", "duplicate"]
+
+
+class ErrorCode:
+    INVALID_JSON = "invalid_json"
+    INVALID_EVENT = "invalid_event"
+    UNKNOWN_TYPE = "unknown_type"
+    TOO_LARGE = "too_large"
+    RATE_LIMITED = "rate_limited"
+    CONVERSATION_CLOSED = "conversation_closed"
+    TOO_MANY_EVENTS = "too_many_events"
+
+
+class ErrorOut(BaseModel):
+    type: Literal["error"] = "error"
+    id: str | None
+    code: str
+    detail: str
+
+
+class ControlOut(BaseModel):
+    type: Literal["control"] = "control"
+    conversation: str
+    owner: Literal["ai", "human"]
+    by: Literal["escalation", "agent", "ai"]
+
+
+class EventsIn(BaseModel):
+    """The HTTP fallback's body. Events are validated one by one, so one bad event does not
+    sink the batch."""
+
+    events: Annotated[list[Any], Field(min_length=1)]
+
+
+class EventsOut(BaseModel):
+    results: list[AckOut | ErrorOut]
+
+
+class EventOut(BaseModel):
+    """A stored event as the read API returns it: its protocol fields as the client sent them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    id: str
+    conversation: str
+    seq: int
+    at: str
+
+
+class ConversationOut(BaseModel):
+    conversation: str
+    owner: Literal["ai", "human"]
+    status: Literal["open", "closed"]
+    events: list[dict[str, Any]]
+
+
+class ParseFailure(Exception):
+    """An event that cannot be accepted, with the protocol error to send back."""
+
+    def __init__(self, *, event_id: str | None, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.error = ErrorOut(id=event_id, code=code, detail=detail)
+
+
+def client_event_id(raw: object) -> str | None:
+    """The event's own id if it has a usable one, so an error can name the event it is about."""
+    if isinstance(raw, dict):
+        value = raw.get("id")
+        if isinstance(value, str) and 0 < len(value) <= 128:
+            return value
+    return None
+
+
+def event_parse(raw: object) -> ProtocolEvent:
+    """Validate one decoded event, or raise ParseFailure with the protocol's error code."""
+    event_id = client_event_id(raw)
+    if not isinstance(raw, dict):
+        raise ParseFailure(
+            event_id=None, code=ErrorCode.INVALID_EVENT, detail="An event must be a JSON object."
+        )
+    event_type = raw.get("type")
+    if event_type not in EVENT_TYPES:
+        raise ParseFailure(
+            event_id=event_id,
+            code=ErrorCode.UNKNOWN_TYPE,
+            detail=f"Unknown event type {event_type!r}; expected one of "
+            + ", ".join(sorted(EVENT_TYPES))
+            + ".",
+        )
+    text = raw.get("text")
+    if isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
+        raise ParseFailure(
+            event_id=event_id,
+            code=ErrorCode.TOO_LARGE,
+            detail=f"text is {len(text)} characters; the limit is {MAX_TEXT_CHARS}.",
+        )
+    try:
+        return event_adapter.validate_python(raw)
+    except ValidationError as exc:
+        raise ParseFailure(
+            event_id=event_id, code=ErrorCode.INVALID_EVENT, detail=_describe(exc)
+        ) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False)[:5]:
+        # The first location item is the discriminator's tag; the rest is the field path.
+        loc = ".".join(str(part) for part in error["loc"][1:]) or "event"
+        parts.append(f"{loc}: {error['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,289 @@
+"""Writes to the conversation record: integrations and event ingest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from conversations.events import integration_group, send_on_commit
+from conversations.models import Conversation, CustomerRef, Event, Integration
+from conversations.ratelimit import rate_limit_take
+from conversations.schemas import (
+    AckOut,
+    CloseEvent,
+    ControlOut,
+    CustomerIn,
+    ErrorCode,
+    ErrorOut,
+    HandoffEvent,
+    ParseFailure,
+    ProtocolEvent,
+    client_event_id,
+    event_parse,
+)
+
+TOKEN_PREFIX = "btn_"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def integration_create(*, name: str) -> tuple[Integration, str]:
+    """Create an integration and return it with its token, which is not stored and shown once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    integration = Integration.objects.create(
+        name=name, token_hash=token_hash(token), token_prefix=token[:12]
+    )
+    return integration, token
+
+
+@transaction.atomic
+def integration_rotate_token(*, integration: Integration) -> str:
+    """Issue a new token; the old one stops working at once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    integration.token_hash = token_hash(token)
+    integration.token_prefix = token[:12]
+    integration.revoked_at = None
+    integration.save(update_fields=["token_hash", "token_prefix", "revoked_at"])
+    send_on_commit(integration_group(integration.pk), {"type": "integration.revoked"})
+    return token
+
+
+@transaction.atomic
+def integration_revoke(*, integration: Integration) -> None:
+    integration.revoked_at = timezone.now()
+    integration.save(update_fields=["revoked_at"])
+    send_on_commit(integration_group(integration.pk), {"type": "integration.revoked"})
+
+
+IngestResult = AckOut | ErrorOut
+
+
+@dataclass
+class _Pending:
+    index: int
+    event: ProtocolEvent
+
+
+def events_ingest(
+    *, integration: Integration, raw_events: Sequence[object], sizes_checked: bool = True
+) -> list[IngestResult]:
+    """Validate, rate-limit and store a batch of protocol events; one result per event, in order.
+
+    Every ack is for an event that is committed when this returns. `sizes_checked` says the
+    caller already held the whole frame to the frame-size limit (the socket does; HTTP does not).
+    """
+    results: list[IngestResult | None] = [None] * len(raw_events)
+    granted = rate_limit_take(key=integration.token_hash[:32], want=len(raw_events))
+    pending: list[_Pending] = []
+    for index, raw in enumerate(raw_events):
+        if index >= granted:
+            results[index] = _error(raw, ErrorCode.RATE_LIMITED, _rate_detail())
+            continue
+        if not sizes_checked and _encoded_size(raw) > settings.BATON_INGEST_MAX_FRAME_BYTES:
+            results[index] = _error(
+                raw,
+                ErrorCode.TOO_LARGE,
+                f"The event is over {settings.BATON_INGEST_MAX_FRAME_BYTES} bytes.",
+            )
+            continue
+        try:
+            pending.append(_Pending(index, event_parse(raw)))
+        except ParseFailure as failure:
+            results[index] = failure.error
+    if pending:
+        try:
+            stored = _events_store(integration=integration, pending=pending)
+        except IntegrityError:
+            # Another connection stored one of these ids meanwhile (or a batch reused an id
+            # across conversations): store one by one so each gets its own answer.
+            stored = {}
+            for item in pending:
+                try:
+                    stored.update(_events_store(integration=integration, pending=[item]))
+                except IntegrityError:
+                    stored[item.index] = AckOut(id=item.event.id, status="duplicate")
+        for index, result in stored.items():
+            results[index] = result
+    return [result for result in results if result is not None]
+
+
+def _rate_detail() -> str:
+    return (
+        f"Over the rate limit of {settings.BATON_INGEST_RATE:g} events/s "
+        f"(bursts of {settings.BATON_INGEST_BURST}); resend later."
+    )
+
+
+def _error(raw: object, code: str, detail: str) -> ErrorOut:
+    return ErrorOut(id=client_event_id(raw), code=code, detail=detail)
+
+
+def _encoded_size(raw: object) -> int:
+    return len(json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+@transaction.atomic(durable=True)
+def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[int, IngestResult]:
+    results: dict[int, IngestResult] = {}
+    conversations = _conversations_lock(
+        integration=integration,
+        external_ids=sorted({item.event.conversation for item in pending}),
+    )
+    known_ids = set(
+        Event.objects.filter(
+            integration=integration,
+            event_id__in=[item.event.id for item in pending],
+        ).values_list("event_id", flat=True)
+    )
+    rows: list[Event] = []
+    changed: dict[int, Conversation] = {}
+    handoffs: list[tuple[Conversation, HandoffEvent]] = []
+    for item in pending:
+        event = item.event
+        if event.id in known_ids:
+            results[item.index] = AckOut(id=event.id, status="duplicate")
+            continue
+        conversation = conversations[event.conversation]
+        if conversation.closed_at_seq is not None and event.seq > conversation.closed_at_seq:
+            results[item.index] = ErrorOut(
+                id=event.id,
+                code=ErrorCode.CONVERSATION_CLOSED,
+                detail=f"Conversation {conversation.external_id!r} was closed at "
+                f"seq {conversation.closed_at_seq}.",
+            )
+            continue
+        known_ids.add(event.id)
+        rows.append(_event_row(integration=integration, conversation=conversation, event=event))
+        _conversation_apply(conversation=conversation, event=event)
+        changed[conversation.pk] = conversation
+        if isinstance(event, HandoffEvent):
+            handoffs.append((conversation, event))
+        results[item.index] = AckOut(id=event.id, status="stored")
+    Event.objects.bulk_create(rows)
+    for conversation in changed.values():
+        conversation.save(
+            update_fields=[
+                "last_seq",
+                "status",
+                "outcome",
+                "closed_at_seq",
+                "closed_at",
+                "owner",
+                "customer",
+                "updated_at",
+            ]
+        )
+    for conversation, event in handoffs:
+        conversation_take_for_humans(
+            conversation=conversation, by="ai", reason=event.reason, note=event.note or ""
+        )
+    return results
+
+
+def _conversations_lock(
+    *, integration: Integration, external_ids: list[str]
+) -> dict[str, Conversation]:
+    """Fetch or create the conversations and lock their rows, in a fixed order (no deadlocks)."""
+    existing = {
+        c.external_id
+        for c in Conversation.objects.filter(
+            integration=integration, external_id__in=external_ids
+        ).only("external_id")
+    }
+    for external_id in external_ids:
+        if external_id not in existing:
+            Conversation.objects.get_or_create(integration=integration, external_id=external_id)
+    locked = (
+        Conversation.objects.select_for_update()
+        .filter(integration=integration, external_id__in=external_ids)
+        .order_by("external_id")
+    )
+    return {c.external_id: c for c in locked}
+
+
+def _event_row(
+    *, integration: Integration, conversation: Conversation, event: ProtocolEvent
+) -> Event:
+    payload = event.model_dump(mode="json", exclude_none=True)
+    return Event(
+        integration=integration,
+        conversation=conversation,
+        event_id=payload["id"],
+        seq=payload["seq"],
+        type=payload["type"],
+        role=payload.get("role", ""),
+        text=payload.get("text", ""),
+        payload=payload,
+        at=event.at,
+    )
+
+
+def _conversation_apply(*, conversation: Conversation, event: ProtocolEvent) -> None:
+    """Fold one event into the conversation's state (the caller saves)."""
+    conversation.last_seq = max(conversation.last_seq, event.seq)
+    customer = getattr(event, "customer", None)
+    if customer is not None:
+        _customer_link(conversation=conversation, customer=customer)
+    if isinstance(event, CloseEvent):
+        conversation.status = Conversation.Status.CLOSED
+        conversation.outcome = event.outcome
+        conversation.closed_at_seq = event.seq
+        conversation.closed_at = timezone.now()
+
+
+def _customer_link(*, conversation: Conversation, customer: CustomerIn) -> None:
+    fields = {k: v for k, v in customer.model_dump().items() if v}
+    if not fields:
+        return
+    ref = None
+    if customer.external_id:
+        ref, _ = CustomerRef.objects.get_or_create(
+            integration_id=conversation.integration_id, external_id=customer.external_id
+        )
+    elif conversation.customer_id is not None:
+        ref = conversation.customer
+    else:
+        ref = CustomerRef.objects.create(integration_id=conversation.integration_id)
+    changed = [name for name, value in fields.items() if getattr(ref, name) != value]
+    for name in changed:
+        setattr(ref, name, fields[name])
+    if changed:
+        ref.save(update_fields=[*changed, "updated_at"])
+    conversation.customer = ref
+
+
+def conversation_take_for_humans(
+    *,
+    conversation: Conversation,
+    by: Literal["escalation", "agent", "ai"],
+    reason: str,
+    note: str = "",
+) -> None:
+    """Hand the conversation to humans and queue a case. Call holding the conversation row lock.
+
+    Every open socket of the integration is told the new owner after commit.
+    """
+    from escalation.services import case_open
+
+    trigger = "handoff" if by == "ai" else "rule"
+    case_open(conversation=conversation, trigger=trigger, reason=reason, note=note)
+    if conversation.owner == Conversation.Owner.HUMAN:
+        return
+    conversation.owner = Conversation.Owner.HUMAN
+    conversation.save(update_fields=["owner", "updated_at"])
+    frame = ControlOut(conversation=conversation.external_id, owner="human", by=by)
+    send_on_commit(
+        integration_group(conversation.integration_id),
+        {"type": "conversation.control", "frame": frame.model_dump()},
+    )

@@ -1,0 +1,31 @@
+"""Who may use the desk. The one place that answers it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from desk.models import AgentProfile
+
+
+def user_is_agent(user: Any) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or AgentProfile.objects.filter(user_id=user.pk).exists()
+
+
+def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not user_is_agent(request.user):
+            raise PermissionDenied("This account is not a desk agent.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

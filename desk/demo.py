@@ -1,0 +1,337 @@
+"""Synthetic demo data: an outdoor-gear shop with a month of orders, and the desk's people."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from desk.models import AgentProfile, Customer, Order, OrderItem, Product, Variant
+
+DEMO_PASSWORD = "baton-demo"
+
+DEMO_PEOPLE = [
+    ("maya", "Maya", "Okafor", AgentProfile.Role.AGENT),
+    ("leo", "Leo", "Brandt", AgentProfile.Role.AGENT),
+    ("sam", "Sam", "Reyes", AgentProfile.Role.AGENT),
+    ("rita", "Rita", "Lindqvist", AgentProfile.Role.SUPERVISOR),
+]
+
+CATALOG: list[tuple[str, str, dict[str, list[str]], tuple[int, int]]] = [
+    (
+        "Ridgeline 2P Tent",
+        "tent",
+        {"color": ["green", "orange"], "capacity": ["2-person"]},
+        (249, 329),
+    ),
+    (
+        "Basecamp 4P Tent",
+        "tent",
+        {"color": ["sand", "olive"], "capacity": ["4-person"]},
+        (399, 489),
+    ),
+    ("Ultralight Bivy", "tent", {"color": ["grey"], "weight": ["380g", "450g"]}, (159, 199)),
+    (
+        "Summit Down Jacket",
+        "jacket",
+        {"size": ["S", "M", "L", "XL"], "color": ["black", "red", "blue"]},
+        (219, 279),
+    ),
+    (
+        "Stormshell Rain Jacket",
+        "jacket",
+        {"size": ["S", "M", "L", "XL"], "color": ["yellow", "navy"]},
+        (149, 189),
+    ),
+    (
+        "Trail Fleece Pullover",
+        "jacket",
+        {"size": ["S", "M", "L"], "color": ["grey", "teal"]},
+        (69, 89),
+    ),
+    (
+        "Granite Hiking Boots",
+        "boots",
+        {"size": ["7", "8", "9", "10", "11", "12"], "width": ["regular", "wide"]},
+        (159, 199),
+    ),
+    (
+        "Trailrunner Shoes",
+        "boots",
+        {"size": ["7", "8", "9", "10", "11"], "color": ["black", "lime"]},
+        (119, 149),
+    ),
+    ("Alpine Mountaineering Boots", "boots", {"size": ["8", "9", "10", "11"]}, (389, 449)),
+    (
+        "Traverse 45L Backpack",
+        "backpack",
+        {"color": ["black", "rust"], "torso": ["S/M", "M/L"]},
+        (169, 209),
+    ),
+    ("Daypack 22L", "backpack", {"color": ["blue", "grey", "coral"]}, (59, 79)),
+    ("Expedition 70L Pack", "backpack", {"torso": ["S/M", "M/L"], "color": ["green"]}, (279, 329)),
+    ("Pocket Rocket Stove", "stove", {"fuel": ["isobutane"]}, (49, 59)),
+    ("Liquid Fuel Stove", "stove", {"fuel": ["white gas", "multi-fuel"]}, (129, 169)),
+    ("Titanium Cook Set", "stove", {"pieces": ["2", "4"]}, (59, 89)),
+    (
+        "Down Sleeping Bag -7C",
+        "sleep",
+        {"length": ["regular", "long"], "zip": ["left", "right"]},
+        (299, 359),
+    ),
+    ("Synthetic Sleeping Bag 0C", "sleep", {"length": ["regular", "long"]}, (129, 159)),
+    ("Insulated Sleeping Pad", "sleep", {"size": ["regular", "wide long"]}, (139, 179)),
+    ("Carbon Trekking Poles", "accessory", {"length": ["110-130cm", "120-140cm"]}, (129, 159)),
+    ("Headlamp 400", "accessory", {"color": ["black", "orange"]}, (39, 49)),
+    ("Water Filter Squeeze", "accessory", {"capacity": ["0.5L", "1L"]}, (35, 45)),
+    (
+        "Merino Base Layer",
+        "apparel",
+        {"size": ["S", "M", "L", "XL"], "weight": ["150", "250"]},
+        (79, 99),
+    ),
+    ("Wool Hiking Socks 3-pack", "apparel", {"size": ["S", "M", "L"]}, (29, 35)),
+    (
+        "Softshell Trekking Pants",
+        "apparel",
+        {"waist": ["30", "32", "34", "36"], "length": ["30", "32"]},
+        (89, 109),
+    ),
+]
+
+FIRST = [
+    "Noah",
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Ava",
+    "Ethan",
+    "Mia",
+    "Lucas",
+    "Amelia",
+    "Mason",
+    "Harper",
+    "Aiden",
+    "Ella",
+    "Yusuf",
+    "Sofia",
+    "Mateo",
+    "Chloe",
+    "Arjun",
+    "Zoe",
+    "Kenji",
+    "Fatima",
+    "Omar",
+    "Isla",
+    "Daniel",
+    "Grace",
+    "Mei",
+    "Jonas",
+    "Priya",
+    "Tariq",
+    "Nora",
+]
+LAST = [
+    "Brown",
+    "Garcia",
+    "Nguyen",
+    "Smith",
+    "Patel",
+    "Kowalski",
+    "Silva",
+    "Johansson",
+    "Kim",
+    "Okafor",
+    "Martin",
+    "Rossi",
+    "Hughes",
+    "Dubois",
+    "Yamamoto",
+    "Haddad",
+    "Lopez",
+    "Wright",
+    "Moreno",
+    "Fischer",
+    "Ahmed",
+    "Novak",
+    "Walsh",
+    "Costa",
+    "Lee",
+    "Sato",
+    "Murphy",
+    "Khan",
+]
+CITIES = [
+    ("Denver", "CO", "802"),
+    ("Boulder", "CO", "803"),
+    ("Seattle", "WA", "981"),
+    ("Portland", "OR", "972"),
+    ("Bend", "OR", "977"),
+    ("Salt Lake City", "UT", "841"),
+    ("Boise", "ID", "837"),
+    ("Missoula", "MT", "598"),
+    ("Asheville", "NC", "288"),
+    ("Burlington", "VT", "054"),
+    ("Flagstaff", "AZ", "860"),
+    ("Duluth", "MN", "558"),
+]
+STREETS = [
+    "Pine",
+    "Aspen",
+    "Canyon",
+    "Ridge",
+    "Summit",
+    "Cedar",
+    "Lakeview",
+    "Trail",
+    "Elk",
+    "Birch",
+]
+# Roughly what a month of a shop looks like: most orders are already out the door.
+STATUS_WEIGHTS = [
+    (Order.Status.DELIVERED, 52),
+    (Order.Status.PROCESSED, 20),
+    (Order.Status.PENDING, 14),
+    (Order.Status.CANCELLED, 6),
+    (Order.Status.RETURN_REQUESTED, 4),
+    (Order.Status.EXCHANGE_REQUESTED, 2),
+    (Order.Status.PENDING_ITEMS_MODIFIED, 2),
+]
+
+
+@dataclass(frozen=True)
+class DemoCounts:
+    customers: int
+    orders: int
+    products: int
+    variants: int
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def demo_people_ensure() -> list[tuple[str, str]]:
+    """Create (or reset) the demo agents and supervisor; return (username, role) pairs."""
+    user_model = get_user_model()
+    logins = []
+    for username, first, last, role in DEMO_PEOPLE:
+        user, _ = user_model.objects.get_or_create(
+            username=username,
+            defaults={"first_name": first, "last_name": last, "email": f"{username}@baton.example"},
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.is_staff = role == AgentProfile.Role.SUPERVISOR
+        user.is_superuser = role == AgentProfile.Role.SUPERVISOR
+        user.save()
+        AgentProfile.objects.update_or_create(user=user, defaults={"role": role})
+        logins.append((username, role))
+    return logins
+
+
+@transaction.atomic
+def demo_store_seed(
+    *, customers: int, orders: int, seed: int = 7, progress: Callable[[int], None] | None = None
+) -> DemoCounts:
+    """Fill an empty store with a synthetic shop. `progress` is called with rows written."""
+    if Customer.objects.exists():
+        return DemoCounts(
+            Customer.objects.count(),
+            Order.objects.count(),
+            Product.objects.count(),
+            Variant.objects.count(),
+        )
+    rng = random.Random(seed)
+    tick = progress or (lambda n: None)
+    now = timezone.now()
+
+    products, variants = [], []
+    for p_index, (name, _kind, options, (low, high)) in enumerate(CATALOG, start=1):
+        product = Product(product_id=f"{1000000000 + p_index * 7919}", name=name)
+        products.append(product)
+        keys = list(options)
+        for v_index, combo in enumerate(itertools.product(*(options[k] for k in keys))):
+            variants.append(
+                Variant(
+                    item_id=f"{2000000000 + p_index * 1000 + v_index}",
+                    product=product,
+                    options=dict(zip(keys, combo, strict=True)),
+                    price=Decimal(rng.randint(low * 100, high * 100)) / 100,
+                    available=rng.random() > 0.15,
+                )
+            )
+    Product.objects.bulk_create(products)
+    Variant.objects.bulk_create(variants)
+    tick(len(products) + len(variants))
+
+    customer_rows = []
+    for index in range(customers):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        city, state, zip3 = rng.choice(CITIES)
+        zip_code = f"{zip3}{rng.randint(0, 99):02d}"
+        customer_rows.append(
+            Customer(
+                customer_id=f"{first.lower()}_{last.lower()}_{1000 + index}",
+                first_name=first,
+                last_name=last,
+                email=f"{first.lower()}.{last.lower()}{index}@example.com",
+                phone=f"+1-{rng.randint(201, 989)}-555-{rng.randint(0, 9999):04d}",
+                address={
+                    "address1": f"{rng.randint(10, 9999)} {rng.choice(STREETS)} St",
+                    "address2": "",
+                    "city": city,
+                    "state": state,
+                    "country": "USA",
+                    "zip": zip_code,
+                },
+                zip=zip_code,
+                created_at=now - timedelta(days=rng.randint(30, 1500)),
+            )
+        )
+    for chunk in _chunks(customer_rows, 2000):
+        Customer.objects.bulk_create(chunk)
+        tick(len(chunk))
+
+    statuses = [s for s, _ in STATUS_WEIGHTS]
+    weights = [w for _, w in STATUS_WEIGHTS]
+    order_numbers = rng.sample(range(1_000_000, 9_999_999), orders)
+    order_rows, item_rows = [], []
+    lifetime: dict[int, Decimal] = {}
+    for number in order_numbers:
+        customer = rng.choice(customer_rows)
+        picked = [
+            rng.choice(variants) for _ in range(rng.choices([1, 2, 3, 4], [50, 30, 15, 5])[0])
+        ]
+        total = sum((v.price for v in picked), Decimal(0))
+        order = Order(
+            order_id=f"#W{number}",
+            customer=customer,
+            status=rng.choices(statuses, weights)[0],
+            address=customer.address,
+            total=total,
+            created_at=now - timedelta(minutes=rng.randint(0, 30 * 24 * 60)),
+        )
+        order_rows.append(order)
+        lifetime[customer.pk] = lifetime.get(customer.pk, Decimal(0)) + total
+        item_rows.extend(
+            OrderItem(order=order, variant=v, name=v.product.name, price=v.price) for v in picked
+        )
+    for chunk in _chunks(order_rows, 2000):
+        Order.objects.bulk_create(chunk)
+        tick(len(chunk))
+    for chunk in _chunks(item_rows, 5000):
+        OrderItem.objects.bulk_create(chunk)
+        tick(len(chunk))
+    for customer in customer_rows:
+        customer.lifetime_value = lifetime.get(customer.pk, Decimal(0))
+    for chunk in _chunks(customer_rows, 2000):
+        Customer.objects.bulk_update(chunk, ["lifetime_value"])
+    return DemoCounts(len(customer_rows), len(order_rows), len(products), len(variants))

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import pytest
+from channels.testing.live import make_application, set_database_connection
+from daphne.testing import DaphneProcess
+from django.contrib.auth import get_user_model
+
+from conversations.models import Integration
+from conversations.services import integration_create
+from desk.models import AgentProfile
+
+
+@pytest.fixture
+def integration(db: None) -> tuple[Integration, str]:
+    return integration_create(name="acme-bot")
+
+
+@pytest.fixture
+def other_integration(db: None) -> tuple[Integration, str]:
+    return integration_create(name="other-bot")
+
+
+@pytest.fixture
+def agent(db: None) -> Any:
+    user = get_user_model().objects.create_user(
+        username="maya", password="pw-for-tests", first_name="Maya"
+    )
+    AgentProfile.objects.create(user=user, role=AgentProfile.Role.AGENT)
+    return user
+
+
+class LiveServer:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def live_asgi_server(transactional_db: None) -> Iterator[LiveServer]:
+    """Daphne serving config.asgi in a child process, on the test database."""
+    process = DaphneProcess(
+        "127.0.0.1",
+        partial(make_application, static_wrapper=None),
+        setup=set_database_connection,
+    )
+    process.start()
+    if not process.ready.wait(timeout=20):
+        process.terminate()
+        raise RuntimeError("daphne did not start")
+    try:
+        yield LiveServer(process.port.value)
+    finally:
+        process.terminate()
+        process.join(timeout=10)
+
+
+def chromium_path() -> str | None:
+    return (
+        os.environ.get("BATON_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                "CI needs Debian's chromium for the browser tests (apt-get install chromium)"
+            )
+        pytest.skip("no chromium on this machine: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API refuses to run inside a running event loop; pytest-asyncio leaves
+    # none running for sync tests.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=path,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+def event(event_id: str, conversation: str, seq: int, **fields: Any) -> dict[str, Any]:
+    """A valid protocol event; `fields` override the default customer message."""
+    base: dict[str, Any] = {
+        "type": "message",
+        "id": event_id,
+        "conversation": conversation,
+        "seq": seq,
+        "at": "2026-11-27T10:00:00Z",
+        "role": "customer",
+        "text": f"message {seq} of {conversation}",
+    }
+    base.update(fields)
+    return base
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value)
