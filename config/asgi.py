@@ -9,9 +9,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
@@ -21,8 +19,7 @@ from desk.routing import websocket_urlpatterns as desk_websockets  # noqa: E402
 websocket_routes = [
     # Server-to-server: authenticated by the bearer token, no browser origin.
     path("ws/ingest/v1/", IngestConsumer.as_asgi()),
-    # Browsers: session auth, and only from our own hosts.
-    path("ws/desk/", AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(desk_websockets)))),
+    *desk_websockets,
 ]
 if settings.BATON_BENCH_ECHO:
     websocket_routes.append(path("ws/bench/echo/", EchoConsumer.as_asgi()))

@@ -8,13 +8,13 @@ from functools import partial
 from typing import Any
 
 import pytest
-from channels.testing.live import make_application, set_database_connection
-from daphne.testing import DaphneProcess
+from channels.testing.live import make_application
 from django.contrib.auth import get_user_model
 
 from conversations.models import Integration
 from conversations.services import integration_create
 from desk.models import AgentProfile
+from tests.live import LiveServer, SpawnedDaphneProcess, live_server_setup
 
 
 @pytest.fixture
@@ -36,25 +36,19 @@ def agent(db: None) -> Any:
     return user
 
 
-class LiveServer:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.ws_url = f"ws://127.0.0.1:{port}"
-
-
 @pytest.fixture
 def live_asgi_server(transactional_db: None) -> Iterator[LiveServer]:
     """Daphne serving config.asgi in a child process, on the test database."""
-    process = DaphneProcess(
+    process = SpawnedDaphneProcess(
         "127.0.0.1",
         partial(make_application, static_wrapper=None),
-        setup=set_database_connection,
+        setup=live_server_setup,
     )
     process.start()
-    if not process.ready.wait(timeout=20):
+    if not process.ready.wait(timeout=30):
         process.terminate()
-        raise RuntimeError("daphne did not start")
+        detail = process.errors.get(timeout=1)[1] if not process.errors.empty() else ""
+        raise RuntimeError(f"daphne did not start\n{detail}")
     try:
         yield LiveServer(process.port.value)
     finally:

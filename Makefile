@@ -1,0 +1,52 @@
+# Baton's two commands: `make run` (the demo on the embedded default) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+RATE ?= 2
+
+# The first Python >= 3.12 found: on PATH, then in pyenv's versions (pyenv's shims refuse
+# versions that are not selected, so each candidate is asked to run).
+PYTHON ?= $(shell for c in python3.13 python3.12 python3 \
+	$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
+	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	    command -v $$c; break; fi; done)
+
+.PHONY: help install run test lint bench clean
+
+help:
+	@echo "make run    - Baton with demo data on the embedded default (SQLite, no services)"
+	@echo "make test   - the whole test suite"
+	@echo "make lint   - ruff"
+	@echo "make bench  - ingest benchmark against a server it starts"
+
+$(VENV)/.installed: pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "Baton needs Python 3.12 or newer, and none was found (python3.13, python3.12, python3, pyenv's versions)."; \
+	  echo "Install one (e.g. 'pyenv install 3.12') or run: make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)"; \
+	  exit 1; fi
+	@echo "Using $(PYTHON) ($$($(PYTHON) --version))"
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py rundemo --host $(HOST) --port $(PORT) --rate $(RATE)
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(PY) -m ruff check .
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) baton.sqlite3 .test-db.sqlite3 staticfiles

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from desk.demo import DEMO_PASSWORD, DEMO_PEOPLE
+
+INTEGRATION_NAME = "demo-simulator"
+
+
+def _wait_for_port(host: str, port: int, *, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex((host, port)) == 0:
+                return True
+        time.sleep(0.2)
+    return False
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the demo: migrate, seed the demo shop, serve Baton over ASGI (daphne) and stream "
+        "simulated AI conversations into it until Ctrl-C."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--rate", type=float, default=2.0, help="Simulated events/s.")
+
+    def handle(self, *args: Any, host: str, port: int, rate: float, **options: Any) -> None:
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) == 0:
+                raise CommandError(f"Port {port} on {host} is taken. Try: make run PORT=8001")
+        call_command("migrate", verbosity=0)
+        call_command("seed_demo")
+        from conversations.models import Integration
+        from conversations.services import integration_create, integration_rotate_token
+
+        existing = Integration.objects.filter(name=INTEGRATION_NAME).first()
+        if existing is None:
+            _, token = integration_create(name=INTEGRATION_NAME)
+        else:
+            token = integration_rotate_token(integration=existing)
+
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]}
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                host,
+                "-p",
+                str(port),
+                "config.asgi:application",
+            ],
+            env=env,
+        )
+        simulator = None
+        try:
+            if not _wait_for_port(host, port, seconds=30):
+                raise CommandError("daphne did not start; see its output above.")
+            url = f"http://{host}:{port}/"
+            self.stdout.write("")
+            self.stdout.write(self.style.SUCCESS(f"Baton is running at {url}"))
+            self.stdout.write(f"Log in as any of (password {DEMO_PASSWORD}):")
+            for username, first, last, role in DEMO_PEOPLE:
+                self.stdout.write(f"  {username:<6} {first} {last}, {role}")
+            self.stdout.write(f"Admin: {url}admin/ (as rita). API docs: {url}api/v1/docs")
+            self.stdout.write(f"Simulating AI conversations at {rate:g} events/s. Ctrl-C stops.")
+            self.stdout.write("")
+            simulator = subprocess.Popen(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "simulate",
+                    "--forever",
+                    "--url",
+                    f"ws://{host}:{port}/ws/ingest/v1/",
+                    "--token",
+                    token,
+                    "--rate",
+                    str(rate),
+                ],
+                env=env,
+            )
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in (simulator, server):
+                if process is not None and process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+            for process in (simulator, server):
+                if process is not None:
+                    try:
+                        process.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        process.kill()

@@ -1,0 +1,74 @@
+"""An agent's open queue page shows a new case, pushed, when a handoff is ingested."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from conversations.services import integration_create
+from desk.models import AgentProfile
+from tests.conftest import event
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+def _post_events(server: LiveServer, token: str, events: list[dict[str, Any]]) -> list[dict]:
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/events",
+        data=json.dumps({"events": events}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["results"]
+
+
+def test_a_handoff_appears_on_the_open_queue_page(
+    live_asgi_server: LiveServer, browser: Any
+) -> None:
+    user = get_user_model().objects.create_user(
+        username="maya", password="pw-for-tests", first_name="Maya"
+    )
+    AgentProfile.objects.create(user=user)
+    _, token = integration_create(name="acme-bot")
+
+    page = browser.new_page()
+    page.goto(f"{live_asgi_server.url}/")
+    page.fill("input[name=username]", "maya")
+    page.fill("input[name=password]", "pw-for-tests")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#queue-empty")
+    # The socket's first frame (the whole queue) shows it is live before anything is ingested.
+    page.wait_for_function("document.querySelector('#queue-list') !== null")
+    page.wait_for_timeout(300)
+
+    customer = {"external_id": "u-42", "name": "Noah Brown", "email": "noah@example.com"}
+    results = _post_events(
+        live_asgi_server,
+        token,
+        [
+            event("e1", "web-77", 1, text="Where is my tent?", customer=customer),
+            {
+                "type": "handoff",
+                "id": "e2",
+                "conversation": "web-77",
+                "seq": 2,
+                "at": "2026-11-27T10:00:05Z",
+                "reason": "customer_request",
+                "note": "Customer asked for a person",
+            },
+        ],
+    )
+    assert [r["status"] for r in results] == ["stored", "stored"]
+
+    card = page.wait_for_selector("li.card:has-text('web-77')", timeout=10_000)
+    assert "Noah Brown" in card.inner_text()
+    assert "customer_request" in card.inner_text()
+    assert page.locator("#queue-empty").count() == 0
+    # No reload happened: the page is the one we logged in on.
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+
+from config.asgi import application
+from conversations.models import Conversation
+from conversations.services import conversation_take_for_humans, integration_create
+from desk.models import AgentProfile
+from escalation.models import Case
+
+
+def _queued_case(integration: Any, external_id: str, reason: str = "customer_request") -> Case:
+    conversation = Conversation.objects.create(integration=integration, external_id=external_id)
+    with transaction.atomic():
+        conversation_take_for_humans(conversation=conversation, by="ai", reason=reason)
+    return Case.objects.get(conversation=conversation)
+
+
+@pytest.mark.django_db
+def test_the_queue_needs_a_login(client: Client) -> None:
+    response = client.get(reverse("desk:queue"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_a_user_who_is_not_an_agent_is_refused(client: Client) -> None:
+    user = get_user_model().objects.create_user(username="outsider", password="pw")
+    client.force_login(user)
+    assert client.get(reverse("desk:queue")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_login_and_logout_go_through_django_auth(client: Client, agent: Any) -> None:
+    response = client.post(reverse("login"), {"username": "maya", "password": "pw-for-tests"})
+    assert response.status_code == 302
+    assert client.get(reverse("desk:queue")).status_code == 200
+    client.post(reverse("logout"))
+    assert client.get(reverse("desk:queue")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_queue_shows_open_cases_most_urgent_first(client: Client, agent: Any) -> None:
+    integration, _ = integration_create(name="acme-bot")
+    low = _queued_case(integration, "conv-low")
+    high = _queued_case(integration, "conv-high", reason="policy")
+    Case.objects.filter(pk=high.pk).update(priority=90)
+    client.force_login(agent)
+    html = client.get(reverse("desk:queue")).content.decode()
+    assert html.index("conv-high") < html.index("conv-low")
+    assert f'id="case-{low.pk}"' in html
+
+
+@pytest.mark.django_db
+def test_the_queue_costs_the_same_queries_for_any_number_of_cases(
+    client: Client, agent: Any, django_assert_num_queries: Any
+) -> None:
+    integration, _ = integration_create(name="acme-bot")
+    client.force_login(agent)
+    _queued_case(integration, "c-0")
+    # session, user, agent check, cases
+    with django_assert_num_queries(4):
+        client.get(reverse("desk:queue"))
+    for n in range(1, 30):
+        _queued_case(integration, f"c-{n}")
+    with django_assert_num_queries(4):
+        response = client.get(reverse("desk:queue"))
+    assert response.content.decode().count('class="card ') == 30
+
+
+@pytest.mark.django_db
+def test_an_htmx_request_gets_only_the_fragment(client: Client, agent: Any) -> None:
+    client.force_login(agent)
+    response = client.get(reverse("desk:queue"), headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="queue-list"')
+    assert "<html" not in html
+
+
+@database_sync_to_async
+def _session_cookie(user: Any) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_desk_socket_sends_the_queue_on_connect_and_pushes_new_cases() -> None:
+    user = await database_sync_to_async(get_user_model().objects.create_user)(
+        username="leo", password="pw"
+    )
+    await AgentProfile.objects.acreate(user=user)
+    integration, _ = await database_sync_to_async(integration_create)(name="acme-bot")
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/desk/queue/",
+        headers=[(b"origin", b"http://localhost"), (b"cookie", await _session_cookie(user))],
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    first = await communicator.receive_from(timeout=5)
+    assert 'id="queue-list"' in first
+    assert 'hx-swap-oob="outerHTML"' in first
+    assert "No open cases" in first
+    await database_sync_to_async(_queued_case)(integration, "conv-live")
+    pushed = await communicator.receive_from(timeout=5)
+    assert "conv-live" in pushed
+    await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_desk_socket_refuses_anonymous_users() -> None:
+    communicator = WebsocketCommunicator(
+        application, "/ws/desk/queue/", headers=[(b"origin", b"http://localhost")]
+    )
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_desk_socket_refuses_other_origins() -> None:
+    communicator = WebsocketCommunicator(
+        application, "/ws/desk/queue/", headers=[(b"origin", b"http://evil.example")]
+    )
+    connected, _ = await communicator.connect()
+    assert not connected
