@@ -74,6 +74,10 @@ class Conversation(models.Model):
         CustomerRef, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
     )
     outcome = models.CharField(max_length=20, blank=True)
+    # The store account this conversation is about: one customer per conversation.
+    account_id = models.CharField(max_length=64, blank=True)
+    # Set when a prompt-injection attempt is seen: the AI may only read from then on.
+    ai_read_only = models.BooleanField(default=False)
     # The seq of the `close` event: later events are refused, earlier late ones still fill in.
     closed_at_seq = models.PositiveIntegerField(null=True, blank=True)
     last_seq = models.PositiveIntegerField(default=0)

@@ -13,7 +13,19 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from desk.models import AgentProfile, Customer, Order, OrderItem, Product, Variant
+from desk.models import (
+    AgentProfile,
+    Customer,
+    Fulfillment,
+    Order,
+    OrderItem,
+    Payment,
+    PaymentMethod,
+    PriorContact,
+    Product,
+    Subscription,
+    Variant,
+)
 
 DEMO_PASSWORD = "baton-demo"
 
@@ -300,13 +312,90 @@ def demo_store_seed(
         Customer.objects.bulk_create(chunk)
         tick(len(chunk))
 
+    methods: dict[int, list[PaymentMethod]] = {}
+    method_rows, subscription_rows, contact_rows = [], [], []
+    for index, customer in enumerate(customer_rows):
+        own = [
+            PaymentMethod(
+                method_id=f"credit_card_{3000000 + index}",
+                customer=customer,
+                source=PaymentMethod.Source.CREDIT_CARD,
+                brand=rng.choice(["visa", "mastercard", "amex"]),
+                last_four=f"{rng.randint(0, 9999):04d}",
+            )
+        ]
+        if rng.random() < 0.4:
+            own.append(
+                PaymentMethod(
+                    method_id=f"paypal_{4000000 + index}",
+                    customer=customer,
+                    source=PaymentMethod.Source.PAYPAL,
+                )
+            )
+        if rng.random() < 0.3:
+            own.append(
+                PaymentMethod(
+                    method_id=f"gift_card_{5000000 + index}",
+                    customer=customer,
+                    source=PaymentMethod.Source.GIFT_CARD,
+                    balance=Decimal(rng.randint(0, 300)),
+                )
+            )
+        methods[index] = own
+        method_rows.extend(own)
+        if rng.random() < 0.12:
+            started = now - timedelta(days=rng.randint(1, 400))
+            subscription_rows.append(
+                Subscription(
+                    subscription_id=f"sub_{6000000 + index}",
+                    customer=customer,
+                    plan=rng.choice(
+                        ["Trail Club annual", "Gear Care plan", "Adventure Box monthly"]
+                    ),
+                    started_at=started,
+                    renews_at=started + timedelta(days=365),
+                    price=Decimal(rng.choice([49, 79, 119])),
+                    payment_method_id=own[0].method_id,
+                )
+            )
+        for _ in range(rng.choices([0, 1, 2], [70, 22, 8])[0]):
+            contact_rows.append(
+                PriorContact(
+                    customer=customer,
+                    topic=rng.choice(
+                        ["order status", "return", "sizing", "refund", "damaged item"]
+                    ),
+                    outcome=rng.choices(
+                        [
+                            PriorContact.Outcome.RESOLVED,
+                            PriorContact.Outcome.FOLLOW_UP,
+                            PriorContact.Outcome.ABANDONED,
+                        ],
+                        [75, 15, 10],
+                    )[0],
+                    contacted_at=now - timedelta(days=rng.randint(0, 60)),
+                )
+            )
+    for chunk in _chunks(method_rows, 5000):
+        PaymentMethod.objects.bulk_create(chunk)
+    Subscription.objects.bulk_create(subscription_rows)
+    PriorContact.objects.bulk_create(contact_rows)
+    tick(len(method_rows))
+
     statuses = [s for s, _ in STATUS_WEIGHTS]
     weights = [w for _, w in STATUS_WEIGHTS]
     order_numbers = rng.sample(range(1_000_000, 9_999_999), orders)
-    order_rows, item_rows = [], []
+    order_rows, item_rows, payment_rows, fulfillment_rows = [], [], [], []
     lifetime: dict[int, Decimal] = {}
+    shipped = {
+        Order.Status.DELIVERED,
+        Order.Status.PROCESSED,
+        Order.Status.RETURN_REQUESTED,
+        Order.Status.EXCHANGE_REQUESTED,
+    }
     for number in order_numbers:
-        customer = rng.choice(customer_rows)
+        owner = rng.randrange(len(customer_rows))
+        customer = customer_rows[owner]
         picked = [
             rng.choice(variants) for _ in range(rng.choices([1, 2, 3, 4], [50, 30, 15, 5])[0])
         ]
@@ -322,16 +411,65 @@ def demo_store_seed(
         order_rows.append(order)
         lifetime[customer.pk] = lifetime.get(customer.pk, Decimal(0)) + total
         item_rows.extend(
-            OrderItem(order=order, variant=v, name=v.product.name, price=v.price) for v in picked
+            OrderItem(
+                order=order,
+                item_id=v.item_id,
+                product_id=v.product.product_id,
+                name=v.product.name,
+                options=v.options,
+                price=v.price,
+            )
+            for v in picked
         )
+        method = rng.choice(methods[owner])
+        payment_rows.append(
+            Payment(
+                order=order,
+                transaction_type=Payment.Type.PAYMENT,
+                amount=total,
+                payment_method_id=method.method_id,
+                created_at=order.created_at,
+            )
+        )
+        if order.status == Order.Status.CANCELLED:
+            payment_rows.append(
+                Payment(
+                    order=order,
+                    transaction_type=Payment.Type.REFUND,
+                    amount=total,
+                    payment_method_id=method.method_id,
+                    created_at=order.created_at,
+                )
+            )
+        if order.status in shipped:
+            fulfillment_rows.append(
+                Fulfillment(
+                    order=order,
+                    tracking_ids=[f"{rng.randint(10**11, 10**12 - 1)}"],
+                    item_ids=[v.item_id for v in picked],
+                    carrier=rng.choice(["UPS", "USPS", "FedEx"]),
+                )
+            )
     for chunk in _chunks(order_rows, 2000):
         Order.objects.bulk_create(chunk)
         tick(len(chunk))
-    for chunk in _chunks(item_rows, 5000):
-        OrderItem.objects.bulk_create(chunk)
-        tick(len(chunk))
+    for rows, model in (
+        (item_rows, OrderItem),
+        (payment_rows, Payment),
+        (fulfillment_rows, Fulfillment),
+    ):
+        for chunk in _chunks(rows, 5000):
+            model.objects.bulk_create(chunk)
+            tick(len(chunk))
     for customer in customer_rows:
         customer.lifetime_value = lifetime.get(customer.pk, Decimal(0))
+        customer.tier = (
+            Customer.Tier.GOLD
+            if customer.lifetime_value >= 1500
+            else Customer.Tier.SILVER
+            if customer.lifetime_value >= 600
+            else Customer.Tier.STANDARD
+        )
     for chunk in _chunks(customer_rows, 2000):
-        Customer.objects.bulk_update(chunk, ["lifetime_value"])
+        Customer.objects.bulk_update(chunk, ["lifetime_value", "tier"])
     return DemoCounts(len(customer_rows), len(order_rows), len(products), len(variants))

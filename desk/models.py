@@ -23,6 +23,34 @@ class AgentProfile(models.Model):
         return f"{self.user} ({self.role})"
 
 
-from desk.store.models import Customer, Order, OrderItem, Product, Variant  # noqa: E402
+from desk.actions.models import Actor, AuditEntry, AuthorityLimit, DraftedAction  # noqa: E402
+from desk.store.models import (  # noqa: E402
+    Customer,
+    Fulfillment,
+    Order,
+    OrderItem,
+    Payment,
+    PaymentMethod,
+    PriorContact,
+    Product,
+    Subscription,
+    Variant,
+)
 
-__all__ = ["AgentProfile", "Customer", "Order", "OrderItem", "Product", "Variant"]
+__all__ = [
+    "Actor",
+    "AgentProfile",
+    "AuditEntry",
+    "AuthorityLimit",
+    "Customer",
+    "DraftedAction",
+    "Fulfillment",
+    "Order",
+    "OrderItem",
+    "Payment",
+    "PaymentMethod",
+    "PriorContact",
+    "Product",
+    "Subscription",
+    "Variant",
+]

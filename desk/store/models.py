@@ -1,31 +1,79 @@
 """The store of record: the account context agents see beside a conversation.
 
-These built-in models stand in for a real commerce backend.
+These built-in models stand in for a real commerce backend (see desk/store/providers.py).
+Ids are the store's own (customer ids, `#W…` order ids, product and item ids, payment method
+ids), so imported data keeps them.
 """
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class Customer(models.Model):
+    class Tier(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        SILVER = "silver", "Silver"
+        GOLD = "gold", "Gold"
+
     customer_id = models.CharField(max_length=64, unique=True)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     email = models.CharField(max_length=254, db_index=True)
     phone = models.CharField(max_length=50, blank=True)
     address = models.JSONField(default=dict)
-    zip = models.CharField(max_length=20, blank=True, db_index=True)
+    zip = models.CharField(max_length=20, blank=True)
+    tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.STANDARD)
     lifetime_value = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [
-            models.Index(fields=["last_name", "first_name", "zip"], name="customer_name_zip_idx")
+            models.Index(fields=["last_name", "first_name", "zip"], name="customer_name_zip_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class PaymentMethod(models.Model):
+    class Source(models.TextChoices):
+        CREDIT_CARD = "credit_card", "Credit card"
+        PAYPAL = "paypal", "PayPal"
+        GIFT_CARD = "gift_card", "Gift card"
+
+    method_id = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payment_methods")
+    source = models.CharField(max_length=20, choices=Source.choices)
+    brand = models.CharField(max_length=30, blank=True)
+    last_four = models.CharField(max_length=4, blank=True)
+    balance = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="Gift cards only."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(balance__isnull=True) | models.Q(balance__gte=0),
+                name="payment_method_balance_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.method_id
+
+    @property
+    def masked(self) -> str:
+        if self.source == self.Source.CREDIT_CARD:
+            return f"{self.brand or 'card'} •••• {self.last_four}"
+        if self.source == self.Source.GIFT_CARD:
+            return f"gift card (balance ${self.balance})"
+        return "PayPal"
 
 
 class Product(models.Model):
@@ -62,7 +110,9 @@ class Order(models.Model):
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.PENDING)
     address = models.JSONField(default=dict)
     total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    created_at = models.DateTimeField()
+    # What a return, exchange or cancellation asked for (items, reason, refund method).
+    request = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [models.Index(fields=["customer", "-created_at"], name="order_customer_idx")]
@@ -72,10 +122,93 @@ class Order(models.Model):
 
 
 class OrderItem(models.Model):
+    """One unit of one variant; an order holding two of an item has two rows."""
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    item_id = models.CharField(max_length=64)
+    product_id = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
+    options = models.JSONField(default=dict)
     price = models.DecimalField(max_digits=10, decimal_places=2)
 
+    class Meta:
+        ordering = ["id"]
+
     def __str__(self) -> str:
-        return f"{self.name} ({self.order_id})"
+        return f"{self.name} ({self.item_id})"
+
+
+class Fulfillment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfillments")
+    tracking_ids = models.JSONField(default=list)
+    item_ids = models.JSONField(default=list)
+    carrier = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"fulfillment of {len(self.item_ids)} items ({', '.join(self.tracking_ids)})"
+
+
+class Payment(models.Model):
+    """The order's payment history: payments in, refunds out."""
+
+    class Type(models.TextChoices):
+        PAYMENT = "payment", "Payment"
+        REFUND = "refund", "Refund"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    transaction_type = models.CharField(max_length=10, choices=Type.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    payment_method_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="payment_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_type} {self.amount} via {self.payment_method_id}"
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", "Refunded"
+
+    subscription_id = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="subscriptions")
+    plan = models.CharField(max_length=100)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    started_at = models.DateTimeField()
+    renews_at = models.DateTimeField(null=True, blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    payment_method_id = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.plan} ({self.subscription_id})"
+
+
+class PriorContact(models.Model):
+    class Outcome(models.TextChoices):
+        RESOLVED = "resolved", "Resolved"
+        FOLLOW_UP = "follow_up", "Follow-up needed"
+        ABANDONED = "abandoned", "Abandoned"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    channel = models.CharField(max_length=20, default="chat")
+    topic = models.CharField(max_length=100)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    contacted_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "-contacted_at"], name="contact_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} ({self.outcome})"

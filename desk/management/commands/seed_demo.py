@@ -19,8 +19,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, customers: int, orders: int, seed: int, **options: Any) -> None:
         started = time.perf_counter()
-        # Rows written: products + variants, customers, orders, and about 1.8 items an order.
-        expected = customers + orders + int(orders * 1.8) + 150
+        # Rows written: products, customers and their payment methods, orders with their items,
+        # payments and fulfillments.
+        expected = customers * 2 + int(orders * 4.7) + 150
         with tqdm(total=expected, unit="rows", desc="demo shop", disable=None) as bar:
             counts = demo_store_seed(
                 customers=customers, orders=orders, seed=seed, progress=bar.update

@@ -1,0 +1,153 @@
+"""Authority limits (data admins edit), drafted actions and the append-only audit log."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Actor(models.TextChoices):
+    AI = "ai", "AI"
+    AGENT = "agent", "Agent"
+    SUPERVISOR = "supervisor", "Supervisor"
+
+
+# From least to most authority: an approval goes to the first role whose limits cover the action.
+ACTOR_RANK = [Actor.AI, Actor.AGENT, Actor.SUPERVISOR]
+
+
+class AuthorityLimit(models.Model):
+    """What one kind of actor may do on its own. No row for an actor means no limit."""
+
+    actor = models.CharField(max_length=12, choices=Actor.choices, unique=True)
+    max_refund = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Largest refund or credit this actor may give without approval; empty = any.",
+    )
+    max_subscription_age_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Oldest subscription this actor may refund; empty = any age.",
+    )
+    may_write = models.BooleanField(
+        default=True, help_text="Off: this actor may only read (consequential tools are refused)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"limits for {self.get_actor_display()}"
+
+
+class DraftedAction(models.Model):
+    """A consequential action waiting for, or past, a human decision."""
+
+    class Status(models.TextChoices):
+        DRAFTED = "drafted", "Drafted"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        EXECUTED = "executed", "Executed"
+        FAILED = "failed", "Failed"
+
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    conversation = models.ForeignKey(
+        "conversations.Conversation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="drafted_actions",
+    )
+    case = models.ForeignKey(
+        "escalation.Case",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="drafted_actions",
+    )
+    customer_id = models.CharField(max_length=64, blank=True, db_index=True)
+    tool = models.CharField(max_length=64)
+    args = models.JSONField()
+    original_args = models.JSONField(help_text="As drafted, before any edit.")
+    drafted_by = models.CharField(max_length=12, choices=Actor.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFTED)
+    # The policy's view when drafted; it runs again at execution.
+    decision = models.JSONField(default=dict)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "status"], name="drafted_action_case_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} ({self.status})"
+
+
+class AuditEntry(models.Model):
+    """Append-only: services create entries and nothing updates or deletes them."""
+
+    class Kind(models.TextChoices):
+        CHECKED = "checked", "Checked"
+        DRAFTED = "drafted", "Drafted"
+        APPROVED = "approved", "Approved"
+        EDITED = "edited", "Edited"
+        REJECTED = "rejected", "Rejected"
+        EXECUTED = "executed", "Executed"
+        DENIED = "denied", "Denied"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    actor = models.CharField(max_length=12, choices=Actor.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tool = models.CharField(max_length=64)
+    args = models.JSONField(default=dict)
+    decision = models.CharField(max_length=20, blank=True)
+    reasons = models.JSONField(default=list)
+    detail = models.TextField(blank=True)
+    customer_id = models.CharField(max_length=64, blank=True)
+    conversation = models.ForeignKey(
+        "conversations.Conversation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    case = models.ForeignKey(
+        "escalation.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    drafted_action = models.ForeignKey(
+        DraftedAction, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit"
+    )
+    # Set on executions: the database refuses a second execution of the same drafted action.
+    idempotency_key = models.UUIDField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=Q(kind="executed"),
+                name="audit_one_execution_per_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer_id", "at"], name="audit_customer_idx"),
+            models.Index(fields=["case", "at"], name="audit_case_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.tool} by {self.actor}"

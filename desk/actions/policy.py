@@ -1,0 +1,385 @@
+"""The policy layer: deterministic code that decides what an actor may do.
+
+It reads the store rows an action touches (locked by the caller) and returns a Decision. No
+LLM output is an input here, and nothing an actor says can widen what it may do: limits are
+AuthorityLimit rows, rules are the store's written policy (docs/policy.md).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.utils import timezone
+from pydantic import ValidationError
+
+from desk.actions import catalog
+from desk.actions.models import ACTOR_RANK, Actor, AuthorityLimit
+from desk.store.models import (
+    Customer,
+    Order,
+    OrderItem,
+    Payment,
+    PaymentMethod,
+    Subscription,
+    Variant,
+)
+
+Outcome = Literal["allow", "needs_approval", "deny"]
+
+MESSAGES = {
+    "unknown_tool": "There is no such action.",
+    "invalid_args": "The action's arguments are not valid.",
+    "ai_read_only": "The AI may only read in this conversation.",
+    "not_authenticated": "No customer is authenticated in this conversation yet.",
+    "customer_not_found": "No such customer.",
+    "order_not_found": "No such order.",
+    "subscription_not_found": "No such subscription.",
+    "other_customer": "It belongs to another customer than the one in this conversation.",
+    "wrong_status": "The order's status does not allow this action.",
+    "bad_cancel_reason": "A cancellation reason must be 'no longer needed' or 'ordered by mistake'.",
+    "payment_method_not_owned": "The payment method is not in the customer's profile.",
+    "refund_method_not_allowed": "A refund must go to the original payment method or a gift card.",
+    "insufficient_gift_card_balance": "The gift card's balance does not cover the amount.",
+    "item_not_in_order": "An item is not in the order (or not that many times).",
+    "count_mismatch": "The number of new items does not match the items to change.",
+    "item_not_found": "A new item does not exist.",
+    "cross_product": "A new item is of another product; only other options of the same one are allowed.",
+    "item_unavailable": "A new item is not available.",
+    "same_payment_method": "The new payment method is the one the order already uses.",
+    "multiple_payments": "The order has more than one payment, so its payment method cannot change.",
+    "refund_exceeds_paid": "The refund is more than what was paid and not yet refunded.",
+    "subscription_not_active": "The subscription is not active.",
+    "over_authority_limit": "The amount is over this actor's limit.",
+    "subscription_too_old": "The subscription is older than this actor may refund.",
+}
+
+PENDING_ONLY = {"pending"}
+DELIVERED_ONLY = {"delivered"}
+
+
+@dataclass
+class Decision:
+    outcome: Outcome
+    reasons: list[str] = field(default_factory=list)
+    approver: str | None = None
+    refund_amount: Decimal | None = None
+
+    @property
+    def message(self) -> str:
+        if self.outcome == "allow":
+            return "Allowed."
+        text = " ".join(MESSAGES.get(code, code) for code in self.reasons)
+        if self.outcome == "needs_approval":
+            return f"{text} A {self.approver} must approve it."
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.outcome,
+            "reasons": list(self.reasons),
+            "message": self.message,
+            "approver": self.approver,
+            "refund_amount": str(self.refund_amount) if self.refund_amount is not None else None,
+        }
+
+
+@dataclass
+class ActionState:
+    """The rows one action touches, loaded (and locked) by the caller."""
+
+    tool: catalog.Tool
+    args: catalog.Args
+    account: Customer | None
+    customer: Customer | None = None
+    order: Order | None = None
+    items: list[OrderItem] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    methods: dict[str, PaymentMethod] = field(default_factory=dict)
+    variants: dict[str, Variant] = field(default_factory=dict)
+    subscription: Subscription | None = None
+
+
+@dataclass
+class PolicyContext:
+    actor: str
+    ai_read_only: bool
+    limits: dict[str, AuthorityLimit]
+
+
+def args_parse(
+    *, tool_name: str, args: dict[str, Any]
+) -> tuple[catalog.Tool, catalog.Args] | Decision:
+    tool = catalog.TOOLS.get(tool_name)
+    if tool is None:
+        return Decision("deny", ["unknown_tool"])
+    try:
+        return tool, tool.args.model_validate(args)
+    except ValidationError:
+        return Decision("deny", ["invalid_args"])
+
+
+def policy_evaluate(*, state: ActionState, context: PolicyContext) -> Decision:
+    """Decide on one action against the state it would change. Pure: reads, never writes."""
+    if not state.tool.consequential:
+        return Decision("allow")
+    limit = context.limits.get(context.actor)
+    if context.actor == Actor.AI and (context.ai_read_only or (limit and not limit.may_write)):
+        return Decision("deny", ["ai_read_only"])
+    reasons = _CHECKS[state.tool.name](state)
+    if reasons:
+        return Decision("deny", _unique(reasons))
+    return _authority(state=state, context=context)
+
+
+def _unique(codes: list[str]) -> list[str]:
+    return list(dict.fromkeys(codes))
+
+
+# Shared checks
+
+
+def _order_checks(state: ActionState, statuses: set[str]) -> list[str]:
+    if state.order is None:
+        return ["order_not_found"]
+    reasons = []
+    if state.account is not None and state.order.customer_id != state.account.pk:
+        reasons.append("other_customer")
+    if state.order.status not in statuses:
+        reasons.append("wrong_status")
+    return reasons
+
+
+def _method_checks(state: ActionState, method_id: str) -> list[str]:
+    method = state.methods.get(method_id)
+    if method is None:
+        return ["payment_method_not_owned"]
+    return []
+
+
+def _items_checks(state: ActionState, item_ids: list[str]) -> list[str]:
+    held = Counter(item.item_id for item in state.items)
+    wanted = Counter(item_ids)
+    if any(count > held[item_id] for item_id, count in wanted.items()):
+        return ["item_not_in_order"]
+    return []
+
+
+def _new_items_checks(
+    state: ActionState, item_ids: list[str], new_item_ids: list[str]
+) -> list[str]:
+    if len(item_ids) != len(new_item_ids):
+        return ["count_mismatch"]
+    product_of = {item.item_id: item.product_id for item in state.items}
+    reasons = []
+    for old, new in zip(item_ids, new_item_ids, strict=True):
+        variant = state.variants.get(new)
+        if variant is None:
+            reasons.append("item_not_found")
+        elif product_of.get(old) is not None and variant.product.product_id != product_of[old]:
+            reasons.append("cross_product")
+        elif not variant.available:
+            reasons.append("item_unavailable")
+    return reasons
+
+
+def price_difference(state: ActionState, item_ids: list[str], new_item_ids: list[str]) -> Decimal:
+    """What the customer pays (positive) or gets back (negative) for swapping items."""
+    price_of = {item.item_id: item.price for item in state.items}
+    old = sum((price_of[i] for i in item_ids), Decimal(0))
+    new = sum((state.variants[i].price for i in new_item_ids), Decimal(0))
+    return new - old
+
+
+def _gift_card_covers(state: ActionState, method_id: str, amount: Decimal) -> list[str]:
+    method = state.methods.get(method_id)
+    is_gift_card = method is not None and method.source == PaymentMethod.Source.GIFT_CARD
+    if is_gift_card and amount > 0 and (method.balance or Decimal(0)) < amount:
+        return ["insufficient_gift_card_balance"]
+    return []
+
+
+def refundable(state: ActionState) -> Decimal:
+    paid = sum((p.amount for p in state.payments if p.transaction_type == "payment"), Decimal(0))
+    refunded = sum((p.amount for p in state.payments if p.transaction_type == "refund"), Decimal(0))
+    return paid - refunded
+
+
+# Per-tool checks: each returns the reasons to deny (empty: within policy).
+
+
+def _cancel(state: ActionState) -> list[str]:
+    args = state.args
+    reasons = _order_checks(state, PENDING_ONLY)
+    if args.reason not in catalog.CANCEL_REASONS:
+        reasons.append("bad_cancel_reason")
+    return reasons
+
+
+def _modify_address(state: ActionState) -> list[str]:
+    return _order_checks(state, PENDING_ONLY)
+
+
+def _modify_items(state: ActionState) -> list[str]:
+    args = state.args
+    reasons = _order_checks(state, PENDING_ONLY)
+    if "order_not_found" in reasons:
+        return reasons
+    reasons += _items_checks(state, args.item_ids)
+    reasons += _new_items_checks(state, args.item_ids, args.new_item_ids)
+    reasons += _method_checks(state, args.payment_method_id)
+    if not reasons:
+        diff = price_difference(state, args.item_ids, args.new_item_ids)
+        reasons += _gift_card_covers(state, args.payment_method_id, diff)
+    return reasons
+
+
+def _modify_payment(state: ActionState) -> list[str]:
+    args = state.args
+    reasons = _order_checks(state, PENDING_ONLY)
+    if "order_not_found" in reasons:
+        return reasons
+    reasons += _method_checks(state, args.payment_method_id)
+    payments = [p for p in state.payments if p.transaction_type == "payment"]
+    if len(state.payments) != 1 or len(payments) != 1:
+        reasons.append("multiple_payments")
+    elif payments[0].payment_method_id == args.payment_method_id:
+        reasons.append("same_payment_method")
+    if not reasons:
+        reasons += _gift_card_covers(state, args.payment_method_id, payments[0].amount)
+    return reasons
+
+
+def _return(state: ActionState) -> list[str]:
+    args = state.args
+    reasons = _order_checks(state, DELIVERED_ONLY)
+    if "order_not_found" in reasons:
+        return reasons
+    reasons += _items_checks(state, args.item_ids)
+    reasons += _method_checks(state, args.payment_method_id)
+    method = state.methods.get(args.payment_method_id)
+    original = {p.payment_method_id for p in state.payments if p.transaction_type == "payment"}
+    if (
+        method is not None
+        and method.source != PaymentMethod.Source.GIFT_CARD
+        and args.payment_method_id not in original
+    ):
+        reasons.append("refund_method_not_allowed")
+    return reasons
+
+
+def _exchange(state: ActionState) -> list[str]:
+    args = state.args
+    reasons = _order_checks(state, DELIVERED_ONLY)
+    if "order_not_found" in reasons:
+        return reasons
+    reasons += _items_checks(state, args.item_ids)
+    reasons += _new_items_checks(state, args.item_ids, args.new_item_ids)
+    reasons += _method_checks(state, args.payment_method_id)
+    if not reasons:
+        diff = price_difference(state, args.item_ids, args.new_item_ids)
+        reasons += _gift_card_covers(state, args.payment_method_id, diff)
+    return reasons
+
+
+def _modify_user_address(state: ActionState) -> list[str]:
+    if state.customer is None:
+        return ["customer_not_found"]
+    if state.account is not None and state.customer.pk != state.account.pk:
+        return ["other_customer"]
+    return []
+
+
+def _refund_payment(state: ActionState) -> list[str]:
+    statuses = {s.value for s in Order.Status}
+    reasons = _order_checks(state, statuses)
+    if "order_not_found" in reasons:
+        return reasons
+    if state.args.amount > refundable(state):
+        reasons.append("refund_exceeds_paid")
+    return reasons
+
+
+def _store_credit(state: ActionState) -> list[str]:
+    return _modify_user_address(state)
+
+
+def _refund_subscription(state: ActionState) -> list[str]:
+    subscription = state.subscription
+    if subscription is None:
+        return ["subscription_not_found"]
+    reasons = []
+    if state.account is not None and subscription.customer_id != state.account.pk:
+        reasons.append("other_customer")
+    if subscription.status != Subscription.Status.ACTIVE:
+        reasons.append("subscription_not_active")
+    return reasons
+
+
+def _resend(state: ActionState) -> list[str]:
+    statuses = {s.value for s in Order.Status}
+    return _order_checks(state, statuses)
+
+
+_CHECKS = {
+    "cancel_pending_order": _cancel,
+    "modify_pending_order_address": _modify_address,
+    "modify_pending_order_items": _modify_items,
+    "modify_pending_order_payment": _modify_payment,
+    "return_delivered_order_items": _return,
+    "exchange_delivered_order_items": _exchange,
+    "modify_user_address": _modify_user_address,
+    "refund_payment": _refund_payment,
+    "issue_store_credit": _store_credit,
+    "refund_subscription": _refund_subscription,
+    "resend_confirmation": _resend,
+}
+
+
+# Authority: money that leaves the shop at an actor's discretion is held to that actor's limit.
+
+
+def refund_amount(state: ActionState) -> Decimal | None:
+    args = state.args
+    name = state.tool.name
+    if name in ("refund_payment", "issue_store_credit"):
+        return args.amount
+    if name == "return_delivered_order_items":
+        price_of = {item.item_id: item.price for item in state.items}
+        return sum((price_of[i] for i in args.item_ids), Decimal(0))
+    if name == "refund_subscription" and state.subscription is not None:
+        return state.subscription.price
+    return None
+
+
+def _within(limit: AuthorityLimit | None, state: ActionState, amount: Decimal | None) -> list[str]:
+    if limit is None:
+        return []
+    reasons = []
+    if amount is not None and limit.max_refund is not None and amount > limit.max_refund:
+        reasons.append("over_authority_limit")
+    if (
+        state.subscription is not None
+        and state.tool.name == "refund_subscription"
+        and limit.max_subscription_age_days is not None
+    ):
+        age = (timezone.now() - state.subscription.started_at).days
+        if age > limit.max_subscription_age_days:
+            reasons.append("subscription_too_old")
+    return reasons
+
+
+def _authority(*, state: ActionState, context: PolicyContext) -> Decision:
+    amount = refund_amount(state)
+    reasons = _within(context.limits.get(context.actor), state, amount)
+    if not reasons:
+        return Decision("allow", refund_amount=amount)
+    higher = ACTOR_RANK[ACTOR_RANK.index(Actor(context.actor)) + 1 :]
+    for role in higher:
+        if role == Actor.AI:
+            continue
+        if not _within(context.limits.get(role), state, amount):
+            return Decision("needs_approval", reasons, approver=role.value, refund_amount=amount)
+    return Decision("deny", reasons, refund_amount=amount)

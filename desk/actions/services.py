@@ -1,0 +1,313 @@
+"""Running actions: check, execute (policy at execution time, rows locked), drafts and audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from desk.actions.effects import EFFECTS
+from desk.actions.models import Actor, AuditEntry, AuthorityLimit, DraftedAction
+from desk.actions.policy import (
+    ActionState,
+    Decision,
+    PolicyContext,
+    args_parse,
+    policy_evaluate,
+)
+from desk.store.models import Customer, Order, PaymentMethod, Subscription, Variant
+
+
+@dataclass
+class ActionOutcome:
+    decision: Decision
+    result: dict[str, Any] = field(default_factory=dict)
+    executed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.decision.as_dict(), "executed": self.executed, "result": self.result}
+
+
+def authority_limits() -> dict[str, AuthorityLimit]:
+    return {limit.actor: limit for limit in AuthorityLimit.objects.all()}
+
+
+def _state_load(
+    *, tool: Any, args: Any, account_id: str | None, lock: bool
+) -> ActionState | Decision:
+    """Load (and with `lock`, lock in a fixed order: order, then payment methods) what the
+    action touches."""
+    account = None
+    if account_id:
+        account = Customer.objects.filter(customer_id=account_id).first()
+        if account is None:
+            return Decision("deny", ["customer_not_found"])
+    state = ActionState(tool=tool, args=args, account=account)
+    orders = Order.objects.select_for_update() if lock else Order.objects.all()
+    owner_pk = account.pk if account else None
+    if hasattr(args, "order_id"):
+        state.order = orders.filter(order_id=args.order_id).first()
+        if state.order is not None:
+            state.items = list(state.order.items.all())
+            state.payments = list(state.order.payments.all())
+            owner_pk = owner_pk or state.order.customer_id
+    if hasattr(args, "user_id"):
+        customers = Customer.objects.select_for_update() if lock else Customer.objects.all()
+        state.customer = customers.filter(customer_id=args.user_id).first()
+        owner_pk = owner_pk or (state.customer.pk if state.customer else None)
+    if hasattr(args, "subscription_id"):
+        subscriptions = (
+            Subscription.objects.select_for_update() if lock else Subscription.objects.all()
+        )
+        state.subscription = subscriptions.filter(subscription_id=args.subscription_id).first()
+        if state.subscription is not None:
+            owner_pk = owner_pk or state.subscription.customer_id
+    if owner_pk is not None:
+        methods = PaymentMethod.objects.filter(customer_id=owner_pk).order_by("method_id")
+        if lock:
+            methods = methods.select_for_update()
+        state.methods = {m.method_id: m for m in methods}
+    new_item_ids = getattr(args, "new_item_ids", None)
+    if new_item_ids:
+        variants = Variant.objects.select_related("product").filter(item_id__in=new_item_ids)
+        state.variants = {v.item_id: v for v in variants}
+    return state
+
+
+def _audit(
+    *,
+    kind: str,
+    actor: str,
+    tool: str,
+    args: dict[str, Any],
+    decision: Decision | None = None,
+    detail: str = "",
+    user: Any = None,
+    account_id: str = "",
+    conversation: Any = None,
+    case: Any = None,
+    drafted: DraftedAction | None = None,
+    idempotency_key: Any = None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        kind=kind,
+        actor=actor,
+        user=user,
+        tool=tool,
+        args=args,
+        decision=decision.outcome if decision else "",
+        reasons=decision.reasons if decision else [],
+        detail=detail,
+        customer_id=account_id or (drafted.customer_id if drafted else ""),
+        conversation=conversation,
+        case=case,
+        drafted_action=drafted,
+        idempotency_key=idempotency_key,
+    )
+
+
+def action_check(
+    *,
+    actor: str,
+    tool: str,
+    args: dict[str, Any],
+    account_id: str | None,
+    ai_read_only: bool = False,
+) -> Decision:
+    """What the policy would decide now. Reads only; the decision is made again at execution."""
+    parsed = args_parse(tool_name=tool, args=args)
+    if isinstance(parsed, Decision):
+        return parsed
+    state = _state_load(tool=parsed[0], args=parsed[1], account_id=account_id, lock=False)
+    if isinstance(state, Decision):
+        return state
+    context = PolicyContext(actor=actor, ai_read_only=ai_read_only, limits=authority_limits())
+    return policy_evaluate(state=state, context=context)
+
+
+@transaction.atomic
+def action_execute(
+    *,
+    actor: str,
+    tool: str,
+    args: dict[str, Any],
+    account_id: str | None,
+    ai_read_only: bool = False,
+    user: Any = None,
+    conversation: Any = None,
+    case: Any = None,
+    drafted: DraftedAction | None = None,
+    limits: dict[str, AuthorityLimit] | None = None,
+) -> ActionOutcome:
+    """Decide and, if allowed, execute: one transaction, the touched rows locked, so the state
+    the policy saw is the state the write changes."""
+    parsed = args_parse(tool_name=tool, args=args)
+    if isinstance(parsed, Decision):
+        outcome = ActionOutcome(parsed)
+    else:
+        state = _state_load(tool=parsed[0], args=parsed[1], account_id=account_id, lock=True)
+        if isinstance(state, Decision):
+            outcome = ActionOutcome(state)
+        else:
+            context = PolicyContext(
+                actor=actor, ai_read_only=ai_read_only, limits=limits or authority_limits()
+            )
+            decision = policy_evaluate(state=state, context=context)
+            outcome = ActionOutcome(decision)
+            if decision.outcome == "allow" and parsed[0].consequential:
+                outcome.result = EFFECTS[tool](state)
+                outcome.executed = True
+    if outcome.executed or outcome.decision.outcome != "allow":
+        _audit(
+            kind=AuditEntry.Kind.EXECUTED if outcome.executed else AuditEntry.Kind.DENIED,
+            actor=actor,
+            tool=tool,
+            args=args,
+            decision=outcome.decision,
+            detail=outcome.decision.message,
+            user=user,
+            account_id=account_id or "",
+            conversation=conversation,
+            case=case,
+            drafted=drafted,
+            idempotency_key=drafted.idempotency_key if drafted and outcome.executed else None,
+        )
+    return outcome
+
+
+@transaction.atomic
+def action_draft(
+    *,
+    tool: str,
+    args: dict[str, Any],
+    drafted_by: str,
+    account_id: str,
+    conversation: Any = None,
+    case: Any = None,
+) -> DraftedAction:
+    """Hold a consequential action for a human. The decision shown is what an agent could do."""
+    decision = action_check(actor=Actor.AGENT, tool=tool, args=args, account_id=account_id or None)
+    drafted = DraftedAction.objects.create(
+        conversation=conversation,
+        case=case,
+        customer_id=account_id,
+        tool=tool,
+        args=args,
+        original_args=args,
+        drafted_by=drafted_by,
+        decision=decision.as_dict(),
+    )
+    _audit(
+        kind=AuditEntry.Kind.DRAFTED,
+        actor=drafted_by,
+        tool=tool,
+        args=args,
+        decision=decision,
+        account_id=account_id,
+        conversation=conversation,
+        case=case,
+        drafted=drafted,
+    )
+    return drafted
+
+
+def user_actor(user: Any) -> str:
+    profile = getattr(user, "agent_profile", None)
+    if user.is_superuser or (profile and profile.role == Actor.SUPERVISOR):
+        return Actor.SUPERVISOR
+    return Actor.AGENT
+
+
+def drafted_action_approve(
+    *, drafted_id: int, user: Any, args: dict[str, Any] | None = None, note: str = ""
+) -> DraftedAction:
+    """Approve (optionally edited) and execute, exactly once however many approvals race."""
+    try:
+        return _approve(drafted_id=drafted_id, user=user, args=args, note=note)
+    except IntegrityError:
+        # A concurrent approval executed it first (the execution key is unique).
+        return DraftedAction.objects.get(pk=drafted_id)
+
+
+@transaction.atomic
+def _approve(
+    *, drafted_id: int, user: Any, args: dict[str, Any] | None, note: str
+) -> DraftedAction:
+    drafted = DraftedAction.objects.select_for_update().get(pk=drafted_id)
+    if drafted.status != DraftedAction.Status.DRAFTED:
+        return drafted
+    actor = user_actor(user)
+    conversation = drafted.conversation
+    if args is not None and args != drafted.args:
+        _audit(
+            kind=AuditEntry.Kind.EDITED,
+            actor=actor,
+            user=user,
+            tool=drafted.tool,
+            args=args,
+            detail=note,
+            drafted=drafted,
+            conversation=conversation,
+            case=drafted.case,
+        )
+        drafted.args = args
+    outcome = action_execute(
+        actor=actor,
+        tool=drafted.tool,
+        args=drafted.args,
+        account_id=drafted.customer_id or None,
+        user=user,
+        conversation=conversation,
+        case=drafted.case,
+        drafted=drafted,
+    )
+    now = timezone.now()
+    drafted.decision = outcome.decision.as_dict()
+    if outcome.decision.outcome == "needs_approval":
+        # Still a draft: it waits for someone with more authority.
+        drafted.save(update_fields=["args", "decision"])
+        return drafted
+    drafted.decided_by, drafted.decided_at, drafted.decision_note = user, now, note
+    drafted.result = outcome.result or {"reasons": outcome.decision.reasons}
+    if outcome.executed:
+        drafted.status, drafted.executed_at = DraftedAction.Status.EXECUTED, now
+    else:
+        drafted.status = DraftedAction.Status.FAILED
+    _audit(
+        kind=AuditEntry.Kind.APPROVED,
+        actor=actor,
+        user=user,
+        tool=drafted.tool,
+        args=drafted.args,
+        decision=outcome.decision,
+        detail=note,
+        drafted=drafted,
+        conversation=conversation,
+        case=drafted.case,
+    )
+    drafted.save()
+    return drafted
+
+
+@transaction.atomic
+def drafted_action_reject(*, drafted_id: int, user: Any, note: str) -> DraftedAction:
+    drafted = DraftedAction.objects.select_for_update().get(pk=drafted_id)
+    if drafted.status != DraftedAction.Status.DRAFTED:
+        return drafted
+    drafted.status = DraftedAction.Status.REJECTED
+    drafted.decided_by, drafted.decided_at, drafted.decision_note = user, timezone.now(), note
+    drafted.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    _audit(
+        kind=AuditEntry.Kind.REJECTED,
+        actor=user_actor(user),
+        user=user,
+        tool=drafted.tool,
+        args=drafted.args,
+        detail=note,
+        drafted=drafted,
+        conversation=drafted.conversation,
+        case=drafted.case,
+    )
+    return drafted
