@@ -39,7 +39,7 @@ def post_events(request: HttpRequest, body: EventsIn) -> dict[str, object]:
 
 
 @router.get(
-    "/conversations/{conversation}", response=ConversationOut, summary="Read a conversation"
+    "/conversations/{path:conversation}", response=ConversationOut, summary="Read a conversation"
 )
 def get_conversation(request: HttpRequest, conversation: str) -> dict[str, object]:
     """The conversation with its events in seq order, each with its protocol fields."""

@@ -116,7 +116,7 @@ class Event(models.Model):
     type = models.CharField(max_length=20, choices=Type.choices)
     role = models.CharField(max_length=20, blank=True)
     text = models.TextField(blank=True)
-    # The whole validated event as the client sent it, so reads return its protocol fields as-is.
+    # The validated event with the fields the client sent, so reads return its protocol fields.
     payload = models.JSONField()
     at = models.DateTimeField(help_text="When it happened on the client.")
     received_at = models.DateTimeField(auto_now_add=True)

@@ -5,11 +5,13 @@ One set of pydantic models serves the websocket, the HTTP fallback and the OpenA
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -21,6 +23,20 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ShortText = Annotated[str, StringConstraints(max_length=254)]
 
 MAX_TEXT_CHARS = 16_000
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def _rfc3339(value: object) -> object:
+    # pydantic alone would also take Unix times and offset-less or space-separated strings.
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. 2026-11-27T10:00:00Z")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 
 
 class CustomerIn(BaseModel):
@@ -40,8 +56,8 @@ class EventBase(BaseModel):
 
     id: Id
     conversation: Id
-    seq: Annotated[int, Field(ge=1, le=2_147_483_647)]
-    at: AwareDatetime
+    seq: Annotated[int, Field(strict=True, ge=1, le=2_147_483_647)]
+    at: Timestamp
     customer: CustomerIn | None = None
 
 
@@ -128,18 +144,6 @@ class EventsOut(BaseModel):
     results: list[AckOut | ErrorOut]
 
 
-class EventOut(BaseModel):
-    """A stored event as the read API returns it: its protocol fields as the client sent them."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    id: str
-    conversation: str
-    seq: int
-    at: str
-
-
 class ConversationOut(BaseModel):
     conversation: str
     owner: Literal["ai", "human"]
@@ -181,7 +185,7 @@ def event_parse(raw: object) -> ProtocolEvent:
             + ".",
         )
     text = raw.get("text")
-    if isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
+    if event_type == "message" and isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
         raise ParseFailure(
             event_id=event_id,
             code=ErrorCode.TOO_LARGE,

@@ -167,7 +167,7 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
         rows.append(_event_row(integration=integration, conversation=conversation, event=event))
         _conversation_apply(conversation=conversation, event=event)
         changed[conversation.pk] = conversation
-        if isinstance(event, HandoffEvent):
+        if isinstance(event, HandoffEvent) and conversation.status == Conversation.Status.OPEN:
             handoffs.append((conversation, event))
         results[item.index] = AckOut(id=event.id, status="stored")
     Event.objects.bulk_create(rows)
@@ -215,7 +215,8 @@ def _conversations_lock(
 def _event_row(
     *, integration: Integration, conversation: Conversation, event: ProtocolEvent
 ) -> Event:
-    payload = event.model_dump(mode="json", exclude_none=True)
+    # The fields the client sent (unknown ones dropped), not defaults it never sent.
+    payload = event.model_dump(mode="json", exclude_unset=True)
     return Event(
         integration=integration,
         conversation=conversation,
@@ -235,7 +236,7 @@ def _conversation_apply(*, conversation: Conversation, event: ProtocolEvent) -> 
     customer = getattr(event, "customer", None)
     if customer is not None:
         _customer_link(conversation=conversation, customer=customer)
-    if isinstance(event, CloseEvent):
+    if isinstance(event, CloseEvent) and conversation.closed_at_seq is None:
         conversation.status = Conversation.Status.CLOSED
         conversation.outcome = event.outcome
         conversation.closed_at_seq = event.seq

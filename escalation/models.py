@@ -53,3 +53,23 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.pk} ({self.status})"
+
+
+class Signal(models.Model):
+    """Something the escalation engine noticed in a conversation, with its evidence."""
+
+    class Kind(models.TextChoices):
+        POLICY_DENIED = "policy_denied", "Policy denied an AI action"
+
+    conversation = models.ForeignKey(
+        "conversations.Conversation", on_delete=models.CASCADE, related_name="signals"
+    )
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    evidence = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "kind"], name="signal_conversation_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.conversation_id}"

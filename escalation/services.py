@@ -26,3 +26,9 @@ def case_open(
     )
     send_on_commit(queue_group(case.team), {"type": "case.queued", "case_id": case.pk})
     return case, True
+
+
+def signal_record(*, conversation: Conversation, kind: str, evidence: dict) -> None:
+    from escalation.models import Signal
+
+    Signal.objects.create(conversation=conversation, kind=kind, evidence=evidence)

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "ninja",
     "conversations",
     "escalation",
     "desk",
@@ -142,7 +143,6 @@ LOGGING = {
 
 # Ingest limits (docs/protocol.md).
 BATON_INGEST_MAX_FRAME_BYTES = env.int("BATON_INGEST_MAX_FRAME_BYTES", default=64 * 1024)
-BATON_INGEST_MAX_TEXT_CHARS = 16_000
 BATON_INGEST_MAX_BATCH = env.int("BATON_INGEST_MAX_BATCH", default=500)
 BATON_INGEST_RATE = env.float("BATON_INGEST_RATE", default=200.0)
 BATON_INGEST_BURST = env.int("BATON_INGEST_BURST", default=2000)

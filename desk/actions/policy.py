@@ -128,6 +128,9 @@ def policy_evaluate(*, state: ActionState, context: PolicyContext) -> Decision:
     limit = context.limits.get(context.actor)
     if context.actor == Actor.AI and (context.ai_read_only or (limit and not limit.may_write)):
         return Decision("deny", ["ai_read_only"])
+    if context.actor == Actor.AI and state.account is None:
+        # The AI acts only for a customer it has authenticated (policy: email or name + zip).
+        return Decision("deny", ["not_authenticated"])
     reasons = _CHECKS[state.tool.name](state)
     if reasons:
         return Decision("deny", _unique(reasons))

@@ -328,6 +328,21 @@ async def test_the_read_api_sees_only_its_own_integrations_conversations(token: 
     }
 
 
+async def test_a_conversation_id_with_a_slash_can_be_read_back(token: str) -> None:
+    await HttpTransport(token).send([event("e1", "shop/web/42", 1)])
+    response = await http(token, "GET", "/api/v1/conversations/shop/web/42")
+    assert response["status"] == 200
+    assert json.loads(response["body"])["conversation"] == "shop/web/42"
+
+
+async def test_a_handoff_after_close_opens_no_case(transport: Any) -> None:
+    close = event("e2", "c1", 2, type="close", outcome="abandoned")
+    handoff = event("e1", "c1", 1, type="handoff", reason="customer_request")
+    results = await transport.send([close, handoff])
+    assert [r["status"] for r in results] == ["stored", "stored"]
+    assert await Case.objects.acount() == 0
+
+
 async def test_http_refuses_a_batch_over_500(token: str) -> None:
     events = [event(f"e{n}", "c1", n) for n in range(1, 502)]
     response = await http(token, "POST", "/api/v1/events", {"events": events})

@@ -68,6 +68,10 @@ def test_unknown_type_is_its_own_code_and_keeps_the_id() -> None:
         ({"seq": "three"}, "seq"),
         ({"at": "yesterday"}, "at"),
         ({"at": "2026-11-27T10:00:00"}, "at"),  # RFC 3339 needs an offset
+        ({"at": 1795000000}, "at"),
+        ({"at": "2026-11-27 10:00:00Z"}, "at"),
+        ({"seq": "3"}, "seq"),
+        ({"seq": True}, "seq"),
         ({"role": "agent"}, "role"),
         ({"text": ""}, "text"),
         ({"conversation": ""}, "conversation"),
@@ -104,3 +108,9 @@ def test_text_over_the_limit_is_too_large() -> None:
 
 def test_a_non_object_is_an_invalid_event() -> None:
     assert _failure(["not", "an", "event"]).error.code == "invalid_event"
+
+
+def test_a_text_field_on_another_type_is_an_ignored_unknown_field() -> None:
+    raw = event("e1", "c1", 1, type="ai_signal", confidence=0.3, text="x" * 20_000)
+    del raw["role"]
+    assert event_parse(raw).confidence == 0.3
