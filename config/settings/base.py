@@ -151,3 +151,10 @@ BATON_BENCH_ECHO = env.bool("BATON_BENCH_ECHO", default=False)
 
 # Serve static files straight from the apps and static/ unless they were collected (production).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+
+# Where account context comes from: the built-in models ("django") or a commerce backend's
+# HTTP API ("http", docs/store-provider.md).
+BATON_STORE_PROVIDER = env.str("BATON_STORE_PROVIDER", default="django")
+BATON_STORE_URL = env.str("BATON_STORE_URL", default="")
+BATON_STORE_TOKEN = env.str("BATON_STORE_TOKEN", default="")
+BATON_STORE_TIMEOUT = env.float("BATON_STORE_TIMEOUT", default=5.0)
