@@ -195,21 +195,23 @@ def _conversations_lock(
     *, integration: Integration, external_ids: list[str]
 ) -> dict[str, Conversation]:
     """Fetch or create the conversations and lock their rows, in a fixed order (no deadlocks)."""
-    existing = {
-        c.external_id
-        for c in Conversation.objects.filter(
-            integration=integration, external_id__in=external_ids
-        ).only("external_id")
-    }
-    for external_id in external_ids:
-        if external_id not in existing:
-            Conversation.objects.get_or_create(integration=integration, external_id=external_id)
-    locked = (
-        Conversation.objects.select_for_update()
-        .filter(integration=integration, external_id__in=external_ids)
-        .order_by("external_id")
-    )
-    return {c.external_id: c for c in locked}
+
+    def locked(ids: list[str]) -> dict[str, Conversation]:
+        rows = (
+            Conversation.objects.select_for_update()
+            .filter(integration=integration, external_id__in=ids)
+            .order_by("external_id")
+        )
+        return {c.external_id: c for c in rows}
+
+    found = locked(external_ids)
+    missing = [external_id for external_id in external_ids if external_id not in found]
+    for external_id in missing:
+        # get_or_create survives a concurrent insert of the same conversation.
+        Conversation.objects.get_or_create(integration=integration, external_id=external_id)
+    if missing:
+        found.update(locked(missing))
+    return found
 
 
 def _event_row(

@@ -6,6 +6,7 @@ in-process. `DATABASE_URL` switches to PostgreSQL, `REDIS_URL` to channels-redis
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import environ
@@ -13,7 +14,8 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -151,6 +153,8 @@ BATON_BENCH_ECHO = env.bool("BATON_BENCH_ECHO", default=False)
 
 # Serve static files straight from the apps and static/ unless they were collected (production).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+# Until `collectstatic` has run (production), there is nothing at STATIC_ROOT to serve.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
 # Where account context comes from: the built-in models ("django") or a commerce backend's
 # HTTP API ("http", docs/store-provider.md).

@@ -1,0 +1,107 @@
+"""Start a server for the ingest benchmark, run bench/ingest.py against it, stop it.
+
+    python bench/run.py [--events 4000] [--sockets 8] [--batch 1] [ingest.py options...]
+
+The server is daphne on a free loopback port with the echo baseline on and the rate limit
+raised out of the way. It uses a fresh SQLite file (embedded default) unless DATABASE_URL is
+set; REDIS_URL, if set, switches the channel layer and the rate-limit bucket to Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    parser.add_argument("--events", default="4000")
+    parser.add_argument("--sockets", default="8")
+    known, rest = parser.parse_known_args()
+    tmp = tempfile.mkdtemp(prefix="baton-bench-")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "BATON_BENCH_ECHO": "1",
+        "BATON_INGEST_RATE": "1000000",
+        "BATON_INGEST_BURST": "1000000",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    token = subprocess.run(
+        [*manage, "create_integration", f"bench-{int(time.time())}", "--token-only"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-v",
+            "0",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "config.asgi:application",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        else:
+            print("daphne did not start", file=sys.stderr)
+            return 2
+        backend = "PostgreSQL" if "postgres" in env["DATABASE_URL"] else "SQLite"
+        layer = "Redis" if env.get("REDIS_URL") else "in-memory"
+        print(f"server: daphne, {backend}, {layer} channel layer, port {port}")
+        return subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench/ingest.py"),
+                "--url",
+                f"ws://127.0.0.1:{port}",
+                "--token",
+                token,
+                "--events",
+                known.events,
+                "--sockets",
+                known.sockets,
+                *rest,
+            ],
+            cwd=ROOT,
+        ).returncode
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
