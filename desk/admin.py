@@ -1,8 +1,19 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 
-from desk.models import AgentProfile, Customer, Order, Product, Variant
+from desk.models import (
+    AgentProfile,
+    AuditEntry,
+    AuthorityLimit,
+    Customer,
+    DraftedAction,
+    Order,
+    Product,
+    Variant,
+)
 
 
 @admin.register(AgentProfile)
@@ -34,3 +45,34 @@ class ProductAdmin(admin.ModelAdmin):
 class VariantAdmin(admin.ModelAdmin):
     list_display = ["item_id", "product", "price", "available"]
     list_select_related = ["product"]
+
+
+@admin.register(AuthorityLimit)
+class AuthorityLimitAdmin(admin.ModelAdmin):
+    list_display = ["actor", "max_refund", "max_subscription_age_days", "may_write", "updated_at"]
+
+
+@admin.register(DraftedAction)
+class DraftedActionAdmin(admin.ModelAdmin):
+    list_display = ["tool", "customer_id", "status", "drafted_by", "decided_by", "created_at"]
+    list_filter = ["status", "tool"]
+    raw_id_fields = ["conversation", "case", "decided_by"]
+    readonly_fields = ["idempotency_key", "original_args", "decision", "result", "executed_at"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: the audit log is append-only."""
+
+    list_display = ["at", "kind", "actor", "user", "tool", "decision", "customer_id"]
+    list_filter = ["kind", "actor", "tool"]
+    search_fields = ["customer_id"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -28,7 +28,9 @@ def conversation_account_id(*, conversation: Conversation) -> str | None:
         return ref.external_id
     if ref.email:
         matches = list(
-            Customer.objects.filter(email__iexact=ref.email).values_list("customer_id", flat=True)[:2]
+            Customer.objects.filter(email__iexact=ref.email).values_list("customer_id", flat=True)[
+                :2
+            ]
         )
         if len(matches) == 1:
             return matches[0]

@@ -23,20 +23,46 @@ def _debit(method: PaymentMethod, amount: Decimal) -> None:
         method.save(update_fields=["balance"])
 
 
-def _cancel(state: ActionState) -> dict[str, Any]:
-    order = state.order
+def _net_paid(state: ActionState) -> dict[str, Decimal]:
+    """What each payment method has paid into the order and not had back, most recent first."""
+    net: dict[str, Decimal] = {}
+    last_seen: dict[str, int] = {}
+    for position, payment in enumerate(state.payments):
+        sign = 1 if payment.transaction_type == Payment.Type.PAYMENT else -1
+        method_id = payment.payment_method_id
+        net[method_id] = net.get(method_id, Decimal(0)) + sign * payment.amount
+        if sign > 0:
+            last_seen[method_id] = position
+    recent_first = sorted(net, key=lambda m: last_seen.get(m, -1), reverse=True)
+    return {m: net[m] for m in recent_first if net[m] > 0}
+
+
+def _refund(state: ActionState, amount: Decimal) -> list[Payment]:
+    """Refund `amount` to the methods that paid it, the most recent first; never more than a
+    method has paid and not had back (the policy already held `amount` to what is refundable)."""
     refunds = []
-    for payment in [p for p in state.payments if p.transaction_type == Payment.Type.PAYMENT]:
+    remaining = amount
+    for method_id, paid in _net_paid(state).items():
+        if remaining <= 0:
+            break
+        part = min(paid, remaining)
         refunds.append(
             Payment(
-                order=order,
+                order=state.order,
                 transaction_type=Payment.Type.REFUND,
-                amount=payment.amount,
-                payment_method_id=payment.payment_method_id,
+                amount=part,
+                payment_method_id=method_id,
             )
         )
-        _credit(state.methods.get(payment.payment_method_id), payment.amount)
+        _credit(state.methods.get(method_id), part)
+        remaining -= part
     Payment.objects.bulk_create(refunds)
+    return refunds
+
+
+def _cancel(state: ActionState) -> dict[str, Any]:
+    order = state.order
+    refunds = _refund(state, sum(_net_paid(state).values(), Decimal(0)))
     order.status = Order.Status.CANCELLED
     order.request = {"cancel_reason": state.args.reason}
     order.save(update_fields=["status", "request"])
@@ -159,19 +185,13 @@ def _modify_user_address(state: ActionState) -> dict[str, Any]:
 
 
 def _refund_payment(state: ActionState) -> dict[str, Any]:
-    order = state.order
-    original = next(p for p in state.payments if p.transaction_type == Payment.Type.PAYMENT)
-    Payment.objects.create(
-        order=order,
-        transaction_type=Payment.Type.REFUND,
-        amount=state.args.amount,
-        payment_method_id=original.payment_method_id,
-    )
-    _credit(state.methods.get(original.payment_method_id), state.args.amount)
+    refunds = _refund(state, state.args.amount)
     return {
-        "order_id": order.order_id,
+        "order_id": state.order.order_id,
         "refunded": str(state.args.amount),
-        "payment_method_id": original.payment_method_id,
+        "to": [
+            {"payment_method_id": r.payment_method_id, "amount": str(r.amount)} for r in refunds
+        ],
     }
 
 

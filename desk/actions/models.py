@@ -105,6 +105,7 @@ class AuditEntry(models.Model):
         REJECTED = "rejected", "Rejected"
         EXECUTED = "executed", "Executed"
         DENIED = "denied", "Denied"
+        HELD = "held", "Held for approval"
         FAILED = "failed", "Failed"
 
     kind = models.CharField(max_length=12, choices=Kind.choices)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -33,6 +34,7 @@ MESSAGES = {
     "unknown_tool": "There is no such action.",
     "invalid_args": "The action's arguments are not valid.",
     "ai_read_only": "The AI may only read in this conversation.",
+    "read_only_actor": "This kind of actor may only read.",
     "not_authenticated": "No customer is authenticated in this conversation yet.",
     "customer_not_found": "No such customer.",
     "order_not_found": "No such order.",
@@ -126,8 +128,10 @@ def policy_evaluate(*, state: ActionState, context: PolicyContext) -> Decision:
     if not state.tool.consequential:
         return Decision("allow")
     limit = context.limits.get(context.actor)
-    if context.actor == Actor.AI and (context.ai_read_only or (limit and not limit.may_write)):
+    if context.actor == Actor.AI and context.ai_read_only:
         return Decision("deny", ["ai_read_only"])
+    if limit is not None and not limit.may_write:
+        return Decision("deny", ["read_only_actor"])
     if context.actor == Actor.AI and state.account is None:
         # The AI acts only for a customer it has authenticated (policy: email or name + zip).
         return Decision("deny", ["not_authenticated"])
@@ -368,8 +372,8 @@ def _within(limit: AuthorityLimit | None, state: ActionState, amount: Decimal | 
         and state.tool.name == "refund_subscription"
         and limit.max_subscription_age_days is not None
     ):
-        age = (timezone.now() - state.subscription.started_at).days
-        if age > limit.max_subscription_age_days:
+        age = timezone.now() - state.subscription.started_at
+        if age > timedelta(days=limit.max_subscription_age_days):
             reasons.append("subscription_too_old")
     return reasons
 

@@ -160,8 +160,14 @@ def action_execute(
                 outcome.result = EFFECTS[tool](state)
                 outcome.executed = True
     if outcome.executed or outcome.decision.outcome != "allow":
+        if outcome.executed:
+            kind = AuditEntry.Kind.EXECUTED
+        elif outcome.decision.outcome == "needs_approval":
+            kind = AuditEntry.Kind.HELD
+        else:
+            kind = AuditEntry.Kind.DENIED
         _audit(
-            kind=AuditEntry.Kind.EXECUTED if outcome.executed else AuditEntry.Kind.DENIED,
+            kind=kind,
             actor=actor,
             tool=tool,
             args=args,
@@ -227,8 +233,11 @@ def drafted_action_approve(
     try:
         return _approve(drafted_id=drafted_id, user=user, args=args, note=note)
     except IntegrityError:
-        # A concurrent approval executed it first (the execution key is unique).
-        return DraftedAction.objects.get(pk=drafted_id)
+        drafted = DraftedAction.objects.get(pk=drafted_id)
+        if drafted.status == DraftedAction.Status.EXECUTED:
+            # A concurrent approval executed it first (the execution key is unique).
+            return drafted
+        raise
 
 
 @transaction.atomic
@@ -253,6 +262,17 @@ def _approve(
             case=drafted.case,
         )
         drafted.args = args
+    _audit(
+        kind=AuditEntry.Kind.APPROVED,
+        actor=actor,
+        user=user,
+        tool=drafted.tool,
+        args=drafted.args,
+        detail=note,
+        drafted=drafted,
+        conversation=conversation,
+        case=drafted.case,
+    )
     outcome = action_execute(
         actor=actor,
         tool=drafted.tool,
@@ -275,18 +295,6 @@ def _approve(
         drafted.status, drafted.executed_at = DraftedAction.Status.EXECUTED, now
     else:
         drafted.status = DraftedAction.Status.FAILED
-    _audit(
-        kind=AuditEntry.Kind.APPROVED,
-        actor=actor,
-        user=user,
-        tool=drafted.tool,
-        args=drafted.args,
-        decision=outcome.decision,
-        detail=note,
-        drafted=drafted,
-        conversation=conversation,
-        case=drafted.case,
-    )
     drafted.save()
     return drafted
 

@@ -18,16 +18,23 @@ from escalation.models import Signal
 def setup(db: None) -> dict[str, Any]:
     integration, token = integration_create(name="acme-bot")
     customer = Customer.objects.create(
-        customer_id="noah_brown_6181", first_name="Noah", last_name="Brown",
+        customer_id="noah_brown_6181",
+        first_name="Noah",
+        last_name="Brown",
         email="noah@example.com",
     )
     card = PaymentMethod.objects.create(
         method_id="credit_card_1", customer=customer, source="credit_card", last_four="4242"
     )
-    order = Order.objects.create(order_id="#W1000001", customer=customer, status="delivered",
-                                 total=Decimal("240.00"))
-    Payment.objects.create(order=order, transaction_type="payment", amount=Decimal("240.00"),
-                           payment_method_id=card.method_id)
+    order = Order.objects.create(
+        order_id="#W1000001", customer=customer, status="delivered", total=Decimal("240.00")
+    )
+    Payment.objects.create(
+        order=order,
+        transaction_type="payment",
+        amount=Decimal("240.00"),
+        payment_method_id=card.method_id,
+    )
     ref = CustomerRef.objects.create(integration=integration, external_id="noah_brown_6181")
     conversation = Conversation.objects.create(
         integration=integration, external_id="web-1", customer=ref
@@ -37,7 +44,9 @@ def setup(db: None) -> dict[str, Any]:
 
 def _post(client: Client, token: str, path: str, body: dict[str, Any]) -> Any:
     return client.post(
-        path, data=json.dumps(body), content_type="application/json",
+        path,
+        data=json.dumps(body),
+        content_type="application/json",
         headers={"Authorization": f"Bearer {token}"},
     )
 
@@ -45,8 +54,11 @@ def _post(client: Client, token: str, path: str, body: dict[str, Any]) -> Any:
 def test_check_answers_the_ai_policy_without_running_anything(
     client: Client, setup: dict[str, Any]
 ) -> None:
-    body = {"conversation": "web-1", "tool": "refund_payment",
-            "args": {"order_id": "#W1000001", "amount": "40.00", "reason": "late"}}
+    body = {
+        "conversation": "web-1",
+        "tool": "refund_payment",
+        "args": {"order_id": "#W1000001", "amount": "40.00", "reason": "late"},
+    }
     response = _post(client, setup["token"], "/api/v1/actions/check", body)
     assert response.status_code == 200
     assert response.json()["decision"] == "allow"
@@ -54,8 +66,11 @@ def test_check_answers_the_ai_policy_without_running_anything(
 
 
 def test_execute_runs_an_allowed_call(client: Client, setup: dict[str, Any]) -> None:
-    body = {"conversation": "web-1", "tool": "refund_payment",
-            "args": {"order_id": "#W1000001", "amount": "40.00", "reason": "late"}}
+    body = {
+        "conversation": "web-1",
+        "tool": "refund_payment",
+        "args": {"order_id": "#W1000001", "amount": "40.00", "reason": "late"},
+    }
     answer = _post(client, setup["token"], "/api/v1/actions/execute", body).json()
     assert answer["executed"] is True
     assert answer["drafted_action"] is None
@@ -66,8 +81,11 @@ def test_execute_runs_an_allowed_call(client: Client, setup: dict[str, Any]) -> 
 def test_execute_over_the_ai_limit_drafts_for_a_human_and_signals(
     client: Client, setup: dict[str, Any]
 ) -> None:
-    body = {"conversation": "web-1", "tool": "refund_payment",
-            "args": {"order_id": "#W1000001", "amount": "200.00", "reason": "broken"}}
+    body = {
+        "conversation": "web-1",
+        "tool": "refund_payment",
+        "args": {"order_id": "#W1000001", "amount": "200.00", "reason": "broken"},
+    }
     answer = _post(client, setup["token"], "/api/v1/actions/execute", body).json()
     assert answer["executed"] is False
     assert answer["decision"] == "needs_approval"
@@ -85,8 +103,11 @@ def test_the_ai_cannot_act_before_the_customer_is_known(
     client: Client, setup: dict[str, Any]
 ) -> None:
     Conversation.objects.filter(pk=setup["conversation"].pk).update(customer=None)
-    body = {"conversation": "web-1", "tool": "refund_payment",
-            "args": {"order_id": "#W1000001", "amount": "10.00", "reason": "late"}}
+    body = {
+        "conversation": "web-1",
+        "tool": "refund_payment",
+        "args": {"order_id": "#W1000001", "amount": "10.00", "reason": "late"},
+    }
     answer = _post(client, setup["token"], "/api/v1/actions/check", body).json()
     assert answer["decision"] == "deny"
     assert answer["reasons"] == ["not_authenticated"]
@@ -96,10 +117,12 @@ def test_a_flagged_conversation_leaves_the_ai_read_only(
     client: Client, setup: dict[str, Any]
 ) -> None:
     Conversation.objects.filter(pk=setup["conversation"].pk).update(ai_read_only=True)
-    write = {"conversation": "web-1", "tool": "refund_payment",
-             "args": {"order_id": "#W1000001", "amount": "10.00", "reason": "late"}}
-    read = {"conversation": "web-1", "tool": "get_order_details",
-            "args": {"order_id": "#W1000001"}}
+    write = {
+        "conversation": "web-1",
+        "tool": "refund_payment",
+        "args": {"order_id": "#W1000001", "amount": "10.00", "reason": "late"},
+    }
+    read = {"conversation": "web-1", "tool": "get_order_details", "args": {"order_id": "#W1000001"}}
     assert _post(client, setup["token"], "/api/v1/actions/check", write).json()["reasons"] == [
         "ai_read_only"
     ]
@@ -120,6 +143,9 @@ def test_an_unknown_tool_is_denied_not_an_error(client: Client, setup: dict[str,
     body = {"conversation": "web-1", "tool": "sell_car_for_one_dollar", "args": {}}
     answer = _post(client, setup["token"], "/api/v1/actions/check", body).json()
     assert answer == {
-        "decision": "deny", "reasons": ["unknown_tool"], "message": "There is no such action.",
-        "approver": None, "refund_amount": None,
+        "decision": "deny",
+        "reasons": ["unknown_tool"],
+        "message": "There is no such action.",
+        "approver": None,
+        "refund_amount": None,
     }

@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 
 from config.asgi import application
@@ -18,10 +18,13 @@ from escalation.models import Case
 
 
 def _queued_case(integration: Any, external_id: str, reason: str = "customer_request") -> Case:
+    """Hand a conversation to humans and run what commit triggers (packet, then queue)."""
     conversation = Conversation.objects.create(integration=integration, external_id=external_id)
-    with transaction.atomic():
+    with TestCase.captureOnCommitCallbacks(execute=True), transaction.atomic():
         conversation_take_for_humans(conversation=conversation, by="ai", reason=reason)
-    return Case.objects.get(conversation=conversation)
+    case = Case.objects.get(conversation=conversation)
+    assert case.status == Case.Status.QUEUED
+    return case
 
 
 @pytest.mark.django_db
