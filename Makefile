@@ -15,13 +15,14 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3 \
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	    command -v $$c; break; fi; done)
 
-.PHONY: help install run test lint bench clean
+.PHONY: help install run test lint bench eval clean
 
 help:
 	@echo "make run    - Baton with demo data on the embedded default (SQLite, no services)"
 	@echo "make test   - the whole test suite"
 	@echo "make lint   - ruff"
 	@echo "make bench  - ingest benchmark against a server it starts"
+	@echo "make eval   - the escalation engine on ../shared/data"
 
 $(VENV)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -50,3 +51,6 @@ bench: install
 
 clean:
 	rm -rf $(VENV) baton.sqlite3 .test-db.sqlite3 staticfiles
+
+eval: install
+	$(PY) bench/eval.py

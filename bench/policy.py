@@ -50,9 +50,7 @@ def main() -> None:
         call_command("seed_demo", customers=500, orders=5000, verbosity=0)
         source = "demo shop"
 
-    pending = list(
-        Order.objects.filter(status="pending").select_related("customer")[: args.n]
-    )
+    pending = list(Order.objects.filter(status="pending").select_related("customer")[: args.n])
     if not pending:
         sys.exit("no pending orders to act on")
     limits = authority_limits()
@@ -71,40 +69,61 @@ def main() -> None:
     def baseline(order: Order) -> None:
         locked = Order.objects.select_for_update().get(pk=order.pk)
         Payment.objects.create(
-            order=locked, transaction_type="refund", amount=Decimal("1.00"),
+            order=locked,
+            transaction_type="refund",
+            amount=Decimal("1.00"),
             payment_method_id="bench",
         )
 
     def cancel(order: Order) -> None:
         outcome = action_execute(
-            actor="supervisor", tool="cancel_pending_order",
+            actor="supervisor",
+            tool="cancel_pending_order",
             args={"order_id": order.order_id, "reason": "no longer needed"},
-            account_id=order.customer.customer_id, limits=limits,
+            account_id=order.customer.customer_id,
+            limits=limits,
         )
         assert outcome.executed, outcome.decision.reasons
 
     def address(order: Order) -> None:
         outcome = action_execute(
-            actor="agent", tool="modify_pending_order_address",
-            args={"order_id": order.order_id, "address1": "1 Main St", "address2": "",
-                  "city": "Denver", "state": "CO", "country": "USA", "zip": "80202"},
-            account_id=order.customer.customer_id, limits=limits,
+            actor="agent",
+            tool="modify_pending_order_address",
+            args={
+                "order_id": order.order_id,
+                "address1": "1 Main St",
+                "address2": "",
+                "city": "Denver",
+                "state": "CO",
+                "country": "USA",
+                "zip": "80202",
+            },
+            account_id=order.customer.customer_id,
+            limits=limits,
         )
         assert outcome.executed, outcome.decision.reasons
 
     def refund(order: Order) -> None:
         outcome = action_execute(
-            actor="ai", tool="refund_payment",
+            actor="ai",
+            tool="refund_payment",
             args={"order_id": order.order_id, "amount": "5.00", "reason": "late"},
-            account_id=order.customer.customer_id, limits=limits,
+            account_id=order.customer.customer_id,
+            limits=limits,
         )
         assert outcome.executed, outcome.decision.reasons
 
     for run in (baseline, cancel):  # warm up connections and caches
         timed(run)
-    results = {name: timed(run) for name, run in
-               [("baseline: lock + insert", baseline), ("cancel_pending_order", cancel),
-                ("modify_pending_order_address", address), ("refund_payment (ai)", refund)]}
+    results = {
+        name: timed(run)
+        for name, run in [
+            ("baseline: lock + insert", baseline),
+            ("cancel_pending_order", cancel),
+            ("modify_pending_order_address", address),
+            ("refund_payment (ai)", refund),
+        ]
+    }
     base = statistics.median(results["baseline: lock + insert"])
     print(f"policy check + execution, {args.n} runs each, {connection.vendor}, {source}")
     print(f"{'action':<32}{'p50 ms':>9}{'p99 ms':>9}{'x baseline':>12}")

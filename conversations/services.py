@@ -7,7 +7,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -188,6 +188,12 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
         conversation_take_for_humans(
             conversation=conversation, by="ai", reason=event.reason, note=event.note or ""
         )
+    if changed:
+        from escalation.services import enqueue_on_commit
+        from escalation.tasks import analyze_conversation
+
+        for conversation_id in changed:
+            enqueue_on_commit(analyze_conversation, conversation_id)
     return results
 
 
@@ -272,15 +278,18 @@ def conversation_take_for_humans(
     by: Literal["escalation", "agent", "ai"],
     reason: str,
     note: str = "",
+    **case_fields: Any,
 ) -> None:
-    """Hand the conversation to humans and queue a case. Call holding the conversation row lock.
+    """Hand the conversation to humans and open a case (queued once its packet is built). Call
+    holding the conversation row lock. `case_fields` go to escalation's case_open (rule,
+    priority, team, evidence).
 
     Every open socket of the integration is told the new owner after commit.
     """
     from escalation.services import case_open
 
     trigger = "handoff" if by == "ai" else "rule"
-    case_open(conversation=conversation, trigger=trigger, reason=reason, note=note)
+    case_open(conversation=conversation, trigger=trigger, reason=reason, note=note, **case_fields)
     if conversation.owner == Conversation.Owner.HUMAN:
         return
     conversation.owner = Conversation.Owner.HUMAN

@@ -9,6 +9,8 @@ from django.db.models import Q
 
 class Case(models.Model):
     class Status(models.TextChoices):
+        # The handoff packet is being built; the case is not on the queue yet.
+        PREPARING = "preparing", "Preparing"
         QUEUED = "queued", "Queued"
         ASSIGNED = "assigned", "Assigned"
         RESOLVED = "resolved", "Resolved"
@@ -20,12 +22,19 @@ class Case(models.Model):
     conversation = models.ForeignKey(
         "conversations.Conversation", on_delete=models.CASCADE, related_name="cases"
     )
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PREPARING)
     trigger = models.CharField(max_length=12, choices=Trigger.choices)
     reason = models.CharField(max_length=100)
     note = models.TextField(blank=True)
     team = models.CharField(max_length=50, default="general")
     priority = models.PositiveSmallIntegerField(default=50)
+    rule = models.ForeignKey(
+        "escalation.Rule", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    # Why it escalated: the rules that fired and the signals behind them, with their spans.
+    evidence = models.JSONField(default=dict, blank=True)
+    risk = models.FloatField(default=0)
+    topic = models.CharField(max_length=40, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -56,20 +65,131 @@ class Case(models.Model):
 
 
 class Signal(models.Model):
-    """Something the escalation engine noticed in a conversation, with its evidence."""
+    """Something the engine noticed in one event (or the policy layer reported), with evidence.
 
-    class Kind(models.TextChoices):
-        POLICY_DENIED = "policy_denied", "Policy denied an AI action"
+    One row per (event, kind): analysing an event twice changes nothing.
+    """
 
     conversation = models.ForeignKey(
         "conversations.Conversation", on_delete=models.CASCADE, related_name="signals"
     )
-    kind = models.CharField(max_length=40, choices=Kind.choices)
+    event = models.ForeignKey(
+        "conversations.Event", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=40)
+    # {"spans": [{"start", "end", "text", "detail"}], ...}: what a person sees as the reason.
     evidence = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "kind"],
+                condition=models.Q(event__isnull=False),
+                name="signal_one_per_event_kind",
+            ),
+        ]
         indexes = [models.Index(fields=["conversation", "kind"], name="signal_conversation_idx")]
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.conversation_id}"
+
+
+class MessageAnalysis(models.Model):
+    """The per-event facts the conversation state is folded from (sentiment, signal kinds)."""
+
+    event = models.OneToOneField(
+        "conversations.Event", on_delete=models.CASCADE, related_name="analysis"
+    )
+    conversation = models.ForeignKey(
+        "conversations.Conversation", on_delete=models.CASCADE, related_name="+"
+    )
+    seq = models.PositiveIntegerField()
+    role = models.CharField(max_length=20, blank=True)
+    sentiment = models.FloatField(null=True, blank=True)
+    kinds = models.JSONField(default=list)
+    # For tool calls and AI signals: {"confidence": 0.3} or {"denied": "refund_payment"}.
+    facts = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "seq"], name="analysis_conversation_idx")]
+
+    def __str__(self) -> str:
+        return f"analysis of event {self.event_id}"
+
+
+class ConversationState(models.Model):
+    """The engine's current view of a conversation, recomputed from MessageAnalysis rows."""
+
+    conversation = models.OneToOneField(
+        "conversations.Conversation", on_delete=models.CASCADE, related_name="state"
+    )
+    sentiment = models.FloatField(default=0)
+    trajectory = models.JSONField(default=list, help_text="Customer message sentiments in order.")
+    trend = models.FloatField(default=0, help_text="Slope over the last customer messages.")
+    risk = models.FloatField(default=0)
+    topic = models.CharField(max_length=40, blank=True)
+    counts = models.JSONField(default=dict, help_text="Signal kind -> number of events.")
+    customer_turns = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"state of {self.conversation_id}"
+
+
+class Rule(models.Model):
+    """A guardrail: a condition over the conversation state and an action. Data, not code.
+
+    `condition` is {"all" | "any": [clause, ...]}, a clause being
+    {"field": name, "op": one of >= > <= < == != in, "value": v}, or a nested all/any.
+    Fields: risk, sentiment, trend, topic, customer_turns, turns, and any signal kind
+    (number of events it fired on: customer_requested_human, prompt_injection, low_confidence,
+    policy_denied, ai_loop, profanity, …). docs/escalation.md lists them.
+    """
+
+    class Action(models.TextChoices):
+        ESCALATE = "escalate", "Escalate to a human"
+        FLAG = "flag", "Flag only"
+
+    code = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=100, help_text="Lower runs first.")
+    condition = models.JSONField()
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.ESCALATE)
+    priority = models.PositiveSmallIntegerField(default=50)
+    team = models.CharField(max_length=50, default="general")
+    # Drop the AI to read-only when this rule fires (prompt injection).
+    ai_read_only = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HandoffPacket(models.Model):
+    """What the human sees before the customer arrives. Versions: the embedded packet first,
+    the LLM's when it arrives."""
+
+    class Backend(models.TextChoices):
+        EMBEDDED = "embedded", "Embedded"
+        LLM = "llm", "LLM"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="packets")
+    version = models.PositiveSmallIntegerField()
+    backend = models.CharField(max_length=10, choices=Backend.choices)
+    data = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "version"], name="packet_unique_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"packet v{self.version} of case {self.case_id}"

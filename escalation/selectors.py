@@ -6,9 +6,10 @@ from escalation.models import Case
 
 
 def case_queue(*, team: str | None = None) -> QuerySet[Case]:
-    """Open cases, most urgent first, with what a queue card shows in the same query."""
+    """Open cases on the queue (packet built), most urgent first, with what a queue card shows
+    in the same query."""
     cases = (
-        Case.objects.exclude(status=Case.Status.RESOLVED)
+        Case.objects.filter(status__in=[Case.Status.QUEUED, Case.Status.ASSIGNED])
         .select_related("conversation", "conversation__customer", "assignee")
         .order_by("-priority", "queued_at", "id")
     )

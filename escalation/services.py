@@ -1,17 +1,79 @@
+"""Writes of the escalation engine: analysis of live conversations, cases and their packets."""
+
 from __future__ import annotations
 
-from django.db import transaction
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from conversations.events import queue_group, send_on_commit
-from conversations.models import Conversation
-from escalation.models import Case
+from conversations.models import Conversation, Event
+from escalation.analysis import MessageFacts, Turn
+from escalation.engine import engine_run
+from escalation.models import Case, ConversationState, HandoffPacket, MessageAnalysis, Rule, Signal
+from escalation.packets import packet_build
+from escalation.rules import RuleSpec
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_on_commit(task: Any, *args: Any) -> None:
+    """Run a Celery task after commit. In-process (embedded) a failing task is logged, never
+    raised into the request that committed."""
+    transaction.on_commit(lambda: task.delay(*args), robust=True)
+
+
+def rules_active() -> list[RuleSpec]:
+    return [
+        RuleSpec(
+            code=r.code,
+            name=r.name,
+            condition=r.condition,
+            action=r.action,
+            priority=r.priority,
+            team=r.team,
+            ai_read_only=r.ai_read_only,
+            order=r.order,
+        )
+        for r in Rule.objects.filter(enabled=True)
+    ]
+
+
+def event_turn(event: Event) -> Turn:
+    payload = event.payload
+    return Turn(
+        role=payload.get("role", "ai" if event.type != "message" else ""),
+        text=payload.get("text", ""),
+        type=event.type,
+        seq=event.seq,
+        confidence=payload.get("confidence"),
+        tool=payload.get("tool", ""),
+        tool_status=payload.get("status", ""),
+        tool_args=payload.get("args", {}) or {},
+        tool_result=payload.get("result"),
+        intent=payload.get("intent") or "",
+        topic=payload.get("topic") or "",
+    )
 
 
 @transaction.atomic
 def case_open(
-    *, conversation: Conversation, trigger: str, reason: str, note: str = ""
+    *,
+    conversation: Conversation,
+    trigger: str,
+    reason: str,
+    note: str = "",
+    rule: Rule | None = None,
+    priority: int | None = None,
+    team: str | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> tuple[Case, bool]:
-    """Queue a case for the conversation, unless it already has an open one.
+    """Open a case for the conversation, unless it already has an open one. It is queued once
+    its handoff packet is built (a task, after commit).
 
     Call while holding the conversation's row lock, so two handoffs cannot both open a case.
     Returns the open case and whether it was created now.
@@ -22,13 +84,278 @@ def case_open(
     if existing is not None:
         return existing, False
     case = Case.objects.create(
-        conversation=conversation, trigger=trigger, reason=reason[:100], note=note
+        conversation=conversation,
+        trigger=trigger,
+        reason=reason[:100],
+        note=note,
+        rule=rule,
+        priority=priority if priority is not None else 50,
+        team=team or "general",
+        evidence=evidence or {},
     )
-    send_on_commit(queue_group(case.team), {"type": "case.queued", "case_id": case.pk})
+    from escalation.tasks import prepare_case
+
+    enqueue_on_commit(prepare_case, case.pk)
     return case, True
 
 
 def signal_record(*, conversation: Conversation, kind: str, evidence: dict) -> None:
-    from escalation.models import Signal
-
+    """A signal from outside the message stream (the policy layer's denial of an AI action)."""
     Signal.objects.create(conversation=conversation, kind=kind, evidence=evidence)
+    from escalation.tasks import analyze_conversation
+
+    enqueue_on_commit(analyze_conversation, conversation.pk)
+
+
+def _messages_update(*, conversation: Conversation, events: Sequence[Event]) -> list[MessageFacts]:
+    """Analyse events not analysed yet (idempotent: one MessageAnalysis per event) and return
+    the facts of every event, in seq order."""
+    from escalation.analysis import message_analyze
+
+    done = {a.event_id: a for a in MessageAnalysis.objects.filter(conversation=conversation)}
+    customer_texts: list[str] = []
+    ai_texts: list[str] = []
+    new_rows, new_signals, facts = [], [], []
+    for event in events:
+        turn = event_turn(event)
+        if event.pk in done:
+            row = done[event.pk]
+            facts.append(MessageFacts(row.seq, row.role, row.sentiment, row.kinds, [], row.facts))
+        else:
+            fact = message_analyze(
+                turn, earlier_customer_texts=customer_texts, earlier_ai_texts=ai_texts
+            )
+            facts.append(fact)
+            new_rows.append(
+                MessageAnalysis(
+                    event=event,
+                    conversation=conversation,
+                    seq=event.seq,
+                    role=fact.role,
+                    sentiment=fact.sentiment,
+                    kinds=fact.kinds,
+                    facts=fact.facts,
+                )
+            )
+            for kind in fact.kinds:
+                spans = [s for s in fact.spans if s["kind"] == kind]
+                new_signals.append(
+                    Signal(
+                        conversation=conversation,
+                        event=event,
+                        kind=kind,
+                        evidence={"seq": event.seq, "spans": spans, **fact.facts},
+                    )
+                )
+        if turn.type == "message" and turn.role == "customer":
+            customer_texts.append(turn.text)
+        elif turn.type == "message" and turn.role == "ai":
+            ai_texts.append(turn.text)
+    MessageAnalysis.objects.bulk_create(new_rows, ignore_conflicts=True)
+    Signal.objects.bulk_create(new_signals, ignore_conflicts=True)
+    return facts
+
+
+@transaction.atomic
+def conversation_analyze(*, conversation_id: int) -> ConversationState | None:
+    """Bring the engine's view of a conversation up to date and act on the rules: flag it, or
+    hand it to humans. Safe to run any number of times."""
+    from conversations.services import conversation_take_for_humans
+
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        return None
+    events = list(Event.objects.filter(conversation=conversation).order_by("seq", "id"))
+    messages = _messages_update(conversation=conversation, events=events)
+    turns = [event_turn(e) for e in events]
+    # Denials reported by the policy layer arrive as Signal rows without an event.
+    outside = list(
+        Signal.objects.filter(conversation=conversation, event__isnull=True).values_list(
+            "kind", flat=True
+        )
+    )
+    if outside:
+        messages = [*messages, MessageFacts(0, "ai", None, outside, [])]
+    ref = conversation.customer
+    analysis = engine_run(
+        turns=turns,
+        rules=rules_active(),
+        messages=messages,
+        external_id=ref.external_id if ref else "",
+        email=ref.email if ref else "",
+        name=ref.name if ref else "",
+        link=False,
+    )
+    state_row, _ = ConversationState.objects.update_or_create(
+        conversation=conversation,
+        defaults={
+            "sentiment": analysis.state.sentiment,
+            "trajectory": analysis.state.trajectory,
+            "trend": analysis.state.trend,
+            "risk": analysis.state.risk,
+            "topic": analysis.state.topic,
+            "counts": analysis.state.counts,
+            "customer_turns": analysis.state.customer_turns,
+        },
+    )
+    outcome = analysis.rules
+    if outcome.ai_read_only and not conversation.ai_read_only:
+        conversation.ai_read_only = True
+        conversation.save(update_fields=["ai_read_only", "updated_at"])
+    if (
+        outcome.escalate
+        and conversation.status == Conversation.Status.OPEN
+        and conversation.owner == Conversation.Owner.AI
+    ):
+        lead = outcome.rule
+        rule = Rule.objects.filter(code=lead.code).first()
+        conversation_take_for_humans(
+            conversation=conversation,
+            by="escalation",
+            reason=lead.code,
+            rule=rule,
+            priority=lead.priority,
+            team=lead.team,
+            evidence={"rules": outcome.codes, "reasons": analysis.reasons},
+        )
+    return state_row
+
+
+def _packet_store(*, case: Case, backend: str, data: dict[str, Any]) -> HandoffPacket | None:
+    version = (case.packets.order_by("-version").values_list("version", flat=True).first() or 0) + 1
+    try:
+        with transaction.atomic():
+            return HandoffPacket.objects.create(
+                case=case, version=version, backend=backend, data=data
+            )
+    except IntegrityError:
+        return None
+
+
+def packet_embedded(*, case: Case) -> dict[str, Any]:
+    """Build the embedded packet for a case from its conversation as stored now."""
+    from desk.actions.services import action_draft
+    from desk.selectors import conversation_account_id
+    from desk.store.models import Customer
+
+    conversation = case.conversation
+    events = list(Event.objects.filter(conversation=conversation).order_by("seq", "id"))
+    messages = _messages_update(conversation=conversation, events=events)
+    turns = [event_turn(e) for e in events]
+    ref = conversation.customer
+    analysis = engine_run(
+        turns=turns,
+        rules=rules_active(),
+        messages=messages,
+        external_id=(conversation.account_id or (ref.external_id if ref else "")),
+        email=ref.email if ref else "",
+        name=ref.name if ref else "",
+    )
+    account_id = analysis.link.customer_id or conversation_account_id(conversation=conversation)
+    if account_id and not conversation.account_id:
+        conversation.account_id = account_id
+        conversation.save(update_fields=["account_id", "updated_at"])
+    customer = None
+    if account_id:
+        row = Customer.objects.filter(customer_id=account_id).first()
+        if row is not None:
+            customer = {
+                "customer_id": row.customer_id,
+                "first_name": row.first_name,
+                "last_name": row.last_name,
+                "email": row.email,
+                "tier": row.tier,
+            }
+    drafted = list(case.drafted_actions.values_list("pk", flat=True))
+    already = {(d.tool, repr(sorted(d.args.items()))) for d in conversation.drafted_actions.all()}
+    for turn in turns:
+        if turn.type == "tool_call" and turn.tool_status == "denied":
+            key = (turn.tool, repr(sorted(turn.tool_args.items())))
+            if key in already:
+                continue
+            already.add(key)
+            drafted.append(
+                action_draft(
+                    tool=turn.tool,
+                    args=turn.tool_args,
+                    drafted_by="ai",
+                    account_id=account_id or "",
+                    conversation=conversation,
+                    case=case,
+                ).pk
+            )
+    conversation.drafted_actions.filter(case__isnull=True).update(case=case)
+    drafted = sorted(set(drafted) | set(conversation.drafted_actions.values_list("pk", flat=True)))
+    return packet_build(
+        turns=turns,
+        messages=analysis.messages,
+        state=analysis.state,
+        entities=analysis.entities,
+        link=analysis.link,
+        reasons=analysis.reasons,
+        customer=customer,
+        drafted_actions=drafted,
+    ) | {"risk": analysis.state.risk}
+
+
+def case_prepare(*, case_id: int) -> Case | None:
+    """Build the case's packet, then queue it. Safe to run twice: a queued case is left alone.
+
+    The LLM is waited for outside any transaction, so no row stays locked while it thinks.
+    """
+    with transaction.atomic():
+        case = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("conversation", "conversation__customer")
+            .filter(pk=case_id)
+            .first()
+        )
+        if case is None or case.status != Case.Status.PREPARING:
+            return case
+        data = packet_embedded(case=case)
+        if not case.packets.exists():
+            _packet_store(case=case, backend=HandoffPacket.Backend.EMBEDDED, data=data)
+    llm = _llm_within_budget(case=case, data=data)
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case_id)
+        if case.status != Case.Status.PREPARING:
+            return case
+        if llm is not None:
+            _packet_store(case=case, backend=HandoffPacket.Backend.LLM, data=llm)
+        case_queue(case=case, risk=data.get("risk", 0.0), topic=data.get("topic", ""))
+    return case
+
+
+def case_queue(*, case: Case, risk: float = 0.0, topic: str = "") -> None:
+    """Put a prepared case on the queue and tell the desk. Call holding the case row lock."""
+    case.status = Case.Status.QUEUED
+    case.risk = risk
+    case.topic = topic[:40]
+    case.queued_at = timezone.now()
+    case.save(update_fields=["status", "risk", "topic", "queued_at"])
+    send_on_commit(queue_group(case.team), {"type": "case.queued", "case_id": case.pk})
+
+
+@transaction.atomic
+def case_prepare_failed(*, case_id: int) -> None:
+    """The packet could not be built: queue the case anyway, so no customer is left waiting."""
+    case = Case.objects.select_for_update().filter(pk=case_id).first()
+    if case is None or case.status != Case.Status.PREPARING:
+        return
+    logger.error("queueing case %s without a handoff packet", case_id)
+    case_queue(case=case)
+
+
+def _llm_within_budget(*, case: Case, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The LLM's packet if it answers within BATON_LLM_HANDOFF_BUDGET; otherwise the case is
+    queued with the embedded one and the LLM packet replaces it when it arrives."""
+    from escalation.llm_packets import llm_packet_start
+
+    if not getattr(settings, "BATON_LLM_ENABLED", False):
+        return None
+    return llm_packet_start(case_id=case.pk, embedded=data)

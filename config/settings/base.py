@@ -162,3 +162,14 @@ BATON_STORE_PROVIDER = env.str("BATON_STORE_PROVIDER", default="django")
 BATON_STORE_URL = env.str("BATON_STORE_URL", default="")
 BATON_STORE_TOKEN = env.str("BATON_STORE_TOKEN", default="")
 BATON_STORE_TIMEOUT = env.float("BATON_STORE_TIMEOUT", default=5.0)
+
+# The LLM backend (any OpenAI-compatible endpoint). Without these, the embedded analyzers run.
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+BATON_LLM_MODEL = env.str("BATON_LLM_MODEL", default="gpt-4o-mini")
+BATON_LLM_ENABLED = bool(OPENAI_BASE_URL or OPENAI_API_KEY)
+BATON_LLM_TIMEOUT = env.float("BATON_LLM_TIMEOUT", default=10.0)
+BATON_LLM_MAX_RETRIES = env.int("BATON_LLM_MAX_RETRIES", default=2)
+BATON_LLM_MAX_INPUT_CHARS = env.int("BATON_LLM_MAX_INPUT_CHARS", default=24_000)
+# How long a handoff may wait for the LLM's packet before it is queued with the embedded one.
+BATON_LLM_HANDOFF_BUDGET = env.float("BATON_LLM_HANDOFF_BUDGET", default=3.0)

@@ -1,0 +1,196 @@
+"""The embedded handoff packet: a deterministic, structured summary built from the transcript
+and the facts extracted from it. No network."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from escalation.analysis import MessageFacts, StateFacts, Turn
+from escalation.entities import Entity
+from escalation.linking import Link
+
+MAX_SUMMARY = 900
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_HANDLE = re.compile(r"(^|\s)@\w+")
+_URL = re.compile(r"https?://\S+")
+_NOISE = re.compile(r"\s+")
+# Opening pleasantries say nothing about what the customer wants.
+_GREETING = re.compile(
+    r"^(hi|hello|hey|good (morning|afternoon|evening)|thanks?( you)?|ok(ay)?|yes|no|sure)\b[\s,!.]*$",
+    re.IGNORECASE,
+)
+_REQUEST_WORDS = re.compile(
+    r"\b(want|need|would like|wanna|can you|could you|please|help|how (do|can)|why|where|when|"
+    r"not|never|still|haven'?t|didn'?t|won'?t|can'?t|issue|problem|broken|wrong|cancel|return|"
+    r"refund|exchange|order|charge|deliver)\b",
+    re.IGNORECASE,
+)
+
+
+def _clean(text: str) -> str:
+    text = _URL.sub("", _HANDLE.sub(" ", text))
+    return _NOISE.sub(" ", text).strip()
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(_clean(text)) if s.strip()]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _main_request(customer_texts: Sequence[str]) -> str:
+    """The customer's first substantive sentence, preferring one that asks for something."""
+    candidates = [s for text in customer_texts for s in _sentences(text) if not _GREETING.match(s)]
+    for sentence in candidates[:6]:
+        if _REQUEST_WORDS.search(sentence) and len(sentence.split()) >= 4:
+            return sentence
+    return candidates[0] if candidates else ""
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def feeling_label(state: StateFacts) -> str:
+    now, trend = state.sentiment, state.trend
+    if now <= -0.5:
+        mood = "very upset"
+    elif now <= -0.15:
+        mood = "frustrated"
+    elif now < 0.2:
+        mood = "neutral"
+    else:
+        mood = "positive"
+    if trend <= -0.15:
+        return f"{mood}, and getting worse"
+    if trend >= 0.15 and now < 0.2:
+        return f"{mood}, but calming down"
+    return mood
+
+
+def _ai_tried(turns: Sequence[Turn]) -> list[str]:
+    tried = []
+    for turn in turns:
+        if turn.type == "tool_call":
+            outcome = {"ok": "done", "denied": "denied", "error": "failed"}.get(
+                turn.tool_status, turn.tool_status
+            )
+            target = turn.tool_args.get("order_id") or turn.tool_args.get("user_id") or ""
+            amount = turn.tool_args.get("amount")
+            detail = " ".join(str(x) for x in (target, f"${amount}" if amount else "") if x)
+            tried.append(f"{turn.tool}{f' ({detail})' if detail else ''}: {outcome}")
+    return tried
+
+
+def _ai_said(turns: Sequence[Turn]) -> str:
+    ai_texts = [t.text for t in turns if t.type == "message" and t.role == "ai" and t.text]
+    for text in ai_texts:
+        for sentence in _sentences(text):
+            if len(sentence.split()) >= 5 and not sentence.endswith("?"):
+                return sentence
+    return ""
+
+
+def summary_build(
+    *, turns: Sequence[Turn], state: StateFacts, entities: Sequence[Entity], link: Link
+) -> dict[str, Any]:
+    customer_texts = [t.text for t in turns if t.type == "message" and t.role == "customer"]
+    wants = _clip(_main_request(customer_texts), 300)
+    tried = _ai_tried(turns)
+    said = _clip(_ai_said(turns), 240)
+    last_customer = (
+        _clip(_sentences(customer_texts[-1])[-1], 200)
+        if customer_texts and _sentences(customer_texts[-1])
+        else ""
+    )
+    denied = [t for t in tried if t.endswith(": denied") or t.endswith(": failed")]
+    still_open = (
+        f"{denied[-1].rsplit(':', 1)[0]} still needs doing" if denied else last_customer or wants
+    )
+    feeling = feeling_label(state)
+    parts = []
+    if wants:
+        parts.append(f"Customer wants: {_lower_first(wants)}")
+    if tried:
+        parts.append("AI tried: " + "; ".join(tried[-4:]) + ".")
+    elif said:
+        parts.append(f"AI answered: {_lower_first(said)}")
+    if still_open and still_open != wants:
+        parts.append(f"Still open: {_lower_first(still_open)}")
+    parts.append(f"Customer feels {feeling}.")
+    text = " ".join(p if p.endswith((".", "?", "!", "…")) else p + "." for p in parts)
+    return {
+        "text": _clip(text, MAX_SUMMARY),
+        "customer_wants": wants,
+        "ai_tried": tried,
+        "ai_said": said,
+        "still_open": still_open,
+        "customer_feeling": feeling,
+    }
+
+
+def suggested_reply(
+    *, first_name: str, summary: dict[str, Any], state: StateFacts, agent_name: str = ""
+) -> str:
+    """Warm, shows the context is known, and promises nothing: no amounts, refunds or dates."""
+    greeting = f"Hi {first_name}," if first_name else "Hi,"
+    me = (
+        f" I'm {agent_name}, a specialist on the team."
+        if agent_name
+        else " I'm a specialist on the team."
+    )
+    known = " I've read your whole conversation with our assistant, so you won't need to repeat anything."
+    wants = summary.get("customer_wants", "")
+    about = f" I can see this is about: {_lower_first(_clip(wants, 160))}" if wants else ""
+    if about and not about.endswith((".", "?", "!", "…")):
+        about += "."
+    empathy = ""
+    if state.sentiment <= -0.15 or state.counts.get("customer_requested_human"):
+        empathy = " I'm sorry this has taken more of your time than it should have."
+    if state.topic == "bereavement":
+        empathy = " I'm so sorry for your loss, and I'll take care of this with you."
+    next_step = (
+        " Give me a moment while I look at your account, and I'll tell you exactly what I can do."
+    )
+    return (greeting + me + known + about + empathy + next_step).strip()
+
+
+def packet_build(
+    *,
+    turns: Sequence[Turn],
+    messages: Sequence[MessageFacts],
+    state: StateFacts,
+    entities: Sequence[Entity],
+    link: Link,
+    reasons: Sequence[str],
+    customer: dict[str, Any] | None = None,
+    drafted_actions: Sequence[int] = (),
+) -> dict[str, Any]:
+    summary = summary_build(turns=turns, state=state, entities=entities, link=link)
+    first_name = (customer or {}).get("first_name", "")
+    evidence = [{"seq": m.seq, **span} for m in messages for span in m.spans]
+    return {
+        "backend": "embedded",
+        "summary": summary,
+        "sentiment": {
+            "now": state.sentiment,
+            "trend": state.trend,
+            "trajectory": state.trajectory,
+            "label": summary["customer_feeling"],
+        },
+        "risk": state.risk,
+        "topic": state.topic,
+        "reasons": list(reasons),
+        "evidence": evidence[:40],
+        "entities": [asdict(e) for e in entities][:60],
+        "customer": customer,
+        "orders": list(link.order_ids),
+        "link_method": link.method,
+        "drafted_actions": list(drafted_actions),
+        "suggested_reply": suggested_reply(first_name=first_name, summary=summary, state=state),
+    }

@@ -1,0 +1,38 @@
+"""Celery tasks of the escalation engine. They take ids, and running one twice changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task, shared_task
+from django.db import OperationalError
+
+from escalation.services import case_prepare, case_prepare_failed, conversation_analyze
+
+
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=20,
+    time_limit=30,
+)
+def analyze_conversation(conversation_id: int) -> None:
+    conversation_analyze(conversation_id=conversation_id)
+
+
+class _PrepareCase(Task):
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        case_prepare_failed(case_id=args[0] if args else kwargs["case_id"])
+
+
+@shared_task(
+    base=_PrepareCase,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=20,
+    time_limit=30,
+)
+def prepare_case(case_id: int) -> None:
+    case_prepare(case_id=case_id)
