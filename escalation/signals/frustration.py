@@ -284,9 +284,9 @@ _DET_ADJ = _alt(
 _FILL = rf"(?:{_DET_ADJ} ){{0,5}}"
 _TALK = (
     # "-ing" forms ask ("I need help talking to an agent") unless they report ("I was
-    # talking to an agent").
+    # talking to an agent"); after an article the word is a noun ("I had a chat with ...").
     r"(?<!\bwas )(?<!\bwere )(?<!\bbeen )(?<!\bam )(?<!\bis )(?<!\bare )(?<!\bwhile )"
-    r"(?<!\bafter )(?<!\bwhen )(?<!\bsince )"
+    r"(?<!\bafter )(?<!\bwhen )(?<!\bsince )(?<!\ba )(?<!\bthe )(?<!\bour )(?<!\bmy )"
     + _alt(
         "talk|speak|chat|converse|communicate|discuss|deal|talking|speaking|chatting|"
         "communicating|conversing|discussing|dealing"
@@ -335,6 +335,14 @@ _HUMAN_REQUEST = re.compile(
             r"the (?:issue|matter|case|complaint|ticket|problem))\b",
             r"\b(?:please|can you|could you|would you|will you|need you to|want you to|"
             r"would like to|need to|want to) escalate\b",
+            # put me in touch with a person, have a word with a manager, get a human on the line
+            rf"\b(?:put|get) (?:me|us) in touch with {_FILL}(?:{_PERSON}|{_SOMEONE}|{_TEAM})\b",
+            rf"\bhave a (?:word|chat|talk|conversation) with {_FILL}(?:{_PERSON}|{_SOMEONE})\b",
+            rf"\b(?:get|put|have) {_FILL}(?:{_PERSON}|{_SOMEONE}) on the (?:line|phone|chat)\b",
+            # (can I) be transferred / get escalated to a person
+            r"\b(?:be|get|getting|being) (?:escalated|transferred|connected|put through|passed|"
+            rf"handed over|forwarded|redirected|routed|sent) (?:to|with) {_FILL}(?:{_PERSON}|"
+            rf"{_SOMEONE}|{_TEAM})\b",
             # get me a person
             rf"\b(?:get|give|find|bring|fetch|grab|send) (?:me|us) {_FILL}(?:{_PERSON}|"
             rf"{_SOMEONE})\b",
@@ -444,7 +452,8 @@ _REPEAT_PHRASES = re.compile(
     r"|\bhow many (?:more )?times (?:do|must|should|have|will|did|am) (?:i|we)\b"
     r"|\bi(?:'m| am) (?:asking|telling|saying|explaining|repeating|writing|messaging)"
     r" (?:you )?(?:this |it |that )?(?:again|once more|one more time)\b"
-    r"|\b(?:once again|yet again|again and again|over and over(?: again)?|time and again|"
+    r"|(?<!thanks )(?<!thank you )\bonce again\b(?! (?:thanks|thank you|for)\b)"
+    r"|\b(?:yet again|again and again|over and over(?: again)?|time and again|"
     r"time after time)\b"
     r"|\b(?:asked|told|explained|said|mentioned|tweeted|messaged|emailed|called|written)"
     r" (?:you |this |it |that )?(?:(?:\w+ )?(?:twice|several times|multiple times|many times|"

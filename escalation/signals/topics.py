@@ -87,7 +87,14 @@ _PATTERNS: dict[str, tuple[tuple[str, float], ...]] = {
             r"toxic (?:fumes|smell|chemicals?|substances?|gas)|"
             r"carbon monoxide|gas leak|broke (?:my|his|her) (?:arm|leg|wrist|ankle|tooth|nose|"
             r"finger|toe|hip|back)|concussion|sharp edge|"
-            r"(?:fell|falling) (?:on|onto) (?:me|my|him|her))\b",
+            r"(?:fell|falling) (?:on|onto) (?:me|my|him|her)|"
+            r"swallow(?:ed|ing)? (?:a|an|the|one|some|part|parts|piece|pieces|it)|"
+            r"(?:glass|metal|plastic|a needle|a nail|mou?ld|maggots?|insects?|bugs?|worms?|"
+            r"a hair|hair|a bone|a stone) in (?:the|my|our|his|her) (?:food|drink|meal|"
+            r"sandwich|salad|pizza|burger|soup|bottle|can|box|packet|order|coffee|cereal|"
+            r"baby food|formula)|mou?ldy|melted (?:the|my|our|a hole|through)|"
+            r"brakes? (?:failed|stopped working)|(?:collapsed|gave way) (?:on|under|with) "
+            r"(?:me|him|her|us|my))\b",
             1.0,
         ),
     ),
@@ -110,7 +117,11 @@ _PATTERNS: dict[str, tuple[tuple[str, float], ...]] = {
             r"transactions?|payments?|purchases?|orders?|subscriptions?|debits?)|"
             r"(?:do not|don't|dont|did not|didn't) recogni[sz]e (?:this|these|the|a|an|that|"
             r"those)(?: \w+)? (?:charges?|transactions?|payments?|orders?|purchases?|debits?)|"
-            r"not me who|wasn't me|was not me)\b",
+            r"not me who|wasn't me|was not me|"
+            r"(?:charges?|transactions?|payments?|debits?|purchases?|orders?|something|things|"
+            r"items|stuff)\b[^.!?\n]{0,40}?\b(?:i|we) (?:do not|don't|dont|did not|didn't|"
+            r"didnt|never) (?:recogni[sz]e|authori[sz]e|make|made|buy|bought|order|ordered|"
+            r"place|placed))\b",
             1.0,
         ),
     ),
@@ -151,7 +162,8 @@ _PATTERNS: dict[str, tuple[tuple[str, float], ...]] = {
             r"companies|partners)|personal (?:data|information|info|details) (?:was |were |"
             r"has been |have been |got |is being |are being )?(?:leaked|exposed|shared|sold|"
             r"stolen|breached|compromised|misused)|what (?:personal )?(?:data|information|info)"
-            r" (?:do|does) (?:you|your company) (?:have|hold|store|keep|collect)|how (?:do|does)"
+            r" (?:do |does )?(?:you|your company|you guys) (?:have|hold|store|keep|collect|"
+            r"retain)|how (?:do|does)"
             r" (?:you|your company) (?:use|store|protect|handle|process) (?:my|our|personal) "
             r"(?:\w+ )?(?:data|information|info)|(?:copy|download|export) (?:of )?(?:all )?"
             r"(?:my|the) (?:personal )?data|opt(?:ed)? out of (?:data|tracking|the sale|sale|"

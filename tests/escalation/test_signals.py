@@ -65,6 +65,11 @@ def test_sentiment_is_a_compound_score() -> None:
         ("I need help talking to someone from your team", "talking to someone"),
         ("put me through to customer service", "put me through to customer service"),
         ("I'm sick of talking to a bot", "sick of talking to a bot"),
+        (
+            "Could you put me in touch with a representative?",
+            "put me in touch with a representative",
+        ),
+        ("I need to have a word with a manager", "have a word with a manager"),
     ],
 )
 def test_customer_requested_human_fires(text: str, evidence: str) -> None:
@@ -90,6 +95,8 @@ def test_customer_requested_human_fires(text: str, evidence: str) -> None:
         "Thanks, that's all I needed.",
         "The delivery person left it at the wrong door.",
         "I was talking to an agent when the chat dropped.",
+        "I had a chat with a manager in your store yesterday.",
+        "I'm not a computer expert, how do I reset it?",
     ],
 )
 def test_customer_requested_human_ignores_mentions(text: str) -> None:
