@@ -114,7 +114,7 @@ class ErrorCode:
     TOO_LARGE = "too_large"
     RATE_LIMITED = "rate_limited"
     CONVERSATION_CLOSED = "conversation_closed"
-    TOO_MANY_EVENTS = "too_many_events"
+    NOT_OWNER = "not_owner"
 
 
 class ErrorOut(BaseModel):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from conversations.events import integration_group, send_on_commit
+from conversations.events import conversation_group, integration_group, send_on_commit
 from conversations.models import Conversation, CustomerRef, Event, Integration
 from conversations.ratelimit import rate_limit_take
 from conversations.schemas import (
@@ -24,6 +24,7 @@ from conversations.schemas import (
     ErrorCode,
     ErrorOut,
     HandoffEvent,
+    MessageEvent,
     ParseFailure,
     ProtocolEvent,
     client_event_id,
@@ -163,6 +164,18 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
                 f"seq {conversation.closed_at_seq}.",
             )
             continue
+        if (
+            isinstance(event, MessageEvent)
+            and event.role == "ai"
+            and conversation.owner == Conversation.Owner.HUMAN
+        ):
+            results[item.index] = ErrorOut(
+                id=event.id,
+                code=ErrorCode.NOT_OWNER,
+                detail="A human owns this conversation: the AI must stay silent until it is "
+                "handed back.",
+            )
+            continue
         known_ids.add(event.id)
         rows.append(_event_row(integration=integration, conversation=conversation, event=event))
         _conversation_apply(conversation=conversation, event=event)
@@ -188,6 +201,8 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
         conversation_take_for_humans(
             conversation=conversation, by="ai", reason=event.reason, note=event.note or ""
         )
+    for conversation_id in changed:
+        send_on_commit(conversation_group(conversation_id), {"type": "conversation.events"})
     if changed:
         from escalation.services import enqueue_on_commit
         from escalation.tasks import analyze_conversation

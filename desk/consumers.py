@@ -1,49 +1,128 @@
-"""The desk's browser socket. It only pushes: writes go over HTTP (htmx POSTs)."""
+"""The desk's browser sockets. They only push: writes go over HTTP (htmx POSTs). The one
+thing browsers send is presence (the heartbeat and the available/away switch)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.generic.websocket import WebsocketConsumer
+from django.http import Http404
 from django.template.loader import render_to_string
 
-from conversations.events import queue_group
+from conversations.events import conversation_group, queue_group
 from desk.access import user_is_agent
-from desk.selectors import queue_for_agent
+from desk.models import Team
+from desk.selectors import (
+    agent_teams,
+    case_get_for_agent,
+    case_workspace,
+    queue_count,
+    queue_for_agent,
+)
+from desk.services import presence_heartbeat
+from escalation.routing import agent_group
 
-QUEUE_TEAMS = ("general",)
 
+class DeskConsumer(WebsocketConsumer):
+    """Common ground: an agent's identity, their personal group and presence."""
 
-class QueueConsumer(WebsocketConsumer):
     def connect(self) -> None:
         user = self.scope.get("user")
         if not user_is_agent(user):
             self.close(code=4403)
             return
-        self.groups_joined = [queue_group(team) for team in QUEUE_TEAMS]
+        self.user = user
+        self.groups_joined = [agent_group(user.pk), *self.extra_groups()]
         for group in self.groups_joined:
             async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
-        self.user = user
         self.accept()
-        # Pushes are lossy: every (re)connect starts by sending the whole current queue.
-        self._send_queue()
+        self.resync()
+
+    def extra_groups(self) -> list[str]:
+        return []
+
+    def resync(self) -> None:
+        """Pushes are lossy: every (re)connect starts by sending the current state."""
 
     def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", []):
             async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
 
     def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        # Browsers send nothing but htmx's own frames here; writes go over HTTP.
-        return
+        try:
+            message = json.loads(text_data or "{}")
+        except ValueError:
+            return
+        if isinstance(message, dict) and message.get("type") == "heartbeat":
+            presence_heartbeat(user=self.user, presence=message.get("presence"))
+
+    def case_assigned(self, event: dict[str, Any]) -> None:
+        self.send(
+            text_data=render_to_string(
+                "desk/_notify.html", {"case_id": event["case_id"], "title": "A case is yours now"}
+            )
+        )
+        self.case_updated(event)
 
     def case_queued(self, event: dict[str, Any]) -> None:
+        self.case_updated(event)
+
+    def case_updated(self, event: dict[str, Any]) -> None:
+        pass
+
+
+class QueueConsumer(DeskConsumer):
+    def extra_groups(self) -> list[str]:
+        teams = agent_teams(user=self.user)
+        if teams is None:
+            teams = list(Team.objects.values_list("slug", flat=True)) or ["general"]
+        self.teams = teams
+        return [queue_group(team) for team in teams]
+
+    def resync(self) -> None:
+        self._send_queue()
+
+    def case_updated(self, event: dict[str, Any]) -> None:
         # The whole (bounded) list is re-sent rather than one card, so order and counts stay
         # right even when an earlier push was lost.
         self._send_queue()
 
     def _send_queue(self) -> None:
-        cases = queue_for_agent(user=self.user)
+        teams = agent_teams(user=self.user)
+        context = {
+            "cases": queue_for_agent(user=self.user, teams=teams),
+            "total": queue_count(user=self.user, teams=teams),
+            "oob": True,
+        }
+        self.send(text_data=render_to_string("desk/queue.html#queue-list", context))
+
+
+class CaseConsumer(DeskConsumer):
+    """A case page: its transcript follows the conversation live."""
+
+    def connect(self) -> None:
+        self.case_id = int(self.scope["url_route"]["kwargs"]["case_id"])
+        super().connect()
+
+    def extra_groups(self) -> list[str]:
+        try:
+            self.case = case_get_for_agent(user=self.user, case_id=self.case_id)
+        except Http404:
+            self.case = None
+            return []
+        return [conversation_group(self.case.conversation_id)]
+
+    def resync(self) -> None:
+        self.conversation_events({})
+
+    def conversation_events(self, event: dict[str, Any]) -> None:
+        if self.case is None:
+            return
+        workspace = case_workspace(case=self.case)
         self.send(
-            text_data=render_to_string("desk/queue.html#queue-list", {"cases": cases, "oob": True})
+            text_data=render_to_string(
+                "desk/case.html#transcript", {"w": workspace, "case": self.case, "oob": True}
+            )
         )

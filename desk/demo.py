@@ -17,6 +17,7 @@ from desk.models import (
     AgentProfile,
     Customer,
     Fulfillment,
+    Macro,
     Order,
     OrderItem,
     Payment,
@@ -24,16 +25,68 @@ from desk.models import (
     PriorContact,
     Product,
     Subscription,
+    Team,
     Variant,
 )
 
 DEMO_PASSWORD = "baton-demo"
 
+DEMO_TEAMS = [
+    ("general", "General support", ["order_status", "return", "refund", "exchange", "shipping"]),
+    (
+        "specialists",
+        "Specialists",
+        ["bereavement", "legal", "injury_safety", "fraud", "accessibility", "privacy"],
+    ),
+    ("trust-and-safety", "Trust and safety", ["prompt_injection", "fraud"]),
+]
+
+# username, first, last, role, teams, skills
 DEMO_PEOPLE = [
-    ("maya", "Maya", "Okafor", AgentProfile.Role.AGENT),
-    ("leo", "Leo", "Brandt", AgentProfile.Role.AGENT),
-    ("sam", "Sam", "Reyes", AgentProfile.Role.AGENT),
-    ("rita", "Rita", "Lindqvist", AgentProfile.Role.SUPERVISOR),
+    (
+        "maya",
+        "Maya",
+        "Okafor",
+        AgentProfile.Role.AGENT,
+        ["general", "specialists"],
+        ["bereavement", "accessibility", "privacy"],
+    ),
+    ("leo", "Leo", "Brandt", AgentProfile.Role.AGENT, ["general"], []),
+    (
+        "sam",
+        "Sam",
+        "Reyes",
+        AgentProfile.Role.AGENT,
+        ["general", "specialists", "trust-and-safety"],
+        ["legal", "fraud", "injury_safety"],
+    ),
+    (
+        "rita",
+        "Rita",
+        "Lindqvist",
+        AgentProfile.Role.SUPERVISOR,
+        ["general", "specialists", "trust-and-safety"],
+        ["bereavement", "legal", "injury_safety", "fraud", "accessibility", "privacy"],
+    ),
+]
+
+DEMO_MACROS = [
+    (
+        "Greeting",
+        "Hi {customer_first_name}, I'm {agent_name}. I've read your conversation, so no "
+        "need to repeat anything. Let me check this for you now.",
+    ),
+    (
+        "Tracking update",
+        "Hi {customer_first_name}, I've checked order {order_id}: I'll send you "
+        "the latest tracking details in a moment.",
+    ),
+    (
+        "Return label",
+        "Hi {customer_first_name}, I've started the return. You'll get an email "
+        "with the label and instructions shortly.",
+    ),
+    ("Closing", "Is there anything else I can help you with today, {customer_first_name}?"),
 ]
 
 CATALOG: list[tuple[str, str, dict[str, list[str]], tuple[int, int]]] = [
@@ -234,8 +287,15 @@ def _chunks(items: list, size: int) -> Iterator[list]:
 def demo_people_ensure() -> list[tuple[str, str]]:
     """Create (or reset) the demo agents and supervisor; return (username, role) pairs."""
     user_model = get_user_model()
+    teams = {}
+    for slug, name, skills in DEMO_TEAMS:
+        teams[slug], _ = Team.objects.update_or_create(
+            slug=slug, defaults={"name": name, "skills": skills}
+        )
+    for name, body in DEMO_MACROS:
+        Macro.objects.update_or_create(name=name, defaults={"body": body})
     logins = []
-    for username, first, last, role in DEMO_PEOPLE:
+    for username, first, last, role, team_slugs, skills in DEMO_PEOPLE:
         user, _ = user_model.objects.get_or_create(
             username=username,
             defaults={"first_name": first, "last_name": last, "email": f"{username}@baton.example"},
@@ -244,7 +304,10 @@ def demo_people_ensure() -> list[tuple[str, str]]:
         user.is_staff = role == AgentProfile.Role.SUPERVISOR
         user.is_superuser = role == AgentProfile.Role.SUPERVISOR
         user.save()
-        AgentProfile.objects.update_or_create(user=user, defaults={"role": role})
+        profile, _ = AgentProfile.objects.update_or_create(
+            user=user, defaults={"role": role, "skills": skills}
+        )
+        profile.teams.set([teams[slug] for slug in team_slugs])
         logins.append((username, role))
     return logins
 

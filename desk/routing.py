@@ -6,7 +6,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
-from desk.consumers import QueueConsumer
+from desk.consumers import CaseConsumer, QueueConsumer
 
 
 def browser_socket(app: Any) -> Any:
@@ -16,4 +16,5 @@ def browser_socket(app: Any) -> Any:
 
 websocket_urlpatterns = [
     path("ws/desk/queue/", browser_socket(QueueConsumer.as_asgi())),
+    path("ws/desk/cases/<int:case_id>/", browser_socket(CaseConsumer.as_asgi())),
 ]

@@ -1,19 +1,134 @@
+"""Reads for the desk. Each page costs a fixed number of queries, whatever it shows."""
+
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
-from conversations.models import Conversation
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from conversations.models import Conversation, Event
+from desk.actions.models import DraftedAction
+from desk.models import AgentProfile, Macro, Team
 from desk.store.models import Customer
-from escalation.models import Case
-from escalation.selectors import case_queue
+from desk.store.providers import store_provider
+from escalation.models import Case, CaseEvent, HandoffPacket
 
 QUEUE_PAGE_SIZE = 200
+CONTACT_WINDOW = timedelta(days=30)
 
 
-def queue_for_agent(*, user: AbstractBaseUser) -> QuerySet[Case]:
-    """The open cases an agent sees on the queue page, most urgent first."""
-    return case_queue()[:QUEUE_PAGE_SIZE]
+def agent_profile(*, user: Any) -> AgentProfile | None:
+    return AgentProfile.objects.filter(user_id=user.pk).prefetch_related("teams").first()
+
+
+def agent_teams(*, user: Any) -> list[str] | None:
+    """The teams whose queues this person works; None means every team (supervisors)."""
+    profile = agent_profile(user=user)
+    if user.is_superuser or (profile and profile.role == AgentProfile.Role.SUPERVISOR):
+        return None
+    # Everyone works the general queue unless they were put on particular teams.
+    return [team.slug for team in profile.teams.all()] or ["general"] if profile else []
+
+
+def _queue(*, teams: list[str] | None) -> QuerySet[Case]:
+    cases = Case.objects.filter(status__in=[Case.Status.QUEUED, Case.Status.ASSIGNED])
+    if teams is not None:
+        cases = cases.filter(team__in=teams)
+    return cases
+
+
+def queue_for_agent(*, user: Any, teams: list[str] | bool | None = False) -> QuerySet[Case]:
+    """The open cases an agent sees, most urgent (with aging) first: theirs, then the queue."""
+    if teams is False:
+        teams = agent_teams(user=user)
+    return (
+        _queue(teams=teams)  # type: ignore[arg-type]
+        .select_related("conversation", "conversation__customer", "assignee", "rule")
+        .order_by("due_key", "id")[:QUEUE_PAGE_SIZE]
+    )
+
+
+def queue_count(*, user: Any, teams: list[str] | bool | None = False) -> int:
+    if teams is False:
+        teams = agent_teams(user=user)
+    return _queue(teams=teams).count()  # type: ignore[arg-type]
+
+
+def case_get_for_agent(*, user: Any, case_id: int) -> Case:
+    """The one access path to a case for a person: their teams' cases and their own."""
+    case = (
+        Case.objects.select_related("conversation", "conversation__customer", "assignee", "rule")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise Http404("No such case.")
+    teams = agent_teams(user=user)
+    if teams is not None and case.team not in teams and case.assignee_id != user.pk:
+        raise Http404("No such case.")
+    return case
+
+
+@dataclass
+class Workspace:
+    case: Case
+    packet: HandoffPacket | None
+    events: list[Event]
+    drafted: list[DraftedAction]
+    timeline: list[CaseEvent]
+    account: Any
+    orders: list[Any]
+    subscriptions: list[Any]
+    contacts: list[Any]
+    macros: list[Macro]
+    teams: list[Team]
+    agents: list[AgentProfile]
+
+
+def case_workspace(*, case: Case) -> Workspace:
+    """Everything the case page shows, in a fixed number of queries."""
+    packet = case.packets.order_by("-version").first()
+    events = list(Event.objects.filter(conversation_id=case.conversation_id).order_by("seq", "id"))
+    drafted = list(
+        DraftedAction.objects.filter(conversation_id=case.conversation_id).order_by(
+            "created_at", "id"
+        )
+    )
+    timeline = list(CaseEvent.objects.filter(case=case).select_related("actor"))
+    provider = store_provider()
+    account_id = case.conversation.account_id or (
+        (packet.data.get("customer") or {}).get("customer_id") if packet else None
+    )
+    account = provider.customer_get(customer_id=account_id) if account_id else None
+    orders, subscriptions, contacts = [], [], []
+    if account is not None:
+        orders = provider.orders_for_customer(customer_id=account_id, limit=25)
+        subscriptions = provider.subscriptions_for_customer(customer_id=account_id)
+        contacts = provider.contacts_for_customer(
+            customer_id=account_id, since=timezone.now() - CONTACT_WINDOW
+        )
+    return Workspace(
+        case=case,
+        packet=packet,
+        events=events,
+        drafted=drafted,
+        timeline=timeline,
+        account=account,
+        orders=orders,
+        subscriptions=subscriptions,
+        contacts=contacts,
+        macros=list(Macro.objects.all()),
+        teams=list(Team.objects.all()),
+        agents=list(
+            AgentProfile.objects.select_related("user").order_by(
+                "user__first_name", "user__username"
+            )
+        ),
+    )
 
 
 def conversation_account_id(*, conversation: Conversation) -> str | None:
@@ -35,3 +150,19 @@ def conversation_account_id(*, conversation: Conversation) -> str | None:
         if len(matches) == 1:
             return matches[0]
     return None
+
+
+def next_case_for_agent(*, user: Any) -> Case | None:
+    """Where 'next case' goes: the agent's own oldest unanswered case, else the top of the queue."""
+    mine = (
+        Case.objects.filter(assignee_id=user.pk, status=Case.Status.ASSIGNED)
+        .order_by("first_response_at", "due_key")
+        .first()
+    )
+    if mine is not None:
+        return mine
+    teams = agent_teams(user=user)
+    queued = Case.objects.filter(status=Case.Status.QUEUED)
+    if teams is not None:
+        queued = queued.filter(team__in=teams)
+    return queued.order_by("due_key", "id").first()

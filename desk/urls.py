@@ -8,4 +8,17 @@ app_name = "desk"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("next/", views.next_case, name="next"),
+    path("cases/<int:case_id>/", views.case_detail, name="case"),
+    path("cases/<int:case_id>/take/", views.case_take, name="take"),
+    path("cases/<int:case_id>/reply/", views.reply, name="reply"),
+    path("cases/<int:case_id>/note/", views.note, name="note"),
+    path("cases/<int:case_id>/transfer/", views.transfer, name="transfer"),
+    path("cases/<int:case_id>/resolve/", views.resolve, name="resolve"),
+    path(
+        "cases/<int:case_id>/actions/<int:action_id>/approve/",
+        views.action_approve,
+        name="approve",
+    ),
+    path("cases/<int:case_id>/actions/<int:action_id>/reject/", views.action_reject, name="reject"),
 ]

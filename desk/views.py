@@ -1,14 +1,227 @@
+"""Desk pages. Writes are HTMX POSTs that answer with the fragments they changed; links and
+forms also work without JavaScript (full page loads and redirects)."""
+
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from desk.access import agent_required
-from desk.selectors import queue_for_agent
+from desk.actions.models import DraftedAction
+from desk.actions.services import drafted_action_approve, drafted_action_reject
+from desk.macros import macros_render
+from desk.selectors import (
+    agent_teams,
+    case_get_for_agent,
+    case_workspace,
+    next_case_for_agent,
+    queue_count,
+    queue_for_agent,
+)
+from desk.services import CaseClosed, case_note, case_reply, case_resolve, case_transfer
+from escalation.models import Case
+from escalation.routing import CaseTaken, case_pick
+
+MAX_TEXT = 4000
 
 
 @agent_required
 def queue(request: HttpRequest) -> HttpResponse:
-    cases = queue_for_agent(user=request.user)
+    teams = agent_teams(user=request.user)
+    context = {
+        "cases": queue_for_agent(user=request.user, teams=teams),
+        "total": queue_count(user=request.user, teams=teams),
+    }
     template = "desk/queue.html#queue-list" if request.htmx else "desk/queue.html"
-    return TemplateResponse(request, template, {"cases": cases})
+    return TemplateResponse(request, template, context)
+
+
+def _workspace_response(
+    request: HttpRequest, case: Case, fragment: str | None = None
+) -> HttpResponse:
+    workspace = case_workspace(case=case)
+    context = {
+        "w": workspace,
+        "case": case,
+        "macros": macros_render(workspace=workspace, agent=request.user),
+        "outcomes": Case.Outcome.choices,
+    }
+    if request.htmx and fragment:
+        return TemplateResponse(request, f"desk/case.html#{fragment}", context)
+    return TemplateResponse(request, "desk/case.html", context)
+
+
+@agent_required
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_get_for_agent(user=request.user, case_id=case_id)
+    return _workspace_response(request, case, "workspace")
+
+
+def _done(request: HttpRequest, case: Case, fragment: str) -> HttpResponse:
+    if request.htmx:
+        return _workspace_response(
+            request, case_get_for_agent(user=request.user, case_id=case.pk), fragment
+        )
+    return redirect("desk:case", case_id=case.pk)
+
+
+def _text(request: HttpRequest, name: str) -> str:
+    return (request.POST.get(name) or "").strip()[:MAX_TEXT]
+
+
+@agent_required
+@require_POST
+def case_take(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_get_for_agent(user=request.user, case_id=case_id)
+    try:
+        case_pick(case_id=case.pk, user=request.user)
+    except CaseTaken as exc:
+        messages.error(request, str(exc))
+    return _done(request, case, "workspace")
+
+
+@agent_required
+@require_POST
+def reply(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_get_for_agent(user=request.user, case_id=case_id)
+    text = _text(request, "text")
+    if not text:
+        messages.error(request, "Write a reply first.")
+    elif case.assignee_id != request.user.pk:
+        messages.error(request, "Take the case before replying, so the customer knows who you are.")
+    else:
+        try:
+            case_reply(case_id=case.pk, user=request.user, text=text)
+        except CaseClosed as exc:
+            messages.error(request, str(exc))
+    return _done(request, case, "workspace")
+
+
+@agent_required
+@require_POST
+def note(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_get_for_agent(user=request.user, case_id=case_id)
+    text = _text(request, "text")
+    if not text:
+        messages.error(request, "A note needs some text.")
+    else:
+        try:
+            case_note(case_id=case.pk, user=request.user, text=text)
+        except CaseClosed as exc:
+            messages.error(request, str(exc))
+    return _done(request, case, "workspace")
+
+
+def _drafted(case: Case, action_id: int) -> DraftedAction:
+    action = DraftedAction.objects.filter(
+        pk=action_id, conversation_id=case.conversation_id
+    ).first()
+    if action is None:
+        from django.http import Http404
+
+        raise Http404("No such action on this case.")
+    return action
+
+
+@agent_required
+@require_POST
+def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
+    case = case_get_for_agent(user=request.user, case_id=case_id)
+    action = _drafted(case, action_id)
+    args: Any = None
+    raw = request.POST.get("args", "").strip()
+    if raw:
+        try:
+            args = json.loads(raw)
+        except ValueError:
+            messages.error(request, "The edited arguments are not valid JSON; nothing was run.")
+            return _done(request, case, "workspace")
+        if not isinstance(args, dict):
+            messages.error(request, "The edited arguments must be a JSON object; nothing was run.")
+            return _done(request, case, "workspace")
+    result = drafted_action_approve(
+        drafted_id=action.pk, user=request.user, args=args, note=_text(request, "note")
+    )
+    if result.status == DraftedAction.Status.EXECUTED:
+        messages.success(request, f"{result.tool} done.")
+    elif result.status == DraftedAction.Status.FAILED:
+        messages.error(request, f"{result.tool} was refused: {result.decision.get('message', '')}")
+    else:
+        messages.warning(request, result.decision.get("message", "It needs another approval."))
+    return _done(request, case, "workspace")
+
+
+@agent_required
+@require_POST
+def action_reject(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
+    case = case_get_for_agent(user=request.user, case_id=case_id)
+    action = _drafted(case, action_id)
+    drafted_action_reject(drafted_id=action.pk, user=request.user, note=_text(request, "note"))
+    return _done(request, case, "workspace")
+
+
+@agent_required
+@require_POST
+def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_get_for_agent(user=request.user, case_id=case_id)
+    target = request.POST.get("target", "")
+    kind, _, value = target.partition(":")
+    try:
+        if kind == "agent" and value.isdigit():
+            case_transfer(
+                case_id=case.pk, user=request.user, note=_text(request, "note"), agent_id=int(value)
+            )
+        elif kind == "team" and value:
+            case_transfer(
+                case_id=case.pk, user=request.user, note=_text(request, "note"), team=value
+            )
+        else:
+            messages.error(request, "Choose a team or an agent to transfer to.")
+            return _done(request, case, "workspace")
+    except (CaseClosed, ValueError) as exc:
+        messages.error(request, str(exc))
+        return _done(request, case, "workspace")
+    messages.success(request, "Transferred.")
+    if request.htmx:
+        from django_htmx.http import HttpResponseClientRedirect
+
+        return HttpResponseClientRedirect(reverse("desk:queue"))
+    return redirect("desk:queue")
+
+
+@agent_required
+@require_POST
+def resolve(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = case_get_for_agent(user=request.user, case_id=case_id)
+    try:
+        case_resolve(
+            case_id=case.pk,
+            user=request.user,
+            outcome=request.POST.get("outcome", ""),
+            note=_text(request, "note"),
+        )
+    except (CaseClosed, ValueError) as exc:
+        messages.error(request, str(exc))
+        return _done(request, case, "workspace")
+    messages.success(request, "Case resolved.")
+    if request.htmx:
+        from django_htmx.http import HttpResponseClientRedirect
+
+        return HttpResponseClientRedirect(reverse("desk:next"))
+    return redirect("desk:next")
+
+
+@agent_required
+def next_case(request: HttpRequest) -> HttpResponse:
+    case = next_case_for_agent(user=request.user)
+    if case is None:
+        messages.info(request, "No case is waiting for you.")
+        return redirect("desk:queue")
+    return redirect("desk:case", case_id=case.pk)

@@ -45,6 +45,25 @@ class Case(models.Model):
     queued_at = models.DateTimeField(auto_now_add=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Aging without a clock: a case sorts as if it had arrived `priority` minutes before it did,
+    # so waiting cases overtake fresher ones of higher priority in due course.
+    due_key = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField(null=True, blank=True, help_text="First response due by.")
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    required_skill = models.CharField(max_length=40, blank=True)
+    # How hard the case is for whoever holds it (risk and topic): routing balances on it.
+    weight = models.FloatField(default=1.0)
+    # What a queue card shows, copied from the packet when the case is queued.
+    summary_line = models.CharField(max_length=200, blank=True)
+    sentiment = models.FloatField(default=0)
+    sentiment_trend = models.FloatField(default=0)
+
+    class Outcome(models.TextChoices):
+        RESOLVED = "resolved", "Resolved"
+        FOLLOW_UP = "follow_up", "Follow-up needed"
+        HANDED_BACK = "handed_back", "Handed back to the AI"
+
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
 
     class Meta:
         constraints = [
@@ -62,6 +81,37 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.pk} ({self.status})"
+
+
+class CaseEvent(models.Model):
+    """The case's timeline: every step with its time, the raw material for workload metrics."""
+
+    class Kind(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        ASSIGNED = "assigned", "Assigned"
+        FIRST_RESPONSE = "first_response", "First response"
+        REPLY = "reply", "Reply"
+        NOTE = "note", "Internal note"
+        ACTION = "action", "Action"
+        TRANSFER = "transfer", "Transfer"
+        REQUEUED = "requeued", "Re-queued"
+        SLA_WARNING = "sla_warning", "SLA warning"
+        RESOLVED = "resolved", "Resolved"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="case_event_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on case {self.case_id}"
 
 
 class Signal(models.Model):

@@ -134,8 +134,40 @@ def summary_build(
     }
 
 
+# How the suggested reply names what the conversation is about. The customer's own words are
+# never echoed: they may hold an amount, a date or a demand the reply must not seem to accept.
+_TOPIC_PHRASES = {
+    "cancellation": "cancelling",
+    "return": "a return",
+    "exchange": "an exchange",
+    "refund": "a refund request",
+    "shipping": "a delivery",
+    "order_status": "where your order is",
+    "shipping_damage": "a delivery that arrived damaged",
+    "billing": "a charge",
+    "account": "your account",
+    "product_question": "a question about a product",
+    "legal": "a legal concern",
+    "injury_safety": "a safety concern",
+    "fraud": "activity on your account you don't recognise",
+    "accessibility": "making this work for you",
+    "privacy": "your personal data",
+}
+
+
+def _about(*, topic: str, order_ids: Sequence[str]) -> str:
+    orders = list(dict.fromkeys(order_ids))[:2]
+    named = f"order{'s' if len(orders) > 1 else ''} {' and '.join(orders)}" if orders else ""
+    phrase = _TOPIC_PHRASES.get(topic, "")
+    if phrase and named:
+        return f" I can see this is about {phrase}, for {named}."
+    if phrase or named:
+        return f" I can see this is about {phrase or named}."
+    return ""
+
+
 def suggested_reply(
-    *, first_name: str, summary: dict[str, Any], state: StateFacts, agent_name: str = ""
+    *, first_name: str, state: StateFacts, order_ids: Sequence[str] = (), agent_name: str = ""
 ) -> str:
     """Warm, shows the context is known, and promises nothing: no amounts, refunds or dates."""
     greeting = f"Hi {first_name}," if first_name else "Hi,"
@@ -145,10 +177,7 @@ def suggested_reply(
         else " I'm a specialist on the team."
     )
     known = " I've read your whole conversation with our assistant, so you won't need to repeat anything."
-    wants = summary.get("customer_wants", "")
-    about = f" I can see this is about: {_lower_first(_clip(wants, 160))}" if wants else ""
-    if about and not about.endswith((".", "?", "!", "…")):
-        about += "."
+    about = _about(topic=state.topic, order_ids=order_ids)
     empathy = ""
     if state.sentiment <= -0.15 or state.counts.get("customer_requested_human"):
         empathy = " I'm sorry this has taken more of your time than it should have."
@@ -158,6 +187,17 @@ def suggested_reply(
         " Give me a moment while I look at your account, and I'll tell you exactly what I can do."
     )
     return (greeting + me + known + about + empathy + next_step).strip()
+
+
+def _order_ids(turns: Sequence[Turn], entities: Sequence[Entity], link: Link) -> list[str]:
+    """The orders the customer named: those of the linked account's, when one is linked."""
+    if link.customer_id is not None:
+        return list(link.order_ids)
+    return [
+        e.value
+        for e in entities
+        if e.type == "order_id" and e.turn < len(turns) and turns[e.turn].role == "customer"
+    ]
 
 
 def packet_build(
@@ -192,5 +232,7 @@ def packet_build(
         "orders": list(link.order_ids),
         "link_method": link.method,
         "drafted_actions": list(drafted_actions),
-        "suggested_reply": suggested_reply(first_name=first_name, summary=summary, state=state),
+        "suggested_reply": suggested_reply(
+            first_name=first_name, state=state, order_ids=_order_ids(turns, entities, link)
+        ),
     }

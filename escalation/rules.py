@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from escalation.analysis import FRUSTRATION_KINDS, SENSITIVE_TOPICS
+
 if TYPE_CHECKING:
     from escalation.analysis import StateFacts
 
@@ -19,6 +21,18 @@ OPS: dict[str, Callable[[Any, Any], bool]] = {
     "!=": operator.ne,
     "in": lambda value, options: value in options,
 }
+ORDERING_OPS = (">=", ">", "<=", "<")
+# What a clause may name: the state's own fields, and signal kinds (events they fired on).
+STATE_FIELDS = ("risk", "sentiment", "trend", "topic", "customer_turns", "turns")
+SIGNAL_FIELDS = (
+    *FRUSTRATION_KINDS,
+    *SENSITIVE_TOPICS,
+    "prompt_injection",
+    "low_confidence",
+    "policy_denied",
+    "ai_loop",
+)
+FIELDS = (*STATE_FIELDS, *SIGNAL_FIELDS)
 
 
 class RuleError(ValueError):
@@ -54,7 +68,9 @@ def condition_validate(condition: Any) -> None:
     if not isinstance(condition, dict):
         raise RuleError("A condition is an object.")
     if "all" in condition or "any" in condition:
-        key = "all" if "all" in condition else "any"
+        if len(condition) != 1:
+            raise RuleError("A group is {'all': [...]} or {'any': [...]}, with nothing beside it.")
+        (key,) = condition
         clauses = condition[key]
         if not isinstance(clauses, list) or not clauses:
             raise RuleError(f"'{key}' needs a non-empty list of clauses.")
@@ -63,10 +79,26 @@ def condition_validate(condition: Any) -> None:
         return
     if set(condition) != {"field", "op", "value"}:
         raise RuleError("A clause has exactly 'field', 'op' and 'value'.")
-    if condition["op"] not in OPS:
-        raise RuleError(f"Unknown op {condition['op']!r}; use one of {', '.join(OPS)}.")
-    if condition["op"] == "in" and not isinstance(condition["value"], list):
+    field, op, value = condition["field"], condition["op"], condition["value"]
+    # An unknown field reads as 0 and a mistyped value never compares: the rule would save but
+    # silently never (or always) fire.
+    if field not in FIELDS:
+        raise RuleError(f"Unknown field {field!r}; use one of {', '.join(FIELDS)}.")
+    if op not in OPS:
+        raise RuleError(f"Unknown op {op!r}; use one of {', '.join(OPS)}.")
+    if op == "in" and not isinstance(value, list):
         raise RuleError("'in' takes a list.")
+    if op in ORDERING_OPS and (
+        field == "topic" or isinstance(value, bool) or not isinstance(value, int | float)
+    ):
+        raise RuleError(f"{op!r} compares a numeric field with a number.")
+
+
+def condition_fields(condition: dict[str, Any]) -> set[str]:
+    """The fields a (valid) condition reads."""
+    if "all" in condition or "any" in condition:
+        return set().union(*(condition_fields(c) for c in next(iter(condition.values()))))
+    return {condition["field"]}
 
 
 def condition_holds(condition: dict[str, Any], state: StateFacts) -> bool:
@@ -82,8 +114,8 @@ def condition_holds(condition: dict[str, Any], state: StateFacts) -> bool:
 
 
 def rules_evaluate(*, rules: Sequence[RuleSpec], state: StateFacts) -> RulesOutcome:
-    """Every enabled rule whose condition holds fires; the first escalating one (by order) is the
-    case's rule, and the highest priority among escalating ones is the case's priority."""
+    """Every rule whose condition holds fires. The case's rule is the escalating one with the
+    highest priority (the lowest order among equals); its priority is the case's."""
     fired = [
         rule
         for rule in sorted(rules, key=lambda r: (r.order, r.code))

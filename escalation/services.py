@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from conversations.events import queue_group, send_on_commit
 from conversations.models import Conversation, Event
-from escalation.analysis import MessageFacts, Turn
+from escalation.analysis import SENSITIVE_TOPICS, MessageFacts, Turn
 from escalation.engine import engine_run
 from escalation.models import Case, ConversationState, HandoffPacket, MessageAnalysis, Rule, Signal
 from escalation.packets import packet_build
-from escalation.rules import RuleSpec
+from escalation.rules import SIGNAL_FIELDS, RuleSpec, condition_fields
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,12 @@ def enqueue_on_commit(task: Any, *args: Any) -> None:
 
 
 def rules_active() -> list[RuleSpec]:
+    """The enabled rules. An empty rule table means the defaults: the engine never runs without
+    guardrails (disable a rule to switch it off)."""
+    if not Rule.objects.exists():
+        from escalation.rules import DEFAULT_RULES
+
+        return list(DEFAULT_RULES)
     return [
         RuleSpec(
             code=r.code,
@@ -221,9 +227,34 @@ def conversation_analyze(*, conversation_id: int) -> ConversationState | None:
             rule=rule,
             priority=lead.priority,
             team=lead.team,
-            evidence={"rules": outcome.codes, "reasons": analysis.reasons},
+            evidence={
+                "rules": outcome.codes,
+                "reasons": analysis.reasons,
+                "risk": analysis.state.risk,
+                "topic": analysis.state.topic,
+                "signals": _rule_evidence(conversation=conversation, rule=lead),
+            },
         )
     return state_row
+
+
+MAX_CASE_EVIDENCE = 20
+
+
+def _rule_evidence(*, conversation: Conversation, rule: RuleSpec) -> list[dict[str, Any]]:
+    """The signals behind a rule, with their spans: those of the kinds its condition names (a
+    topic condition names the sensitive topics); every signal when it reads risk or sentiment."""
+    fields = condition_fields(rule.condition)
+    signals = Signal.objects.filter(conversation=conversation).order_by("id")
+    if not fields & {"risk", "sentiment", "trend"}:
+        kinds = fields & set(SIGNAL_FIELDS)
+        if "topic" in fields:
+            kinds |= set(SENSITIVE_TOPICS)
+        signals = signals.filter(kind__in=kinds)
+    return [
+        {"kind": s.kind, "seq": s.evidence.get("seq"), "spans": s.evidence.get("spans", [])}
+        for s in signals[:MAX_CASE_EVIDENCE]
+    ]
 
 
 def _packet_store(*, case: Case, backend: str, data: dict[str, Any]) -> HandoffPacket | None:
@@ -266,6 +297,7 @@ def packet_embedded(*, case: Case) -> dict[str, Any]:
         if row is not None:
             customer = {
                 "customer_id": row.customer_id,
+                "lifetime_value": str(row.lifetime_value),
                 "first_name": row.first_name,
                 "last_name": row.last_name,
                 "email": row.email,
@@ -327,18 +359,46 @@ def case_prepare(*, case_id: int) -> Case | None:
             return case
         if llm is not None:
             _packet_store(case=case, backend=HandoffPacket.Backend.LLM, data=llm)
-        case_queue(case=case, risk=data.get("risk", 0.0), topic=data.get("topic", ""))
+        case_queue(case=case, data=llm or data)
     return case
 
 
-def case_queue(*, case: Case, risk: float = 0.0, topic: str = "") -> None:
-    """Put a prepared case on the queue and tell the desk. Call holding the case row lock."""
+def case_queue(*, case: Case, data: dict[str, Any] | None = None) -> None:
+    """Put a prepared case on the queue and tell the desk. Call holding the case row lock.
+
+    `data` is the packet: its risk, topic, summary and the customer's value set the priority,
+    the difficulty weight and what the queue card shows.
+    """
+    from escalation.models import CaseEvent
+    from escalation.routing import case_priority, case_schedule, case_weight
+
+    data = data or {}
+    risk = float(data.get("risk") or 0.0)
+    topic = str(data.get("topic") or "")[:40]
+    customer = data.get("customer") or {}
+    sentiment = data.get("sentiment") or {}
+    now = timezone.now()
     case.status = Case.Status.QUEUED
     case.risk = risk
-    case.topic = topic[:40]
-    case.queued_at = timezone.now()
-    case.save(update_fields=["status", "risk", "topic", "queued_at"])
+    case.topic = topic
+    case.queued_at = now
+    case.priority = case_priority(
+        base=case.priority, risk=risk, customer_value=float(customer.get("lifetime_value") or 0)
+    )
+    case.weight = case_weight(risk=risk, topic=topic)
+    case.required_skill = topic if topic in SENSITIVE_TOPICS else ""
+    case.summary_line = str((data.get("summary") or {}).get("customer_wants") or case.note)[:200]
+    case.sentiment = float(sentiment.get("now") or 0.0)
+    case.sentiment_trend = float(sentiment.get("trend") or 0.0)
+    case_schedule(case=case, now=now)
+    case.save()
+    CaseEvent.objects.create(
+        case=case, kind=CaseEvent.Kind.QUEUED, data={"priority": case.priority}
+    )
     send_on_commit(queue_group(case.team), {"type": "case.queued", "case_id": case.pk})
+    from escalation.tasks import auto_assign
+
+    enqueue_on_commit(auto_assign)
 
 
 @transaction.atomic

@@ -36,3 +36,17 @@ class _PrepareCase(Task):
 )
 def prepare_case(case_id: int) -> None:
     case_prepare(case_id=case_id)
+
+
+@shared_task(soft_time_limit=20, time_limit=30)
+def sweep_cases() -> dict[str, int]:
+    from escalation.routing import cases_sweep
+
+    return cases_sweep()
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def auto_assign() -> int:
+    from escalation.routing import cases_auto_assign
+
+    return cases_auto_assign()

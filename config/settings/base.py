@@ -92,13 +92,18 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("BATON_CHANNEL_PREFIX", "baton")},
+            "CONFIG": {
+                # redis-py 8 reads with a default timeout shorter than the layer's 5 s blocking
+                # pop: give reads room (django/channels_redis#422).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "prefix": env.str("BATON_CHANNEL_PREFIX", "baton"),
+            },
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 # Without a broker the embedded default runs tasks in-process, at the point they are enqueued
 # (which services do on commit).
@@ -173,3 +178,16 @@ BATON_LLM_MAX_RETRIES = env.int("BATON_LLM_MAX_RETRIES", default=2)
 BATON_LLM_MAX_INPUT_CHARS = env.int("BATON_LLM_MAX_INPUT_CHARS", default=24_000)
 # How long a handoff may wait for the LLM's packet before it is queued with the embedded one.
 BATON_LLM_HANDOFF_BUDGET = env.float("BATON_LLM_HANDOFF_BUDGET", default=3.0)
+
+# Sent on the customer's channel when an agent takes a case. {agent}, {customer}.
+BATON_WARM_GREETING = env.str(
+    "BATON_WARM_GREETING",
+    default=(
+        "Hi {customer}, I'm {agent}, a specialist on the team. I have the full context of your "
+        "conversation with our assistant, so you won't need to repeat anything. "
+        "I'm looking into it now."
+    ),
+)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-cases": {"task": "escalation.tasks.sweep_cases", "schedule": 30.0},
+}

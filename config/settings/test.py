@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES, env
 
@@ -18,7 +20,10 @@ WHITENOISE_AUTOREFRESH = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The live-server browser tests run the ASGI server in another process, which cannot see
     # an in-memory database.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # One file per test run (the live server's process inherits the name through the
+    # environment), so two runs on one machine do not share a database.
+    os.environ.setdefault("BATON_TEST_DB", str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3"))
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["BATON_TEST_DB"]}
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.conf import settings
@@ -92,6 +93,10 @@ class DraftedAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tool} ({self.status})"
+
+    @property
+    def args_json(self) -> str:
+        return json.dumps(self.args, indent=1, sort_keys=True)
 
 
 class AuditEntry(models.Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -30,8 +31,20 @@ class ActionOutcome:
         return {**self.decision.as_dict(), "executed": self.executed, "result": self.result}
 
 
+# The seeded defaults (desk/migrations/0003), used for any actor whose row is missing: a deleted
+# row must never mean "no limit".
+DEFAULT_LIMITS = {
+    Actor.AI: {"max_refund": Decimal("100.00"), "max_subscription_age_days": 30},
+    Actor.AGENT: {"max_refund": Decimal("500.00"), "max_subscription_age_days": None},
+    Actor.SUPERVISOR: {"max_refund": None, "max_subscription_age_days": None},
+}
+
+
 def authority_limits() -> dict[str, AuthorityLimit]:
-    return {limit.actor: limit for limit in AuthorityLimit.objects.all()}
+    limits = {limit.actor: limit for limit in AuthorityLimit.objects.all()}
+    for actor, fields in DEFAULT_LIMITS.items():
+        limits.setdefault(actor, AuthorityLimit(actor=actor, **fields))
+    return limits
 
 
 def _state_load(

@@ -192,7 +192,7 @@ def test_approving_twice_executes_once(store: Store, agent: Any, supervisor: Any
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="row locks and concurrent approvals need PostgreSQL"
 )
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_approvals_execute_once() -> None:
     store = store_scenario()
     drafted = refund_draft(store)

@@ -67,7 +67,7 @@ class Command(BaseCommand):
             ],
             env=env,
         )
-        simulator = None
+        simulator = sweeper = None
         try:
             if not _wait_for_port(host, port, seconds=30):
                 raise CommandError("daphne did not start; see its output above.")
@@ -75,11 +75,15 @@ class Command(BaseCommand):
             self.stdout.write("")
             self.stdout.write(self.style.SUCCESS(f"Baton is running at {url}"))
             self.stdout.write(f"Log in as any of (password {DEMO_PASSWORD}):")
-            for username, first, last, role in DEMO_PEOPLE:
+            for username, first, last, role, *_ in DEMO_PEOPLE:
                 self.stdout.write(f"  {username:<6} {first} {last}, {role}")
             self.stdout.write(f"Admin: {url}admin/ (as rita). API docs: {url}api/v1/docs")
             self.stdout.write(f"Simulating AI conversations at {rate:g} events/s. Ctrl-C stops.")
             self.stdout.write("")
+            # No Celery beat without a broker: the sweeper runs as a plain loop.
+            sweeper = subprocess.Popen(
+                [sys.executable, "manage.py", "sweep", "--every", "15"], env=env
+            )
             simulator = subprocess.Popen(
                 [
                     sys.executable,
@@ -99,10 +103,10 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            for process in (simulator, server):
+            for process in (simulator, sweeper, server):
                 if process is not None and process.poll() is None:
                     process.send_signal(signal.SIGINT)
-            for process in (simulator, server):
+            for process in (simulator, sweeper, server):
                 if process is not None:
                     try:
                         process.wait(timeout=10)
