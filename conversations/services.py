@@ -303,14 +303,15 @@ def conversation_take_for_humans(
     """
     from escalation.services import case_open
 
+    if conversation.owner != Conversation.Owner.HUMAN:
+        conversation.owner = Conversation.Owner.HUMAN
+        conversation.save(update_fields=["owner", "updated_at"])
+        frame = ControlOut(conversation=conversation.external_id, owner="human", by=by)
+        # Registered before the case, so the platform hears of the new owner before anything
+        # the case's agent says (in-process tasks run in registration order).
+        send_on_commit(
+            integration_group(conversation.integration_id),
+            {"type": "conversation.control", "frame": frame.model_dump()},
+        )
     trigger = "handoff" if by == "ai" else "rule"
     case_open(conversation=conversation, trigger=trigger, reason=reason, note=note, **case_fields)
-    if conversation.owner == Conversation.Owner.HUMAN:
-        return
-    conversation.owner = Conversation.Owner.HUMAN
-    conversation.save(update_fields=["owner", "updated_at"])
-    frame = ControlOut(conversation=conversation.external_id, owner="human", by=by)
-    send_on_commit(
-        integration_group(conversation.integration_id),
-        {"type": "conversation.control", "frame": frame.model_dump()},
-    )

@@ -38,6 +38,8 @@ class DeskConsumer(WebsocketConsumer):
         for group in self.groups_joined:
             async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
         self.accept()
+        # An open desk page is an agent at work; the page's own heartbeat keeps it so.
+        presence_heartbeat(user=user)
         self.resync()
 
     def extra_groups(self) -> list[str]:

@@ -180,12 +180,22 @@ def case_resolve(*, case_id: int, user: Any, outcome: str, note: str = "") -> Ca
 
 def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
     """The desk socket's heartbeat: keeps the agent online (or away, if they said so)."""
-    fields: dict[str, Any] = {"last_seen_at": timezone.now()}
-    if presence in AgentProfile.Presence.values:
-        fields["presence"] = presence
-    else:
-        fields["presence"] = AgentProfile.Presence.ONLINE
-    AgentProfile.objects.filter(user_id=user.pk).update(**fields)
+    wanted = presence if presence in AgentProfile.Presence.values else AgentProfile.Presence.ONLINE
+    came_online = (
+        wanted == AgentProfile.Presence.ONLINE
+        and AgentProfile.objects.filter(user_id=user.pk)
+        .exclude(presence=AgentProfile.Presence.ONLINE)
+        .exists()
+    )
+    AgentProfile.objects.filter(user_id=user.pk).update(
+        presence=wanted, last_seen_at=timezone.now()
+    )
+    if came_online:
+        # Someone with room just arrived: queued cases may go to them now.
+        from escalation.services import enqueue_on_commit
+        from escalation.tasks import auto_assign
+
+        enqueue_on_commit(auto_assign)
 
 
 def presence_away(*, user: Any) -> None:

@@ -119,6 +119,13 @@ def _messages_update(*, conversation: Conversation, events: Sequence[Event]) -> 
     from escalation.analysis import message_analyze
 
     done = {a.event_id: a for a in MessageAnalysis.objects.filter(conversation=conversation)}
+    # Spans live on the signals; without them the packet of an analysed event shows no evidence.
+    spans: dict[int, list[dict[str, Any]]] = {}
+    if done:
+        for event_id, evidence in Signal.objects.filter(
+            conversation=conversation, event__isnull=False
+        ).values_list("event_id", "evidence"):
+            spans.setdefault(event_id, []).extend(evidence.get("spans", []))
     customer_texts: list[str] = []
     ai_texts: list[str] = []
     new_rows, new_signals, facts = [], [], []
@@ -126,7 +133,11 @@ def _messages_update(*, conversation: Conversation, events: Sequence[Event]) -> 
         turn = event_turn(event)
         if event.pk in done:
             row = done[event.pk]
-            facts.append(MessageFacts(row.seq, row.role, row.sentiment, row.kinds, [], row.facts))
+            facts.append(
+                MessageFacts(
+                    row.seq, row.role, row.sentiment, row.kinds, spans.get(event.pk, []), row.facts
+                )
+            )
         else:
             fact = message_analyze(
                 turn, earlier_customer_texts=customer_texts, earlier_ai_texts=ai_texts
