@@ -201,14 +201,13 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
         conversation_take_for_humans(
             conversation=conversation, by="ai", reason=event.reason, note=event.note or ""
         )
-    for conversation_id in changed:
-        send_on_commit(conversation_group(conversation_id), {"type": "conversation.events"})
-    if changed:
-        from escalation.services import enqueue_on_commit
-        from escalation.tasks import analyze_conversation
+    from escalation.services import analysis_request
 
-        for conversation_id in changed:
-            enqueue_on_commit(analyze_conversation, conversation_id)
+    for conversation in changed.values():
+        # Only a human's case page watches a conversation live.
+        if conversation.owner == Conversation.Owner.HUMAN:
+            send_on_commit(conversation_group(conversation.pk), {"type": "conversation.events"})
+        analysis_request(conversation_id=conversation.pk)
     return results
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +26,56 @@ def enqueue_on_commit(task: Any, *args: Any) -> None:
     """Run a Celery task after commit. In-process (embedded) a failing task is logged, never
     raised into the request that committed."""
     transaction.on_commit(lambda: task.delay(*args), robust=True)
+
+
+# A burst of events on one conversation asks for one analysis, not one per frame: the task
+# analyses everything not analysed yet, so a request made while one is pending adds nothing.
+ANALYSIS_COALESCE_SECONDS = 0.25
+
+
+@functools.cache
+def _redis() -> Any:
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def analysis_key(conversation_id: int) -> str:
+    return f"baton:analysis-pending:{conversation_id}"
+
+
+def analysis_request(*, conversation_id: int) -> None:
+    """Ask for the conversation to be analysed, after commit. With a broker, requests within
+    ANALYSIS_COALESCE_SECONDS of a pending one are folded into it."""
+    from escalation.tasks import analyze_conversation
+
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.REDIS_URL:
+        enqueue_on_commit(analyze_conversation, conversation_id)
+        return
+
+    def request() -> None:
+        try:
+            fresh = _redis().set(
+                analysis_key(conversation_id), 1, nx=True, px=int(ANALYSIS_COALESCE_SECONDS * 4000)
+            )
+        except Exception:
+            logger.exception("analysis coalescing unavailable; enqueueing directly")
+            fresh = True
+        if fresh:
+            analyze_conversation.apply_async(
+                (conversation_id,), countdown=ANALYSIS_COALESCE_SECONDS
+            )
+
+    transaction.on_commit(request, robust=True)
+
+
+def analysis_started(*, conversation_id: int) -> None:
+    """Called by the task before it reads: requests from now on need another run."""
+    if settings.REDIS_URL and not settings.CELERY_TASK_ALWAYS_EAGER:
+        try:
+            _redis().delete(analysis_key(conversation_id))
+        except Exception:
+            logger.exception("could not clear the analysis request of %s", conversation_id)
 
 
 def rules_active() -> list[RuleSpec]:

@@ -7,7 +7,12 @@ from typing import Any
 from celery import Task, shared_task
 from django.db import OperationalError
 
-from escalation.services import case_prepare, case_prepare_failed, conversation_analyze
+from escalation.services import (
+    analysis_started,
+    case_prepare,
+    case_prepare_failed,
+    conversation_analyze,
+)
 
 
 @shared_task(
@@ -18,6 +23,7 @@ from escalation.services import case_prepare, case_prepare_failed, conversation_
     time_limit=30,
 )
 def analyze_conversation(conversation_id: int) -> None:
+    analysis_started(conversation_id=conversation_id)
     conversation_analyze(conversation_id=conversation_id)
 
 

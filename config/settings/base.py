@@ -72,7 +72,10 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'baton.sqlite3'}"),
 }
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Consumers close "old" connections around every message; with an age of 0 that would mean a new
+# PostgreSQL connection per ingested frame. Health checks drop broken ones instead.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers (the queue page) run while the ingest socket writes; IMMEDIATE makes a
     # writing transaction take the lock up front instead of failing on upgrade under contention.

@@ -30,3 +30,4 @@ LOGGING = {
     "disable_existing_loggers": False,
     "root": {"handlers": [], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+DATABASES["default"]["CONN_MAX_AGE"] = 0
