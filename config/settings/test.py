@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES, env
+from .base import BASE_DIR, CHANNEL_LAYERS, DATABASES, env
 
 SECRET_KEY = "baton-test-only"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -31,3 +31,9 @@ LOGGING = {
     "root": {"handlers": [], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+if "CONFIG" in CHANNEL_LAYERS["default"]:
+    # Redis outlives test runs: keep each run's groups and queues apart (the live server's
+    # process inherits the prefix through the environment).
+    os.environ.setdefault("BATON_TEST_CHANNEL_PREFIX", f"baton-test-{os.getpid()}")
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ["BATON_TEST_CHANNEL_PREFIX"]

@@ -4,6 +4,7 @@ real protocol client on the other side."""
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".screenshots"
 
 
-def _frames(socket: ClientConnection, kind: str, *, seconds: float = 10) -> list[dict[str, Any]]:
+def _frames(socket: ClientConnection, kind: str, *, seconds: float = 20) -> list[dict[str, Any]]:
     """Read frames until one of `kind` arrives (acks and others are skipped)."""
     seen = []
     while True:
@@ -60,6 +61,11 @@ def test_an_agent_takes_approves_replies_and_resolves(
     page.fill("input[name=password]", "pw-for-tests")
     page.click("button[type=submit]")
     page.wait_for_selector("#queue-empty")
+    # The page's socket marks the agent online; wait for it, as the router would.
+    for _ in range(100):
+        if AgentProfile.objects.filter(user=agent, presence="online").exists():
+            break
+        time.sleep(0.1)
 
     with connect(
         f"{live_asgi_server.ws_url}/ws/ingest/v1/",
