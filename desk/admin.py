@@ -10,8 +10,10 @@ from desk.models import (
     AuthorityLimit,
     Customer,
     DraftedAction,
+    Macro,
     Order,
     Product,
+    Team,
     Variant,
 )
 
@@ -76,3 +78,14 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "skills"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    list_display = ["name", "team"]

@@ -65,8 +65,9 @@ def conversation_say(*, conversation: Conversation, text: str, user: Any) -> Eve
 def warm_greeting_send(*, case: Case) -> None:
     """Tell the customer who has their conversation now. Call holding the case row lock."""
     user = case.assignee
+    # of=self: PostgreSQL cannot lock the nullable side of the outer join to the customer.
     conversation = (
-        Conversation.objects.select_for_update()
+        Conversation.objects.select_for_update(of=("self",))
         .select_related("customer")
         .get(pk=case.conversation_id)
     )
@@ -121,7 +122,9 @@ def case_transfer(
 
     case = _case_locked(case_id)
     if agent_id:
-        target = AgentProfile.objects.select_related("user").get(user_id=agent_id)
+        target = AgentProfile.objects.select_related("user").filter(user_id=agent_id).first()
+        if target is None:
+            raise ValueError("No agent to transfer to: they may have left the desk.")
         CaseEvent.objects.create(
             case=case,
             kind=CaseEvent.Kind.TRANSFER,

@@ -21,7 +21,8 @@ ACTOR_RANK = [Actor.AI, Actor.AGENT, Actor.SUPERVISOR]
 
 
 class AuthorityLimit(models.Model):
-    """What one kind of actor may do on its own. No row for an actor means no limit."""
+    """What one kind of actor may do on its own. A missing row means the seeded defaults
+    (desk.actions.services.DEFAULT_LIMITS), never "no limit"."""
 
     actor = models.CharField(max_length=12, choices=Actor.choices, unique=True)
     max_refund = models.DecimalField(

@@ -2,7 +2,7 @@
 
 It reads the store rows an action touches (locked by the caller) and returns a Decision. No
 LLM output is an input here, and nothing an actor says can widen what it may do: limits are
-AuthorityLimit rows, rules are the store's written policy (docs/policy.md).
+AuthorityLimit rows, rules are the store's written policy (README: the policy layer).
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ class Decision:
             return "Allowed."
         text = " ".join(MESSAGES.get(code, code) for code in self.reasons)
         if self.outcome == "needs_approval":
-            return f"{text} A {self.approver} must approve it."
+            article = "An" if (self.approver or "")[:1] in "aeiou" else "A"
+            return f"{text} {article} {self.approver} must approve it."
         return text
 
     def as_dict(self) -> dict[str, Any]:
