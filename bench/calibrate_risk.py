@@ -18,7 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+# Appended, not prepended: bench/escalation.py must not shadow the escalation package.
+sys.path.append(str(ROOT / "bench"))
 
 
 def fit(xs: list[list[float]], ys: list[int], *, l2: float, steps: int = 1500) -> list[float]:

@@ -228,6 +228,9 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes: with Nagle's algorithm on, the body waits
+            # for the client's delayed ACK (up to 40 ms), a stall no real endpoint adds.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 self._serve()
