@@ -148,7 +148,10 @@ def build_frames(*, run_id: str, socket_index: int, count: int, batch: int) -> l
             "conversation": f"bench-{run_id}-{socket_index}-c{n // EVENTS_PER_CONVERSATION}",
             "seq": n % EVENTS_PER_CONVERSATION + 1,
             "at": at,
-            "role": "customer" if n % 2 == 0 else "ai",
+            # Customers only: the desk's escalation engine may hand a conversation to a human
+            # mid-run, and then refuses the AI's messages (not_owner), which is not what this
+            # benchmark measures.
+            "role": "customer",
             "text": TEXTS[(n + socket_index) % len(TEXTS)],
         }
         events.append((event_id, json.dumps(event)))

@@ -17,7 +17,8 @@ from desk.store.models import Customer
 from desk.store.providers import store_provider
 from escalation.models import Case, CaseEvent, HandoffPacket
 
-QUEUE_PAGE_SIZE = 200
+# A person reads the top of the queue; the count says how many more wait.
+QUEUE_PAGE_SIZE = 100
 CONTACT_WINDOW = timedelta(days=30)
 
 

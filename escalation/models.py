@@ -74,8 +74,13 @@ class Case(models.Model):
             ),
         ]
         indexes = [
+            models.Index(fields=["status", "team", "due_key"], name="case_queue_idx"),
+            models.Index(fields=["assignee", "status"], name="case_assignee_idx"),
+            # The queue page: open cases in due order, read from the top.
             models.Index(
-                fields=["status", "team", "-priority", "queued_at"], name="case_queue_idx"
+                fields=["due_key", "id"],
+                condition=Q(status__in=["queued", "assigned"]),
+                name="case_open_due_idx",
             ),
         ]
 

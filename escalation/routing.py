@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from conversations.events import send_on_commit
@@ -80,7 +80,9 @@ def _candidates(*, lock: bool) -> list[Candidate]:
     if lock:
         # Assigners serialise on the agents they might assign to, so capacity holds.
         profiles = profiles.select_for_update(of=("self",))
-    profiles = profiles.select_related("user").prefetch_related("teams")
+    # Evaluated (locks taken) before the loads are read, so the loads include whatever the
+    # assigner that held these locks before us committed.
+    profiles = list(profiles.select_related("user").prefetch_related("teams"))
     open_statuses = [Case.Status.ASSIGNED]
     loads = {
         row["assignee"]: row
@@ -123,12 +125,17 @@ def cases_auto_assign(*, limit: int = 50) -> int:
     """Hand queued cases, most urgent first, to the eligible online agent with room and the
     lightest difficulty-weighted load. Cases another assigner holds are skipped, never
     assigned twice. Returns how many were assigned."""
-    agents = _candidates(lock=True)
+    agents = [a for a in _candidates(lock=True) if a.held < a.capacity]
     if not agents:
         return 0
+    # Only cases someone with room could take: cases of a team or skill nobody online covers
+    # must not fill the batch and hold up the queue behind them.
+    teams = set().union(*(a.teams for a in agents))
+    skills = set().union(*(a.skills for a in agents))
     cases = list(
         Case.objects.select_for_update(skip_locked=True)
-        .filter(status=Case.Status.QUEUED, assignee__isnull=True)
+        .filter(status=Case.Status.QUEUED, assignee__isnull=True, team__in=teams)
+        .filter(Q(required_skill="") | Q(required_skill__in=skills))
         .order_by("due_key", "id")[:limit]
     )
     assigned = 0
@@ -187,9 +194,10 @@ def cases_sweep() -> dict[str, int]:
     )
     requeued = 0
     held = Case.objects.select_for_update(skip_locked=True).filter(status=Case.Status.ASSIGNED)
-    for case in held.filter(
-        Q(assignee_id__in=offline_users) | Q(first_response_at__isnull=True, sla_due_at__lt=now)
-    ):
+    # Only the agent who held the case when its deadline passed missed it: one who took it over
+    # afterwards keeps it (else it would bounce, greeting the customer again, on every sweep).
+    missed = Q(first_response_at__isnull=True, sla_due_at__lt=now, assigned_at__lt=F("sla_due_at"))
+    for case in held.filter(Q(assignee_id__in=offline_users) | missed):
         reason = (
             "agent offline"
             if case.assignee_id in set(offline_users)

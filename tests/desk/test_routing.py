@@ -1,0 +1,650 @@
+"""Routing: who gets a case (capacity, skills, teams, presence, difficulty-weighted load), in
+what order (priority with aging), the first-response SLA and its sweeper, and what the customer's
+channel hears when a human takes over and hands back."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.utils import timezone
+
+from conversations.events import integration_group
+from conversations.models import Conversation, CustomerRef, Event, Integration
+from conversations.services import events_ingest, integration_create
+from desk.models import AgentProfile, Team
+from desk.services import case_resolve
+from escalation.models import Case, CaseEvent
+from escalation.routing import (
+    PRESENCE_TIMEOUT,
+    CaseTaken,
+    case_pick,
+    case_priority,
+    case_schedule,
+    case_weight,
+    cases_auto_assign,
+    cases_sweep,
+    sla_minutes,
+    sla_state,
+)
+from tests.conftest import event
+from tests.factories import agent_user
+
+_external_ids = itertools.count(1)
+
+
+def make_agent(
+    username: str,
+    *,
+    capacity: int = 5,
+    skills: tuple[str, ...] = (),
+    teams: tuple[str, ...] = (),
+    presence: str = AgentProfile.Presence.ONLINE,
+    seen_ago: timedelta = timedelta(0),
+) -> Any:
+    """An agent whose desk socket last beat `seen_ago` ago."""
+    user = agent_user(username=username)
+    user.first_name = username.capitalize()
+    user.save(update_fields=["first_name"])
+    profile = user.agent_profile
+    profile.capacity = capacity
+    profile.skills = list(skills)
+    profile.presence = presence
+    profile.last_seen_at = timezone.now() - seen_ago
+    profile.save()
+    for slug in teams:
+        team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": slug.title()})
+        profile.teams.add(team)
+    return user
+
+
+def make_case(
+    integration: Integration,
+    *,
+    team: str = "general",
+    priority: int = 50,
+    risk: float = 0.0,
+    topic: str = "",
+    skill: str = "",
+    now: Any = None,
+    customer_name: str = "",
+) -> Case:
+    """A case on the queue, as case_queue leaves one (weight from its risk and topic)."""
+    external_id = f"conv-{next(_external_ids):04d}"
+    customer = (
+        CustomerRef.objects.create(integration=integration, name=customer_name)
+        if customer_name
+        else None
+    )
+    conversation = Conversation.objects.create(
+        integration=integration,
+        external_id=external_id,
+        owner=Conversation.Owner.HUMAN,
+        customer=customer,
+    )
+    case = Case(
+        conversation=conversation,
+        status=Case.Status.QUEUED,
+        trigger=Case.Trigger.HANDOFF,
+        reason="customer_request",
+        team=team,
+        priority=priority,
+        risk=risk,
+        topic=topic,
+        required_skill=skill,
+        weight=case_weight(risk=risk, topic=topic),
+    )
+    case_schedule(case=case, now=now)
+    case.save()
+    return case
+
+
+def held_by(user: Any) -> set[int]:
+    return set(
+        Case.objects.filter(assignee=user, status=Case.Status.ASSIGNED).values_list("pk", flat=True)
+    )
+
+
+def timeline(case: Case) -> list[str]:
+    return list(case.timeline.order_by("at", "id").values_list("kind", flat=True))
+
+
+class Listener:
+    """A channel in a group of the in-memory channel layer, read on an event loop of its own."""
+
+    def __init__(self, group: str) -> None:
+        self.layer = get_channel_layer()
+        self.loop = asyncio.new_event_loop()
+        self.channel = self.loop.run_until_complete(self.layer.new_channel())
+        self.loop.run_until_complete(self.layer.group_add(group, self.channel))
+
+    def received(self) -> list[dict[str, Any]]:
+        async def drain() -> list[dict[str, Any]]:
+            messages = []
+            while True:
+                try:
+                    messages.append(await asyncio.wait_for(self.layer.receive(self.channel), 0.05))
+                except TimeoutError:
+                    return messages
+
+        return self.loop.run_until_complete(drain())
+
+    def close(self) -> None:
+        self.loop.close()
+
+
+@pytest.fixture
+def listen() -> Iterator[Callable[[str], Listener]]:
+    listeners: list[Listener] = []
+
+    def start(group: str) -> Listener:
+        listeners.append(Listener(group))
+        return listeners[-1]
+
+    yield start
+    for listener in listeners:
+        listener.close()
+
+
+@pytest.fixture
+def bot(integration: tuple[Integration, str]) -> Integration:
+    return integration[0]
+
+
+# --- capacity, skills, teams, presence ------------------------------------------------------
+
+
+def test_an_agent_at_capacity_gets_nothing_more(bot: Integration) -> None:
+    maya = make_agent("maya", capacity=2)
+    cases = [make_case(bot) for _ in range(3)]
+
+    assert cases_auto_assign() == 2
+    assert held_by(maya) == {cases[0].pk, cases[1].pk}
+    cases[2].refresh_from_db()
+    assert (cases[2].status, cases[2].assignee_id) == (Case.Status.QUEUED, None)
+    # Nothing changes until she has room again.
+    assert cases_auto_assign() == 0
+    case_resolve(case_id=cases[0].pk, user=maya, outcome=Case.Outcome.RESOLVED)
+    assert cases_auto_assign() == 1
+    assert held_by(maya) == {cases[1].pk, cases[2].pk}
+
+
+def test_a_bereavement_case_only_goes_to_an_agent_with_that_skill(bot: Integration) -> None:
+    make_agent("idle")  # lightest load, but not trained for it
+    case = make_case(bot, risk=0.6, topic="bereavement", skill="bereavement")
+    assert cases_auto_assign() == 0
+    case.refresh_from_db()
+    assert case.status == Case.Status.QUEUED
+
+    skilled = make_agent("grace", skills=("bereavement",))
+    # Give the skilled agent a heavier load than the idle one: skill still wins.
+    make_case(bot)
+    Case.objects.exclude(pk=case.pk).update(
+        status=Case.Status.ASSIGNED, assignee=skilled, weight=2.0
+    )
+    assert cases_auto_assign() == 1
+    case.refresh_from_db()
+    assert case.assignee == skilled
+
+
+def test_cases_go_to_their_team_and_agents_without_teams_work_general(bot: Integration) -> None:
+    billing_agent = make_agent("bill", teams=("billing",))
+    generalist = make_agent("gene")
+    billing_case = make_case(bot, team="billing")
+    general_case = make_case(bot, team="general")
+    returns_case = make_case(bot, team="returns")
+
+    assert cases_auto_assign() == 2
+    assert held_by(billing_agent) == {billing_case.pk}
+    assert held_by(generalist) == {general_case.pk}
+    returns_case.refresh_from_db()
+    assert returns_case.status == Case.Status.QUEUED  # nobody online works returns
+
+
+@pytest.mark.parametrize(
+    ("presence", "seen_ago"),
+    [
+        (AgentProfile.Presence.OFFLINE, timedelta(0)),
+        (AgentProfile.Presence.AWAY, timedelta(0)),
+        (AgentProfile.Presence.ONLINE, PRESENCE_TIMEOUT + timedelta(seconds=5)),
+    ],
+    ids=["offline", "away", "stale-heartbeat"],
+)
+def test_agents_not_online_with_a_fresh_heartbeat_are_never_assigned(
+    bot: Integration, presence: str, seen_ago: timedelta
+) -> None:
+    absent = make_agent("absent", presence=presence, seen_ago=seen_ago)
+    case = make_case(bot)
+    assert cases_auto_assign() == 0
+    assert held_by(absent) == set()
+
+    present = make_agent("present", seen_ago=timedelta(seconds=10))
+    assert cases_auto_assign() == 1
+    assert held_by(present) == {case.pk}
+
+
+def test_an_agent_with_no_heartbeat_yet_is_not_assigned(bot: Integration) -> None:
+    make_agent("fresh")
+    AgentProfile.objects.update(last_seen_at=None)
+    make_case(bot)
+    assert cases_auto_assign() == 0
+
+
+def test_cases_nobody_online_can_take_do_not_hold_up_the_rest_of_the_queue(
+    bot: Integration,
+) -> None:
+    """Legal cases at night, with no legal agent on: the general case behind them still goes."""
+    make_agent("gene", capacity=10)
+    skilled = make_agent("grace", capacity=1, skills=("bereavement",))
+    now = timezone.now()
+    for _ in range(60):
+        make_case(bot, team="legal", priority=90, now=now - timedelta(minutes=5))
+    for _ in range(10):
+        make_case(bot, topic="fraud", skill="fraud", priority=90, now=now - timedelta(minutes=5))
+    make_case(bot, topic="bereavement", skill="bereavement", now=now - timedelta(minutes=4))
+    general = make_case(bot, priority=20, now=now)
+
+    assert cases_auto_assign() == 2
+    general.refresh_from_db()
+    assert general.status == Case.Status.ASSIGNED
+    assert len(held_by(skilled)) == 1
+
+
+# --- difficulty-weighted load ---------------------------------------------------------------
+
+
+def test_case_weight_grows_with_risk_and_sensitive_topics() -> None:
+    assert case_weight(risk=0.0, topic="shipping") == 1.0
+    assert case_weight(risk=0.0, topic="bereavement") == 1.5
+    assert case_weight(risk=1.0, topic="fraud") == 2.5
+
+
+def test_an_agent_holding_a_hard_case_gets_fewer_new_cases_than_one_holding_an_easy_one(
+    bot: Integration,
+) -> None:
+    # Created first, so on equal footing (load, count) the tie would go to her.
+    heavy = make_agent("heavy", skills=("bereavement",))
+    light = make_agent("light", skills=("bereavement",))
+    hard = make_case(bot, risk=1.0, topic="bereavement", skill="bereavement")
+    easy = make_case(bot, risk=0.0, topic="shipping")
+    Case.objects.filter(pk=hard.pk).update(status=Case.Status.ASSIGNED, assignee=heavy)
+    Case.objects.filter(pk=easy.pk).update(status=Case.Status.ASSIGNED, assignee=light)
+    # Both hold one case: by count they are level; by difficulty heavy carries 2.5, light 1.0.
+    first, second, third = (make_case(bot) for _ in range(3))
+
+    assert cases_auto_assign() == 3
+
+    # light: 1.0 -> 2.0 -> 3.0; heavy takes the third at 2.5 < 3.0.
+    assert held_by(light) == {easy.pk, first.pk, second.pk}
+    assert held_by(heavy) == {hard.pk, third.pk}
+
+
+# --- priority, aging and SLA ----------------------------------------------------------------
+
+
+def test_priority_adds_risk_and_customer_value_and_is_capped() -> None:
+    assert case_priority(base=50, risk=0.0, customer_value=0) == 50
+    assert case_priority(base=50, risk=1.0, customer_value=0) == 65
+    assert case_priority(base=50, risk=0.0, customer_value=2000) == 60
+    assert case_priority(base=50, risk=0.0, customer_value=1_000_000) == 60
+    assert case_priority(base=95, risk=1.0, customer_value=5000) == 100
+
+
+def test_a_case_that_waited_long_enough_overtakes_a_fresh_higher_priority_one(
+    bot: Integration,
+) -> None:
+    now = timezone.now()
+    # 30 points apart; one point of priority is worth a minute of waiting.
+    waited = make_case(bot, priority=40, now=now - timedelta(minutes=31))
+    fresh = make_case(bot, priority=70, now=now)
+    recent = make_case(bot, priority=40, now=now - timedelta(minutes=29))
+    order = list(Case.objects.order_by("due_key", "id").values_list("pk", flat=True))
+    assert order == [waited.pk, fresh.pk, recent.pk]
+
+    # The single free seat goes to the case that waited.
+    make_agent("solo", capacity=1)
+    assert cases_auto_assign() == 1
+    waited.refresh_from_db()
+    assert waited.status == Case.Status.ASSIGNED
+
+
+def test_the_first_response_sla_depends_on_priority(bot: Integration) -> None:
+    assert [sla_minutes(p) for p in (100, 75, 74, 40, 39, 0)] == [5, 5, 15, 15, 60, 60]
+    now = timezone.now()
+    case = make_case(bot, priority=50, now=now)
+    assert case.sla_due_at == now + timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(
+    ("minutes_later", "state"),
+    [
+        (0, "ok"),
+        (11.9, "ok"),
+        (12.1, "warning"),
+        (14.9, "warning"),
+        (15, "breached"),
+        (60, "breached"),
+    ],
+)
+def test_sla_state_is_ok_then_warning_then_breached(
+    bot: Integration, minutes_later: float, state: str
+) -> None:
+    now = timezone.now()
+    case = make_case(bot, priority=50, now=now)  # 15 minutes; warning in the last 20 %
+    assert sla_state(case, now + timedelta(minutes=minutes_later)) == state
+
+
+def test_a_first_response_stops_the_sla_clock(bot: Integration) -> None:
+    now = timezone.now()
+    case = make_case(bot, priority=50, now=now)
+    case.first_response_at = now + timedelta(minutes=3)
+    assert sla_state(case, now + timedelta(hours=2)) == "ok"
+
+
+# --- the sweeper ----------------------------------------------------------------------------
+
+
+def test_the_sweeper_requeues_the_cases_of_an_agent_gone_offline(bot: Integration) -> None:
+    gone = make_agent("gone")
+    case = make_case(bot)
+    assert cases_auto_assign() == 1
+    AgentProfile.objects.filter(user=gone).update(
+        last_seen_at=timezone.now() - PRESENCE_TIMEOUT - timedelta(seconds=1)
+    )
+    stays = make_agent("stays")
+
+    result = cases_sweep()
+
+    assert result == {"offline": 1, "requeued": 1, "warned": 0, "assigned": 1}
+    assert AgentProfile.objects.get(user=gone).presence == AgentProfile.Presence.OFFLINE
+    case.refresh_from_db()
+    assert case.assignee == stays
+    assert timeline(case) == ["assigned", "requeued", "assigned"]
+    requeued = case.timeline.get(kind=CaseEvent.Kind.REQUEUED)
+    assert requeued.data == {"reason": "agent offline", "from": gone.pk}
+    # The customer hears who has the conversation now.
+    greetings = Event.objects.filter(conversation=case.conversation, role="agent")
+    assert [g.payload["agent"] for g in greetings.order_by("seq")] == ["Gone", "Stays"]
+
+
+def test_the_sweeper_requeues_a_case_that_missed_its_first_response_sla(bot: Integration) -> None:
+    slow = make_agent("slow")
+    case = make_case(bot, priority=50)
+    answered = make_case(bot, priority=50)
+    assert cases_auto_assign() == 2
+    past = timezone.now() - timedelta(minutes=1)
+    Case.objects.filter(pk__in=[case.pk, answered.pk]).update(
+        sla_due_at=past, assigned_at=past - timedelta(minutes=10)
+    )
+    Case.objects.filter(pk=answered.pk).update(first_response_at=past - timedelta(minutes=5))
+    quick = make_agent("quick")
+
+    result = cases_sweep()
+
+    assert (result["requeued"], result["assigned"]) == (1, 1)
+    case.refresh_from_db()
+    assert case.assignee == quick
+    requeued = case.timeline.get(kind=CaseEvent.Kind.REQUEUED)
+    assert requeued.data == {"reason": "first response SLA missed", "from": slow.pk}
+    assert timeline(answered) == ["assigned"]
+
+
+def test_a_missed_sla_requeues_once_not_on_every_sweep(bot: Integration) -> None:
+    """The deadline stays in the past once missed: the agent who takes the case over did not
+    miss it, and must not lose it (nor the customer get another greeting) every 30 seconds."""
+    make_agent("slow")
+    case = make_case(bot, priority=50)
+    assert cases_auto_assign() == 1
+    past = timezone.now() - timedelta(minutes=1)
+    Case.objects.filter(pk=case.pk).update(
+        sla_due_at=past, assigned_at=past - timedelta(minutes=10)
+    )
+
+    assert cases_sweep()["requeued"] == 1
+    second = cases_sweep()
+
+    assert second["requeued"] == 0
+    assert timeline(case) == ["assigned", "requeued", "assigned"]
+    assert Event.objects.filter(conversation=case.conversation, role="agent").count() == 2
+
+
+def test_the_sweeper_warns_once_before_a_breach(bot: Integration) -> None:
+    case = make_case(bot, priority=90)
+    Case.objects.filter(pk=case.pk).update(sla_due_at=timezone.now() + timedelta(seconds=30))
+    later = make_case(bot, priority=50)
+
+    assert cases_sweep()["warned"] == 1
+    assert cases_sweep()["warned"] == 0
+    assert timeline(case) == ["sla_warning"]
+    assert timeline(later) == []
+
+
+# --- picking by hand ------------------------------------------------------------------------
+
+
+def test_case_pick_refuses_a_case_someone_else_holds(bot: Integration) -> None:
+    maya = make_agent("maya")
+    leo = make_agent("leo")
+    case = make_case(bot)
+    case_pick(case_id=case.pk, user=maya)
+
+    with pytest.raises(CaseTaken):
+        case_pick(case_id=case.pk, user=leo)
+
+    case.refresh_from_db()
+    assert case.assignee == maya
+    assert case.timeline.filter(kind=CaseEvent.Kind.ASSIGNED).count() == 1
+    assigned = case.timeline.get(kind=CaseEvent.Kind.ASSIGNED)
+    assert (assigned.actor, assigned.data) == (maya, {"to": maya.pk, "auto": False})
+
+
+def test_case_pick_refuses_a_resolved_case(bot: Integration) -> None:
+    maya = make_agent("maya")
+    case = make_case(bot)
+    case_pick(case_id=case.pk, user=maya)
+    case_resolve(case_id=case.pk, user=maya, outcome=Case.Outcome.RESOLVED)
+    with pytest.raises(CaseTaken):
+        case_pick(case_id=case.pk, user=maya)
+
+
+# --- the customer's channel -----------------------------------------------------------------
+
+
+def test_taking_a_case_greets_the_customer_as_an_agent_message(
+    bot: Integration, listen: Callable[[str], Listener], django_capture_on_commit_callbacks: Any
+) -> None:
+    maya = make_agent("maya")
+    case = make_case(bot, customer_name="Dana Reyes")
+    Conversation.objects.filter(pk=case.conversation_id).update(last_seq=4)
+    platform = listen(integration_group(bot.pk))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case_pick(case_id=case.pk, user=maya)
+
+    greeting = Event.objects.get(conversation=case.conversation, role="agent")
+    assert (greeting.type, greeting.seq) == (Event.Type.MESSAGE, 5)
+    assert greeting.text.startswith("Hi Dana, I'm Maya")
+    assert "full context" in greeting.text
+    assert platform.received() == [
+        {
+            "type": "conversation.message",
+            "frame": {
+                "type": "message",
+                "conversation": case.conversation.external_id,
+                "role": "agent",
+                "text": greeting.text,
+                "id": greeting.event_id,
+                "at": greeting.payload["at"],
+            },
+        }
+    ]
+
+
+def test_the_warm_greeting_is_configurable(
+    bot: Integration,
+    settings: Any,
+    listen: Callable[[str], Listener],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.BATON_WARM_GREETING = "{agent} here, {customer}: I have the whole conversation."
+    make_agent("maya")
+    case = make_case(bot)
+    platform = listen(integration_group(bot.pk))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert cases_auto_assign() == 1
+
+    [pushed] = platform.received()
+    assert pushed["frame"]["text"] == "Maya here, there: I have the whole conversation."
+    assert Event.objects.get(conversation=case.conversation, role="agent").text == (
+        "Maya here, there: I have the whole conversation."
+    )
+
+
+def test_the_ai_is_refused_while_a_human_owns_the_conversation_and_heard_after_hand_back(
+    bot: Integration, django_capture_on_commit_callbacks: Any
+) -> None:
+    maya = make_agent("maya")
+    with django_capture_on_commit_callbacks(execute=True):
+        results = events_ingest(
+            integration=bot,
+            raw_events=[
+                event("e1", "web-7", 1, text="I need a person, please."),
+                event("e2", "web-7", 2, type="handoff", reason="customer_request"),
+            ],
+        )
+    assert [r.status for r in results] == ["stored", "stored"]
+    conversation = Conversation.objects.get(integration=bot, external_id="web-7")
+    assert conversation.owner == Conversation.Owner.HUMAN
+    case = Case.objects.get(conversation=conversation)
+    assert case.assignee == maya  # queued once prepared, then assigned to the online agent
+
+    [refused] = events_ingest(
+        integration=bot, raw_events=[event("e3", "web-7", 3, role="ai", text="Can I help?")]
+    )
+    assert (refused.type, refused.code, refused.id) == ("error", "not_owner", "e3")
+    [customer] = events_ingest(integration=bot, raw_events=[event("e4", "web-7", 4)])
+    assert customer.status == "stored"
+    assert not Event.objects.filter(conversation=conversation, event_id="e3").exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case_resolve(
+            case_id=case.pk, user=maya, outcome=Case.Outcome.HANDED_BACK, note="All sorted."
+        )
+
+    [accepted] = events_ingest(
+        integration=bot, raw_events=[event("e5", "web-7", 5, role="ai", text="Anything else?")]
+    )
+    assert (accepted.type, accepted.status) == ("ack", "stored")
+
+
+def test_handing_back_sends_a_control_frame_giving_the_ai_the_note(
+    bot: Integration, listen: Callable[[str], Listener], django_capture_on_commit_callbacks: Any
+) -> None:
+    maya = make_agent("maya")
+    case = make_case(bot)
+    case_pick(case_id=case.pk, user=maya)
+    platform = listen(integration_group(bot.pk))
+    note = "Refunded $40 for the late boots; the customer may ask about the tracking number."
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case_resolve(case_id=case.pk, user=maya, outcome=Case.Outcome.HANDED_BACK, note=note)
+
+    assert platform.received() == [
+        {
+            "type": "conversation.control",
+            "frame": {
+                "type": "control",
+                "conversation": case.conversation.external_id,
+                "owner": "ai",
+                "by": "agent",
+                "note": note,
+            },
+        }
+    ]
+    case.refresh_from_db()
+    assert (case.status, case.outcome) == (Case.Status.RESOLVED, Case.Outcome.HANDED_BACK)
+    assert case.conversation.owner == Conversation.Owner.AI
+    resolved = case.timeline.get(kind=CaseEvent.Kind.RESOLVED)
+    assert (resolved.actor, resolved.data) == (maya, {"outcome": "handed_back", "note": note})
+
+
+@pytest.mark.parametrize("outcome", [Case.Outcome.RESOLVED, Case.Outcome.FOLLOW_UP])
+def test_other_outcomes_keep_the_conversation_with_humans_and_send_no_control_frame(
+    bot: Integration,
+    outcome: str,
+    listen: Callable[[str], Listener],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    maya = make_agent("maya")
+    case = make_case(bot)
+    case_pick(case_id=case.pk, user=maya)
+    platform = listen(integration_group(bot.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        case_resolve(case_id=case.pk, user=maya, outcome=outcome)
+    assert platform.received() == []
+    case.conversation.refresh_from_db()
+    assert case.conversation.owner == Conversation.Owner.HUMAN
+
+
+# --- concurrency (PostgreSQL) ---------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SKIP LOCKED and row locks need PostgreSQL"
+)
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_assigners_never_assign_a_case_twice_or_overfill_an_agent() -> None:
+    bot, _ = integration_create(name="acme-bot")
+    agents = [make_agent(f"agent{n:02d}", capacity=3) for n in range(20)]
+    cases = [make_case(bot) for _ in range(60)]
+    assigners = 4
+    barrier = threading.Barrier(assigners)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def assign() -> None:
+        try:
+            barrier.wait(timeout=10)
+            counts.append(cases_auto_assign())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=assign) for _ in range(assigners)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert len(counts) == assigners
+    assignments = list(
+        CaseEvent.objects.filter(kind=CaseEvent.Kind.ASSIGNED).values_list("case_id", flat=True)
+    )
+    # Every assignment event is for a different case, and each matches the case's assignee.
+    assert sorted(assignments) == sorted(c.pk for c in cases)
+    assert sum(counts) == len(assignments) == 60
+    held = Counter(
+        Case.objects.filter(status=Case.Status.ASSIGNED).values_list("assignee_id", flat=True)
+    )
+    assert max(held.values()) <= 3
+    assert held == Counter({agent.pk: 3 for agent in agents})
+    for case_id, to in CaseEvent.objects.filter(kind=CaseEvent.Kind.ASSIGNED).values_list(
+        "case_id", "data__to"
+    ):
+        assert Case.objects.get(pk=case_id).assignee_id == to
+    # One warm greeting per case: the customer never hears from two agents.
+    greetings = Counter(
+        Event.objects.filter(role="agent").values_list("conversation_id", flat=True)
+    )
+    assert set(greetings.values()) == {1}
