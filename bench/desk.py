@@ -10,7 +10,7 @@ tasks in-process, the embedded analyzers (REDIS_URL and OPENAI_* are ignored).
 
 1. The queue page with 10,000 open cases, timed in-process with django.test.Client (server
    time: no network), median of --requests. Baselines: the same page with an empty queue, and
-   the bare ORM query for the 200 cards it shows.
+   the bare ORM query for the cards it shows.
 2. The case page with 500 messages and 1,000 orders on its customer; same baselines.
 3. Assignment throughput: 20 agents online, cases_auto_assign run until the queue is empty; 4
    threads on PostgreSQL, one on SQLite (which has no row locks). Baseline: a bare
@@ -365,7 +365,13 @@ def bench_pages(args: argparse.Namespace) -> None:
 
     from conversations.services import integration_create
     from desk.models import Team
-    from desk.selectors import agent_teams, case_get_for_agent, case_workspace, queue_for_agent
+    from desk.selectors import (
+        QUEUE_PAGE_SIZE,
+        agent_teams,
+        case_get_for_agent,
+        case_workspace,
+        queue_for_agent,
+    )
 
     integration, _ = integration_create(name="bench-pages")
     agents = [_agent(f"agent{n:02d}") for n in range(args.agents)]
@@ -392,7 +398,7 @@ def bench_pages(args: argparse.Namespace) -> None:
 
     def queue_orm() -> None:
         cases = queue_for_agent(user=maya, teams=agent_teams(user=maya))
-        assert len(list(cases)) == min(200, args.cases)
+        assert len(list(cases)) == min(QUEUE_PAGE_SIZE, args.cases)
 
     page = statistics.median(_timed(queue_page, args.requests))
     trivial = statistics.median(_timed(empty_page, args.requests))
@@ -403,7 +409,7 @@ def bench_pages(args: argparse.Namespace) -> None:
         "queue page",
         f"{page:.1f}",
         "<= 50",
-        f"empty queue page {trivial:.1f} ms; bare ORM for the 200 cards {orm:.1f} ms",
+        f"empty queue page {trivial:.1f} ms; bare ORM for the cards {orm:.1f} ms",
     )
 
     started = time.perf_counter()
