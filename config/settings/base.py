@@ -194,3 +194,24 @@ BATON_WARM_GREETING = env.str(
 CELERY_BEAT_SCHEDULE = {
     "sweep-cases": {"task": "escalation.tasks.sweep_cases", "schedule": 30.0},
 }
+
+# Order confirmations resent from the desk. Locally they are printed; production sets SMTP.
+MAILERS = {
+    "default": {
+        "BACKEND": env.str(
+            "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+        ),
+        "OPTIONS": {
+            k: v
+            for k, v in {
+                "host": env.str("EMAIL_HOST", default=""),
+                "port": env.int("EMAIL_PORT", default=0),
+                "username": env.str("EMAIL_HOST_USER", default=""),
+                "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+                "use_tls": env.bool("EMAIL_USE_TLS", default=False),
+            }.items()
+            if v
+        },
+    }
+}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Baton <support@example.com>")

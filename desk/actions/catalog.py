@@ -55,14 +55,17 @@ class CancelPendingOrder(Args):
     reason: Reason = Field(json_schema_extra={"enum": list(CANCEL_REASONS)})
 
 
-class ModifyPendingOrderAddress(Args):
-    order_id: Id
+class Address(Args):
     address1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     address2: Annotated[str, StringConstraints(max_length=200)]
     city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     state: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     country: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     zip: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+
+
+class ModifyPendingOrderAddress(Address):
+    order_id: Id
 
 
 class ModifyPendingOrderItems(Args):
@@ -90,14 +93,8 @@ class ExchangeDeliveredOrderItems(Args):
     payment_method_id: Id
 
 
-class ModifyUserAddress(Args):
+class ModifyUserAddress(Address):
     user_id: Id
-    address1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    address2: Annotated[str, StringConstraints(max_length=200)]
-    city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    state: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    country: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    zip: Annotated[str, StringConstraints(min_length=1, max_length=20)]
 
 
 class RefundPayment(Args):

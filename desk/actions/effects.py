@@ -6,6 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.mail import send_mail
+from django.db import transaction
+
 from desk.actions.policy import ActionState, price_difference
 from desk.store.models import Order, OrderItem, Payment, PaymentMethod, Subscription
 
@@ -224,8 +227,18 @@ def _refund_subscription(state: ActionState) -> dict[str, Any]:
 
 
 def _resend(state: ActionState) -> dict[str, Any]:
-    # Email delivery is the commerce backend's; the store records that it was asked for.
-    return {"order_id": state.order.order_id, "sent_to": state.order.customer.email}
+    order = state.order
+    email = order.customer.email
+    lines = "\n".join(f"- {item.name}: ${item.price}" for item in state.items)
+    body = (
+        f"Your order {order.order_id} ({order.get_status_display().lower()}), "
+        f"total ${order.total}:\n{lines}\n"
+    )
+    transaction.on_commit(
+        lambda: send_mail(f"Your order {order.order_id}", body, None, [email], fail_silently=False),
+        robust=True,
+    )
+    return {"order_id": order.order_id, "sent_to": email}
 
 
 EFFECTS = {

@@ -230,9 +230,10 @@ def _modify_address(state: ActionState) -> list[str]:
     return _order_checks(state, PENDING_ONLY)
 
 
-def _modify_items(state: ActionState) -> list[str]:
+def _swap_checks(state: ActionState, statuses: set[str]) -> list[str]:
+    """Items swapped for other variants of the same products (modify or exchange)."""
     args = state.args
-    reasons = _order_checks(state, PENDING_ONLY)
+    reasons = _order_checks(state, statuses)
     if "order_not_found" in reasons:
         return reasons
     reasons += _items_checks(state, args.item_ids)
@@ -242,6 +243,10 @@ def _modify_items(state: ActionState) -> list[str]:
         diff = price_difference(state, args.item_ids, args.new_item_ids)
         reasons += _gift_card_covers(state, args.payment_method_id, diff)
     return reasons
+
+
+def _modify_items(state: ActionState) -> list[str]:
+    return _swap_checks(state, PENDING_ONLY)
 
 
 def _modify_payment(state: ActionState) -> list[str]:
@@ -279,17 +284,7 @@ def _return(state: ActionState) -> list[str]:
 
 
 def _exchange(state: ActionState) -> list[str]:
-    args = state.args
-    reasons = _order_checks(state, DELIVERED_ONLY)
-    if "order_not_found" in reasons:
-        return reasons
-    reasons += _items_checks(state, args.item_ids)
-    reasons += _new_items_checks(state, args.item_ids, args.new_item_ids)
-    reasons += _method_checks(state, args.payment_method_id)
-    if not reasons:
-        diff = price_difference(state, args.item_ids, args.new_item_ids)
-        reasons += _gift_card_covers(state, args.payment_method_id, diff)
-    return reasons
+    return _swap_checks(state, DELIVERED_ONLY)
 
 
 def _modify_user_address(state: ActionState) -> list[str]:

@@ -1013,3 +1013,20 @@ def test_an_agent_without_write_authority_is_refused(store: Store) -> None:
     AuthorityLimit.objects.filter(actor="agent").update(may_write=False)
     outcome = execute(store, "modify_user_address", valid_args(store)["modify_user_address"])
     assert outcome.decision.outcome == "deny"
+
+
+def test_resending_a_confirmation_emails_the_customer_after_commit(
+    store: Store, mailoutbox: list, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = action_execute(
+            actor="ai",
+            tool="resend_confirmation",
+            args={"order_id": store.pending.order_id},
+            account_id=store.customer.customer_id,
+        )
+    assert outcome.executed
+    [mail] = mailoutbox
+    assert mail.to == [store.customer.email]
+    assert store.pending.order_id in mail.subject
+    assert str(store.pending.total) in mail.body
