@@ -148,7 +148,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+        # In-process (eager) tasks would log every run.
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 # Ingest limits (docs/protocol.md).
@@ -162,7 +167,7 @@ BATON_BENCH_ECHO = env.bool("BATON_BENCH_ECHO", default=False)
 # Serve static files straight from the apps and static/ unless they were collected (production).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 # Until `collectstatic` has run (production), there is nothing at STATIC_ROOT to serve.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at: .*staticfiles")
 
 # Where account context comes from: the built-in models ("django") or a commerce backend's
 # HTTP API ("http", docs/store-provider.md).

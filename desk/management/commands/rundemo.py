@@ -59,6 +59,8 @@ class Command(BaseCommand):
                 sys.executable,
                 "-m",
                 "daphne",
+                "-v",
+                "0",
                 "-b",
                 host,
                 "-p",
