@@ -39,6 +39,7 @@ MESSAGES = {
     "customer_not_found": "No such customer.",
     "order_not_found": "No such order.",
     "subscription_not_found": "No such subscription.",
+    "product_not_found": "No such product.",
     "other_customer": "It belongs to another customer than the one in this conversation.",
     "wrong_status": "The order's status does not allow this action.",
     "bad_cancel_reason": "A cancellation reason must be 'no longer needed' or 'ordered by mistake'.",

@@ -159,6 +159,11 @@ def action_execute(
     parsed = args_parse(tool_name=tool, args=args)
     if isinstance(parsed, Decision):
         outcome = ActionOutcome(parsed)
+    elif not parsed[0].consequential:
+        from desk.actions.reads import read_run
+
+        decision, result = read_run(tool=parsed[0], args=parsed[1], account_id=account_id)
+        return ActionOutcome(decision, result, executed=decision.outcome == "allow")
     else:
         state = _state_load(tool=parsed[0], args=parsed[1], account_id=account_id, lock=True)
         if isinstance(state, Decision):
@@ -309,7 +314,22 @@ def _approve(
     else:
         drafted.status = DraftedAction.Status.FAILED
     drafted.save()
+    _timeline(drafted=drafted, user=user)
     return drafted
+
+
+def _timeline(*, drafted: DraftedAction, user: Any) -> None:
+    """The case's timeline records what happened to its actions."""
+    if drafted.case_id is None:
+        return
+    from escalation.models import CaseEvent
+
+    CaseEvent.objects.create(
+        case_id=drafted.case_id,
+        kind=CaseEvent.Kind.ACTION,
+        actor=user,
+        data={"tool": drafted.tool, "status": drafted.status, "action": drafted.pk},
+    )
 
 
 @transaction.atomic
@@ -320,6 +340,7 @@ def drafted_action_reject(*, drafted_id: int, user: Any, note: str) -> DraftedAc
     drafted.status = DraftedAction.Status.REJECTED
     drafted.decided_by, drafted.decided_at, drafted.decision_note = user, timezone.now(), note
     drafted.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    _timeline(drafted=drafted, user=user)
     _audit(
         kind=AuditEntry.Kind.REJECTED,
         actor=user_actor(user),

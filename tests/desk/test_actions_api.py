@@ -149,3 +149,38 @@ def test_an_unknown_tool_is_denied_not_an_error(client: Client, setup: dict[str,
         "approver": None,
         "refund_amount": None,
     }
+
+
+def test_a_read_tool_returns_the_record(client: Client, setup: dict[str, Any]) -> None:
+    body = {"conversation": "web-1", "tool": "get_order_details", "args": {"order_id": "#W1000001"}}
+    answer = _post(client, setup["token"], "/api/v1/actions/execute", body).json()
+    assert answer["decision"] == "allow"
+    assert answer["executed"] is True
+    assert answer["result"]["found"]["order_id"] == "#W1000001"
+    assert answer["result"]["found"]["status"] == "delivered"
+
+
+def test_a_read_of_another_customers_order_is_refused(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    other = Customer.objects.create(
+        customer_id="mia_wong_1", first_name="Mia", last_name="Wong", email="mia@example.com"
+    )
+    Order.objects.create(order_id="#W2000002", customer=other, status="pending")
+    body = {"conversation": "web-1", "tool": "get_order_details", "args": {"order_id": "#W2000002"}}
+    answer = _post(client, setup["token"], "/api/v1/actions/execute", body).json()
+    assert answer["decision"] == "deny"
+    assert answer["reasons"] == ["other_customer"]
+    assert answer["result"] == {}
+
+
+def test_finding_a_customer_by_email_returns_only_the_id(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    body = {
+        "conversation": "web-1",
+        "tool": "find_user_id_by_email",
+        "args": {"email": "noah@example.com"},
+    }
+    answer = _post(client, setup["token"], "/api/v1/actions/execute", body).json()
+    assert answer["result"] == {"user_id": "noah_brown_6181"}

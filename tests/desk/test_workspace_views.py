@@ -342,6 +342,8 @@ def test_approving_runs_the_action(desk: Desk) -> None:
         desk.maya,
     )
     assert desk.refunds() == [Decimal("150.00")]
+    assert desk.case.timeline.filter(kind="action", data__status="executed").exists()
+    assert "refund_payment executed" in html
 
 
 def test_approving_with_edited_arguments_runs_the_edit(desk: Desk) -> None:
