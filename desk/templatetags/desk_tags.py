@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -56,3 +57,9 @@ def minutes_until(moment: datetime | None) -> int | None:
     if moment is None:
         return None
     return int((moment - timezone.now()).total_seconds() // 60)
+
+
+@register.filter
+def as_json(value: Any) -> str:
+    """Compact JSON for showing tool arguments and results (autoescaped by the template)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
