@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 import pytest
+from channels.layers import get_channel_layer
 from channels.testing.live import make_application
 from django.contrib.auth import get_user_model
 
@@ -115,3 +117,40 @@ def event(event_id: str, conversation: str, seq: int, **fields: Any) -> dict[str
 
 def dumps(value: Any) -> str:
     return json.dumps(value)
+
+
+class Listener:
+    """A channel in a group of the channel layer, read on an event loop of its own."""
+
+    def __init__(self, group: str) -> None:
+        self.layer = get_channel_layer()
+        self.loop = asyncio.new_event_loop()
+        self.channel = self.loop.run_until_complete(self.layer.new_channel())
+        self.loop.run_until_complete(self.layer.group_add(group, self.channel))
+
+    def received(self) -> list[dict[str, Any]]:
+        async def drain() -> list[dict[str, Any]]:
+            messages = []
+            while True:
+                try:
+                    messages.append(await asyncio.wait_for(self.layer.receive(self.channel), 0.05))
+                except TimeoutError:
+                    return messages
+
+        return self.loop.run_until_complete(drain())
+
+    def close(self) -> None:
+        self.loop.close()
+
+
+@pytest.fixture
+def listen() -> Iterator[Callable[[str], Listener]]:
+    listeners: list[Listener] = []
+
+    def start(group: str) -> Listener:
+        listeners.append(Listener(group))
+        return listeners[-1]
+
+    yield start
+    for listener in listeners:
+        listener.close()

@@ -4,16 +4,14 @@ channel hears when a human takes over and hands back."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from channels.layers import get_channel_layer
 from django.db import connection
 from django.utils import timezone
 
@@ -35,7 +33,7 @@ from escalation.routing import (
     sla_minutes,
     sla_state,
 )
-from tests.conftest import event
+from tests.conftest import Listener, event
 from tests.factories import agent_user
 
 _external_ids = itertools.count(1)
@@ -115,43 +113,6 @@ def held_by(user: Any) -> set[int]:
 
 def timeline(case: Case) -> list[str]:
     return list(case.timeline.order_by("at", "id").values_list("kind", flat=True))
-
-
-class Listener:
-    """A channel in a group of the in-memory channel layer, read on an event loop of its own."""
-
-    def __init__(self, group: str) -> None:
-        self.layer = get_channel_layer()
-        self.loop = asyncio.new_event_loop()
-        self.channel = self.loop.run_until_complete(self.layer.new_channel())
-        self.loop.run_until_complete(self.layer.group_add(group, self.channel))
-
-    def received(self) -> list[dict[str, Any]]:
-        async def drain() -> list[dict[str, Any]]:
-            messages = []
-            while True:
-                try:
-                    messages.append(await asyncio.wait_for(self.layer.receive(self.channel), 0.05))
-                except TimeoutError:
-                    return messages
-
-        return self.loop.run_until_complete(drain())
-
-    def close(self) -> None:
-        self.loop.close()
-
-
-@pytest.fixture
-def listen() -> Iterator[Callable[[str], Listener]]:
-    listeners: list[Listener] = []
-
-    def start(group: str) -> Listener:
-        listeners.append(Listener(group))
-        return listeners[-1]
-
-    yield start
-    for listener in listeners:
-        listener.close()
 
 
 @pytest.fixture

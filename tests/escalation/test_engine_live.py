@@ -11,13 +11,11 @@ chat-completions server (fake_openai.FakeOpenAI).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from channels.layers import get_channel_layer
 from django.db.models.signals import post_save
 
 from conversations.events import integration_group
@@ -34,7 +32,7 @@ from escalation.models import (
     Signal,
 )
 from escalation.tasks import analyze_conversation, prepare_case
-from tests.conftest import event
+from tests.conftest import Listener, event
 from tests.escalation.conftest import say
 from tests.escalation.fake_openai import FakeOpenAI
 
@@ -66,43 +64,6 @@ def ingest(integration: Integration, *events: dict[str, Any]) -> None:
 
 def conversation_of(integration: Integration, external_id: str) -> Conversation:
     return Conversation.objects.get(integration=integration, external_id=external_id)
-
-
-class Listener:
-    """A channel in a group of the channel layer, read on one event loop of its own."""
-
-    def __init__(self, group: str) -> None:
-        self.layer = get_channel_layer()
-        self.loop = asyncio.new_event_loop()
-        self.channel = self.loop.run_until_complete(self.layer.new_channel())
-        self.loop.run_until_complete(self.layer.group_add(group, self.channel))
-
-    def received(self) -> list[dict[str, Any]]:
-        async def drain() -> list[dict[str, Any]]:
-            messages = []
-            while True:
-                try:
-                    messages.append(await asyncio.wait_for(self.layer.receive(self.channel), 0.05))
-                except TimeoutError:
-                    return messages
-
-        return self.loop.run_until_complete(drain())
-
-    def close(self) -> None:
-        self.loop.close()
-
-
-@pytest.fixture
-def listen() -> Iterator[Callable[[str], Listener]]:
-    listeners: list[Listener] = []
-
-    def start(group: str) -> Listener:
-        listeners.append(Listener(group))
-        return listeners[-1]
-
-    yield start
-    for listener in listeners:
-        listener.close()
 
 
 @pytest.fixture
