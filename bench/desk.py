@@ -28,9 +28,7 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,6 +41,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.server import daphne_server  # noqa: E402
 
 EMBEDDED_ONLY = ("REDIS_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY")
 
@@ -58,12 +58,6 @@ def _p(samples: list[float], share: float) -> float:
 
 def _row(name: str, value: str, target: str = "", baseline: str = "") -> None:
     print(f"  {name:<44}{value:>16}{target:>14}   {baseline}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main() -> int:
@@ -572,7 +566,6 @@ def bench_latency(args: argparse.Namespace) -> int:
     session = client.cookies["sessionid"].value
     _, token = integration_create(name="bench-latency")
 
-    port = _free_port()
     env = {
         **os.environ,
         "BATON_BENCH_ECHO": "1",
@@ -581,32 +574,7 @@ def bench_latency(args: argparse.Namespace) -> int:
         "LOG_LEVEL": "WARNING",
         "PYTHONWARNINGS": "ignore:No directory at",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-v",
-            "0",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        else:
-            print("daphne did not start", file=sys.stderr)
-            return 2
+    with daphne_server(env=env) as port:
         origin = f"http://127.0.0.1:{port}"
         ws = f"ws://127.0.0.1:{port}"
         with (
@@ -624,9 +592,6 @@ def bench_latency(args: argparse.Namespace) -> int:
         ):
             assert 'id="queue-list"' in desk.recv(timeout=10)
             visible, acks, echoes = _handoffs(args.handoffs, desk, platform, echo)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
     print(f"\n4. handoff event to case visible on the desk socket, {len(visible)} handoffs")
     print("   (daphne, embedded analyzers, in-memory channel layer)")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,12 +18,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from bench.server import daphne_server  # noqa: E402
 
 
 def main() -> int:
@@ -52,33 +48,7 @@ def main() -> int:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-v",
-            "0",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        else:
-            print("daphne did not start", file=sys.stderr)
-            return 2
+    with daphne_server(env=env) as port:
         backend = "PostgreSQL" if "postgres" in env["DATABASE_URL"] else "SQLite"
         layer = "Redis" if env.get("REDIS_URL") else "in-memory"
         print(f"server: daphne, {backend}, {layer} channel layer, port {port}")
@@ -98,9 +68,6 @@ def main() -> int:
             ],
             cwd=ROOT,
         ).returncode
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":
