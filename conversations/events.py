@@ -24,6 +24,10 @@ def queue_group(team: str) -> str:
     return f"queue.{team}"
 
 
+def agent_group(user_id: int) -> str:
+    return f"agent.{user_id}"
+
+
 def send_now(group: str, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:

@@ -11,18 +11,17 @@ from channels.generic.websocket import WebsocketConsumer
 from django.http import Http404
 from django.template.loader import render_to_string
 
-from conversations.events import conversation_group, queue_group
+from conversations.events import agent_group, conversation_group, queue_group
 from desk.access import user_is_agent
 from desk.models import Team
 from desk.selectors import (
     agent_teams,
     case_get_for_agent,
-    case_workspace,
+    case_transcript,
     queue_count,
     queue_for_agent,
 )
 from desk.services import presence_heartbeat
-from escalation.routing import agent_group
 
 
 class DeskConsumer(WebsocketConsumer):
@@ -77,11 +76,12 @@ class DeskConsumer(WebsocketConsumer):
 
 class QueueConsumer(DeskConsumer):
     def extra_groups(self) -> list[str]:
-        teams = agent_teams(user=self.user)
-        if teams is None:
-            teams = list(Team.objects.values_list("slug", flat=True)) or ["general"]
-        self.teams = teams
-        return [queue_group(team) for team in teams]
+        # None: a supervisor, who sees every team's queue.
+        self.teams = agent_teams(user=self.user)
+        groups = self.teams
+        if groups is None:
+            groups = list(Team.objects.values_list("slug", flat=True)) or ["general"]
+        return [queue_group(team) for team in groups]
 
     def resync(self) -> None:
         self._send_queue()
@@ -92,10 +92,9 @@ class QueueConsumer(DeskConsumer):
         self._send_queue()
 
     def _send_queue(self) -> None:
-        teams = agent_teams(user=self.user)
         context = {
-            "cases": queue_for_agent(user=self.user, teams=teams),
-            "total": queue_count(user=self.user, teams=teams),
+            "cases": queue_for_agent(user=self.user, teams=self.teams),
+            "total": queue_count(user=self.user, teams=self.teams),
             "oob": True,
         }
         self.send(text_data=render_to_string("desk/queue.html#queue-list", context))
@@ -122,9 +121,10 @@ class CaseConsumer(DeskConsumer):
     def conversation_events(self, event: dict[str, Any]) -> None:
         if self.case is None:
             return
-        workspace = case_workspace(case=self.case)
+        # Only the transcript changes here: read just its events, not the whole workspace.
+        transcript = {"events": case_transcript(case=self.case)}
         self.send(
             text_data=render_to_string(
-                "desk/case.html#transcript", {"w": workspace, "case": self.case, "oob": True}
+                "desk/case.html#transcript", {"w": transcript, "case": self.case, "oob": True}
             )
         )

@@ -90,10 +90,14 @@ class Workspace:
     agents: list[AgentProfile]
 
 
+def case_transcript(*, case: Case) -> list[Event]:
+    return list(Event.objects.filter(conversation_id=case.conversation_id).order_by("seq", "id"))
+
+
 def case_workspace(*, case: Case) -> Workspace:
     """Everything the case page shows, in a fixed number of queries."""
     packet = case.packets.order_by("-version").first()
-    events = list(Event.objects.filter(conversation_id=case.conversation_id).order_by("seq", "id"))
+    events = case_transcript(case=case)
     drafted = list(
         DraftedAction.objects.filter(conversation_id=case.conversation_id).order_by(
             "created_at", "id"

@@ -9,12 +9,18 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from conversations.events import conversation_group, integration_group, send_on_commit
+from conversations.events import (
+    agent_group,
+    conversation_group,
+    integration_group,
+    queue_group,
+    send_on_commit,
+)
 from conversations.models import Conversation, Event
 from conversations.schemas import ControlOut
 from desk.models import AgentProfile, Team
 from escalation.models import Case, CaseEvent
-from escalation.routing import agent_group, case_requeue, warm_greeting_text
+from escalation.routing import case_requeue, warm_greeting_text
 
 
 class CaseClosed(Exception):
@@ -147,7 +153,7 @@ def case_transfer(
     case.team = team
     case.save(update_fields=["team"])
     case_requeue(case=case, reason=f"transferred to {team}", by=user)
-    send_on_commit(f"queue.{old_team}", {"type": "case.updated", "case_id": case.pk})
+    send_on_commit(queue_group(old_team), {"type": "case.updated", "case_id": case.pk})
     return case
 
 
@@ -177,7 +183,7 @@ def case_resolve(*, case_id: int, user: Any, outcome: str, note: str = "") -> Ca
             integration_group(conversation.integration_id),
             {"type": "conversation.control", "frame": frame},
         )
-    send_on_commit(f"queue.{case.team}", {"type": "case.updated", "case_id": case.pk})
+    send_on_commit(queue_group(case.team), {"type": "case.updated", "case_id": case.pk})
     return case
 
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from conversations.events import send_on_commit
+from conversations.events import agent_group, queue_group, send_on_commit
 from escalation.analysis import SENSITIVE_TOPICS
 from escalation.models import Case, CaseEvent
 
@@ -22,10 +22,6 @@ SLA_WARNING_SHARE = 0.8
 # Minutes of waiting that one point of priority is worth.
 AGING_MINUTES_PER_POINT = 1.0
 PRESENCE_TIMEOUT = timedelta(seconds=75)
-
-
-def agent_group(user_id: int) -> str:
-    return f"agent.{user_id}"
 
 
 def sla_minutes(priority: int) -> int:
@@ -117,7 +113,7 @@ def _assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None:
     )
     warm_greeting_send(case=case)
     send_on_commit(agent_group(user_id), {"type": "case.assigned", "case_id": case.pk})
-    send_on_commit(f"queue.{case.team}", {"type": "case.updated", "case_id": case.pk})
+    send_on_commit(queue_group(case.team), {"type": "case.updated", "case_id": case.pk})
 
 
 @transaction.atomic
@@ -176,7 +172,7 @@ def case_requeue(*, case: Case, reason: str, by: Any = None) -> None:
     CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.REQUEUED, actor=by, data={"reason": reason, "from": previous}
     )
-    send_on_commit(f"queue.{case.team}", {"type": "case.updated", "case_id": case.pk})
+    send_on_commit(queue_group(case.team), {"type": "case.updated", "case_id": case.pk})
 
 
 @transaction.atomic
@@ -189,8 +185,10 @@ def cases_sweep() -> dict[str, int]:
     stale = AgentProfile.objects.filter(
         ~Q(presence=AgentProfile.Presence.OFFLINE), last_seen_at__lt=now - PRESENCE_TIMEOUT
     ).update(presence=AgentProfile.Presence.OFFLINE)
-    offline_users = AgentProfile.objects.filter(presence=AgentProfile.Presence.OFFLINE).values_list(
-        "user_id", flat=True
+    offline_users = set(
+        AgentProfile.objects.filter(presence=AgentProfile.Presence.OFFLINE).values_list(
+            "user_id", flat=True
+        )
     )
     requeued = 0
     held = Case.objects.select_for_update(skip_locked=True).filter(status=Case.Status.ASSIGNED)
@@ -199,9 +197,7 @@ def cases_sweep() -> dict[str, int]:
     missed = Q(first_response_at__isnull=True, sla_due_at__lt=now, assigned_at__lt=F("sla_due_at"))
     for case in held.filter(Q(assignee_id__in=offline_users) | missed):
         reason = (
-            "agent offline"
-            if case.assignee_id in set(offline_users)
-            else "first response SLA missed"
+            "agent offline" if case.assignee_id in offline_users else "first response SLA missed"
         )
         case_requeue(case=case, reason=reason)
         requeued += 1
@@ -218,7 +214,7 @@ def cases_sweep() -> dict[str, int]:
         .exclude(timeline__kind=CaseEvent.Kind.SLA_WARNING)
     ):
         CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.SLA_WARNING)
-        send_on_commit(f"queue.{case.team}", {"type": "case.updated", "case_id": case.pk})
+        send_on_commit(queue_group(case.team), {"type": "case.updated", "case_id": case.pk})
         warned += 1
     assigned = cases_auto_assign()
     return {"offline": stale, "requeued": requeued, "warned": warned, "assigned": assigned}

@@ -159,9 +159,7 @@ def case_open(
 def signal_record(*, conversation: Conversation, kind: str, evidence: dict) -> None:
     """A signal from outside the message stream (the policy layer's denial of an AI action)."""
     Signal.objects.create(conversation=conversation, kind=kind, evidence=evidence)
-    from escalation.tasks import analyze_conversation
-
-    enqueue_on_commit(analyze_conversation, conversation.pk)
+    analysis_request(conversation_id=conversation.pk)
 
 
 def _messages_update(*, conversation: Conversation, events: Sequence[Event]) -> list[MessageFacts]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -139,3 +140,66 @@ async def test_the_desk_socket_refuses_other_origins() -> None:
     )
     connected, _ = await communicator.connect()
     assert not connected
+
+
+async def _drain_until(communicator: WebsocketCommunicator, needle: str) -> str:
+    for _ in range(10):
+        frame = await communicator.receive_from(timeout=5)
+        if needle in frame:
+            return frame
+    raise AssertionError(f"no frame with {needle!r}")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_case_socket_sends_the_transcript_and_follows_new_events() -> None:
+    from conversations.services import events_ingest
+    from tests.conftest import event
+
+    user = await database_sync_to_async(get_user_model().objects.create_user)(
+        username="leo", password="pw"
+    )
+    await AgentProfile.objects.acreate(user=user)
+    integration, _ = await database_sync_to_async(integration_create)(name="acme-bot")
+    case = await database_sync_to_async(_queued_case)(integration, "conv-live")
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/desk/cases/{case.pk}/",
+        headers=[(b"origin", b"http://localhost"), (b"cookie", await _session_cookie(user))],
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    first = await _drain_until(communicator, 'id="transcript"')
+    assert 'hx-swap-oob="outerHTML"' in first
+    await database_sync_to_async(events_ingest)(
+        integration=integration,
+        raw_events=[event("late-1", "conv-live", 5, text="Are you still there?")],
+    )
+    pushed = await _drain_until(communicator, "Are you still there?")
+    assert 'id="transcript"' in pushed
+    await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_heartbeat_keeps_the_agent_present_and_away_is_honoured() -> None:
+    user = await database_sync_to_async(get_user_model().objects.create_user)(
+        username="leo", password="pw"
+    )
+    await AgentProfile.objects.acreate(user=user)
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/desk/queue/",
+        headers=[(b"origin", b"http://localhost"), (b"cookie", await _session_cookie(user))],
+    )
+    await communicator.connect()
+    await communicator.receive_from(timeout=5)
+    profile = await AgentProfile.objects.aget(user=user)
+    assert profile.presence == "online"
+    await communicator.send_to(text_data='{"type": "heartbeat", "presence": "away"}')
+    await communicator.send_to(text_data="not json")
+    for _ in range(50):
+        profile = await AgentProfile.objects.aget(user=user)
+        if profile.presence == "away":
+            break
+        await asyncio.sleep(0.05)
+    assert profile.presence == "away"
+    await communicator.disconnect()
