@@ -7,11 +7,12 @@ import json
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from desk.access import agent_required
 from desk.actions.models import DraftedAction
@@ -124,8 +125,6 @@ def _drafted(case: Case, action_id: int) -> DraftedAction:
         pk=action_id, conversation_id=case.conversation_id
     ).first()
     if action is None:
-        from django.http import Http404
-
         raise Http404("No such action on this case.")
     return action
 
@@ -190,8 +189,6 @@ def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
         return _done(request, case, "workspace")
     messages.success(request, "Transferred.")
     if request.htmx:
-        from django_htmx.http import HttpResponseClientRedirect
-
         return HttpResponseClientRedirect(reverse("desk:queue"))
     return redirect("desk:queue")
 
@@ -212,8 +209,6 @@ def resolve(request: HttpRequest, case_id: int) -> HttpResponse:
         return _done(request, case, "workspace")
     messages.success(request, "Case resolved.")
     if request.htmx:
-        from django_htmx.http import HttpResponseClientRedirect
-
         return HttpResponseClientRedirect(reverse("desk:next"))
     return redirect("desk:next")
 
