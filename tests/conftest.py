@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from channels.testing.live import make_application
 from django.contrib.auth import get_user_model
 
@@ -17,6 +17,18 @@ from conversations.models import Integration
 from conversations.services import integration_create
 from desk.models import AgentProfile
 from tests.live import LiveServer, SpawnedDaphneProcess, live_server_setup
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer() -> Iterator[None]:
+    """Each test gets its own channel-layer instance.
+
+    channels-redis keeps per-instance locks that bind to the event loop that first waits on them;
+    a receive cancelled on one test's loop must not leave a lock that the next test's loop trips on.
+    """
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture
@@ -140,6 +152,11 @@ class Listener:
         return self.loop.run_until_complete(drain())
 
     def close(self) -> None:
+        # A receive cut short by the timeout leaves channels-redis's cleanup task behind, holding
+        # a lock; let it finish before the loop goes away.
+        pending = asyncio.all_tasks(self.loop)
+        if pending:
+            self.loop.run_until_complete(asyncio.wait(pending, timeout=5))
         self.loop.close()
 
 
