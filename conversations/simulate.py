@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
@@ -921,16 +922,155 @@ class _Conversation:
         return {key: self.variables[key] for key in ("external_id", "email", "name", "phone")}
 
 
-def _new_conversation(*, conversation_id: str, rng: random.Random) -> _Conversation:
+def _new_conversation(
+    *, conversation_id: str, rng: random.Random, cast: Sequence[CastMember] = ()
+) -> _Conversation:
     kind = rng.choice(sorted(_KINDS))
     scenario = rng.choice(_KINDS[kind])
     variables = _conversation_vars(rng)
+    if cast:
+        variables.update(_cast_vars(rng, kind=kind, cast=cast))
+        variables["name"] = f"{variables['first']} {variables['last']}"
     steps = deque(_event_body(s, variables=variables, rng=rng) for s in scenario["steps"])
     return _Conversation(id=conversation_id, kind=kind, variables=variables, steps=steps)
 
 
 def _rfc3339_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- a cast of real customers ----------------------------------------------------------------
+#
+# With --cast FILE the conversations are about the customers and orders in FILE (a platform
+# knows its own customers), so the desk can link them to its store. Without it, every name,
+# email and order number is made up.
+
+
+class CastItem(BaseModel):
+    name: str
+    price: float
+    category: str = ""
+
+
+class CastShipment(BaseModel):
+    carrier: str
+    tracking: str
+
+
+class CastOrder(BaseModel):
+    order_id: str
+    status: str
+    created_at: datetime
+    items: list[CastItem]
+    total: float
+    shipments: list[CastShipment] = []
+
+
+class CastSubscription(BaseModel):
+    plan: str
+    price: float
+    renews_at: str | None = None
+
+
+class CastMember(BaseModel):
+    customer_id: str
+    first: str
+    last: str
+    email: str
+    phone: str = ""
+    orders: list[CastOrder]
+    subscriptions: list[CastSubscription] = []
+
+
+_CAST = TypeAdapter(list[CastMember])
+
+# Which of a customer's orders each kind of conversation is about, by status, best first.
+_ORDER_STATUSES: dict[str, tuple[str, ...]] = {
+    "order_status": ("processed", "pending"),
+    "angry": ("processed", "delivered"),
+    "return": ("delivered",),
+    "refund_over_limit": ("delivered", "processed"),
+    "address_change": ("pending",),
+    "prompt_injection": ("delivered", "processed"),
+}
+
+
+def cast_load(path: str) -> list[CastMember]:
+    """Read a cast file: a JSON array of customers with their orders (see `CastMember`)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            cast = _CAST.validate_json(file.read())
+    except OSError as exc:
+        raise SimulationError(f"cannot read the cast file {path}: {exc.strerror}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise SimulationError(
+            f"the cast file {path} is not valid at {where}: {first['msg']}"
+        ) from exc
+    cast = [member for member in cast if any(order.items for order in member.orders)]
+    if not cast:
+        raise SimulationError(f"the cast file {path} has no customer with an order")
+    return cast
+
+
+def _cast_vars(rng: random.Random, *, kind: str, cast: Sequence[CastMember]) -> dict[str, Any]:
+    """The variables of a conversation that come from a cast member and their orders."""
+    if kind == "bereavement":
+        return _bereavement_vars(rng, cast=cast)
+    member = rng.choice(cast)
+    orders = [order for order in member.orders if order.items]
+    wanted = _ORDER_STATUSES.get(kind, ())
+    order = next(
+        (o for status in wanted for o in orders if o.status == status),
+        rng.choice(orders),
+    )
+    item = rng.choice(order.items)
+    dearest = max(order.items, key=lambda i: i.price)
+    others = [o for o in orders if o is not order]
+    found: dict[str, Any] = {
+        "first": member.first,
+        "last": member.last,
+        "name": f"{member.first} {member.last}",
+        "email": member.email,
+        "external_id": member.customer_id,
+        "order": order.order_id,
+        "order2": others[0].order_id if others else order.order_id,
+        "product": item.name,
+        "price": item.price,
+        "ordered": _day(order.created_at),
+        "big_product": dearest.name,
+        "big_price": dearest.price,
+        "price_drop": round(dearest.price * rng.uniform(0.42, 0.5), 2),
+        "amount": order.total,
+    }
+    if member.phone:
+        found["phone"] = member.phone
+    if item.category:
+        found["category"] = item.category
+        found["category_upper"] = item.category.upper()
+    if order.shipments:
+        found["carrier"] = order.shipments[0].carrier
+        found["tracking"] = order.shipments[0].tracking
+    return found
+
+
+def _bereavement_vars(rng: random.Random, *, cast: Sequence[CastMember]) -> dict[str, Any]:
+    # The customer writing is the account holder's child, who has no account; the account (and
+    # its subscription) is found from the email they give.
+    holders = [member for member in cast if member.subscriptions] or list(cast)
+    holder = rng.choice(holders)
+    found: dict[str, Any] = {
+        "last": holder.last,
+        "deceased": holder.first,
+        "deceased_email": holder.email,
+    }
+    if holder.subscriptions:
+        subscription = holder.subscriptions[0]
+        found |= {"plan": subscription.plan, "plan_price": subscription.price}
+        if subscription.renews_at:
+            found["next_charge"] = subscription.renews_at
+    return found
 
 
 # --- the client ------------------------------------------------------------------------------
@@ -1006,8 +1146,10 @@ class _Simulator:
         run_id: str | None,
         drain_timeout: float,
         write: Write,
+        cast: Sequence[CastMember] = (),
     ) -> None:
         self.url = url
+        self.cast = cast
         self.token = token
         self.rate = rate
         self.limit = conversations
@@ -1218,7 +1360,9 @@ class _Simulator:
                 return
             self.started += 1
             conversation = _new_conversation(
-                conversation_id=f"sim-{self.run_id}-{self.started:05d}", rng=self.rng
+                conversation_id=f"sim-{self.run_id}-{self.started:05d}",
+                rng=self.rng,
+                cast=self.cast,
             )
             self.known[conversation.id] = conversation
             self.active.append(conversation)
@@ -1423,6 +1567,7 @@ def run_simulation(
     run_id: str | None = None,
     drain_timeout: float = 30.0,
     write: Write = print,
+    cast: Sequence[CastMember] = (),
 ) -> SimulationTotals:
     """Streams scripted conversations until `conversations` are done (None: until Ctrl-C)."""
     simulator = _Simulator(
@@ -1435,6 +1580,7 @@ def run_simulation(
         run_id=run_id,
         drain_timeout=drain_timeout,
         write=write,
+        cast=cast,
     )
     return asyncio.run(simulator.run())
 
@@ -1490,6 +1636,13 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="prefix for conversation and event ids (default: random); reuse one to test resends",
     )
+    parser.add_argument(
+        "--cast",
+        default=None,
+        metavar="FILE",
+        help="JSON array of customers with their orders to hold the conversations about "
+        "(default: made-up customers); `manage.py demo_cast` writes one from the store",
+    )
 
 
 def run_from_options(options: dict[str, Any], *, write: Write = print) -> SimulationTotals:
@@ -1503,6 +1656,7 @@ def run_from_options(options: dict[str, Any], *, write: Write = print) -> Simula
         run_id=options["run_id"],
         drain_timeout=options["drain_timeout"],
         write=write,
+        cast=cast_load(options["cast"]) if options.get("cast") else (),
     )
 
 

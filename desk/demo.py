@@ -8,9 +8,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from desk.models import (
@@ -536,3 +538,80 @@ def demo_store_seed(
     for chunk in _chunks(customer_rows, 2000):
         Customer.objects.bulk_update(chunk, ["lifetime_value", "tier"])
     return DemoCounts(len(customer_rows), len(order_rows), len(products), len(variants))
+
+
+def demo_cast(*, size: int = 300, seed: int = 11) -> list[dict[str, Any]]:
+    """Customers of the store, with their orders and subscriptions, for the simulator's
+    conversations (`simulate --cast`): so the demo's chats are about real accounts and the
+    agent's account panel, linking and drafted actions have something to work on."""
+    ids = list(
+        Customer.objects.filter(orders__isnull=False).values_list("pk", flat=True).distinct()
+    )
+    picked = random.Random(seed).sample(ids, min(size, len(ids)))
+    customers = (
+        Customer.objects.filter(pk__in=picked)
+        .order_by("customer_id")
+        .prefetch_related(
+            Prefetch("orders", queryset=Order.objects.order_by("-created_at")),
+            "orders__items",
+            "orders__fulfillments",
+            Prefetch(
+                "subscriptions",
+                queryset=Subscription.objects.filter(status=Subscription.Status.ACTIVE),
+            ),
+        )
+    )
+    return [_cast_member(customer) for customer in customers]
+
+
+_CATEGORY = {name: category for name, category, _options, _prices in CATALOG}
+
+
+def _cast_member(customer: Customer) -> dict[str, Any]:
+    address = customer.address or {}
+    return {
+        "customer_id": customer.customer_id,
+        "first": customer.first_name,
+        "last": customer.last_name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "address": ", ".join(
+            part
+            for part in (
+                address.get("address1", ""),
+                address.get("city", ""),
+                f"{address.get('state', '')} {address.get('zip', '')}".strip(),
+            )
+            if part
+        ),
+        "orders": [
+            {
+                "order_id": order.order_id,
+                "status": order.status,
+                "created_at": order.created_at.isoformat(),
+                "items": [
+                    {
+                        "name": item.name,
+                        "price": float(item.price),
+                        "category": _CATEGORY.get(item.name, ""),
+                    }
+                    for item in order.items.all()
+                ],
+                "total": float(order.total),
+                "shipments": [
+                    {"carrier": f.carrier, "tracking": f.tracking_ids[0]}
+                    for f in order.fulfillments.all()
+                    if f.tracking_ids
+                ],
+            }
+            for order in customer.orders.all()
+        ],
+        "subscriptions": [
+            {
+                "plan": sub.plan,
+                "price": float(sub.price),
+                "renews_at": sub.renews_at.date().isoformat() if sub.renews_at else None,
+            }
+            for sub in customer.subscriptions.all()
+        ],
+    }

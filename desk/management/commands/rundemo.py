@@ -5,7 +5,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
@@ -53,6 +55,11 @@ class Command(BaseCommand):
         else:
             token = integration_rotate_token(integration=existing)
 
+        # The simulated chats are about the demo store's own customers and orders.
+        cast_dir = tempfile.TemporaryDirectory(prefix="baton-demo-")
+        cast_file = str(Path(cast_dir.name) / "cast.json")
+        call_command("demo_cast", output=cast_file, verbosity=0)
+
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]}
         server = subprocess.Popen(
             [
@@ -98,6 +105,8 @@ class Command(BaseCommand):
                     token,
                     "--rate",
                     str(rate),
+                    "--cast",
+                    cast_file,
                 ],
                 env=env,
             )
@@ -114,3 +123,4 @@ class Command(BaseCommand):
                         process.wait(timeout=10)
                     except subprocess.TimeoutExpired:
                         process.kill()
+            cast_dir.cleanup()

@@ -1,0 +1,182 @@
+"""The demo's AI platform: `simulate` as a real protocol client, and its cast of customers."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from conversations.models import Conversation, Event
+from conversations.services import integration_create
+from conversations.simulate import (
+    SCENARIOS,
+    CastMember,
+    SimulationError,
+    _cast_vars,
+    cast_load,
+    run_simulation,
+)
+from desk.demo import demo_cast, demo_store_seed
+from desk.selectors import conversation_account_id
+from tests.live import LiveServer
+
+
+def _member(**fields: object) -> dict[str, object]:
+    def order(order_id: str, status: str, *items: tuple[str, float]) -> dict[str, object]:
+        return {
+            "order_id": order_id,
+            "status": status,
+            "created_at": "2026-11-20T10:00:00+00:00",
+            "items": [{"name": n, "price": p, "category": "tent"} for n, p in items],
+            "total": sum(p for _, p in items),
+            "shipments": [{"carrier": "UPS", "tracking": "894822074607"}]
+            if status != "pending"
+            else [],
+        }
+
+    base: dict[str, object] = {
+        "customer_id": "ella_rossi_1001",
+        "first": "Ella",
+        "last": "Rossi",
+        "email": "ella.rossi1@example.com",
+        "phone": "+1-453-555-3155",
+        "orders": [
+            order("#W1000001", "pending", ("Ultralight Bivy", 161.37)),
+            order("#W1000002", "delivered", ("Basecamp 4P Tent", 414.42), ("Bivy Sack", 20.0)),
+            order("#W1000003", "processed", ("Ridgeline 2P Tent", 300.0)),
+        ],
+        "subscriptions": [{"plan": "Gear Care plan", "price": 49.0, "renews_at": "2027-05-19"}],
+    }
+    base.update(fields)
+    return base
+
+
+def _cast_file(tmp_path: Path, content: object) -> str:
+    path = tmp_path / "cast.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("kind", "order_id"),
+    [
+        ("order_status", "#W1000003"),
+        ("return", "#W1000002"),
+        ("refund_over_limit", "#W1000002"),
+        ("address_change", "#W1000001"),
+    ],
+)
+def test_a_cast_member_holds_the_conversation_about_a_fitting_order(
+    kind: str, order_id: str
+) -> None:
+    member = CastMember.model_validate(_member())
+
+    found = _cast_vars(random.Random(1), kind=kind, cast=[member])
+
+    assert found["external_id"] == "ella_rossi_1001"
+    assert found["email"] == "ella.rossi1@example.com"
+    assert found["order"] == order_id
+    order = next(o for o in member.orders if o.order_id == order_id)
+    assert found["product"] in {item.name for item in order.items}
+    assert found["big_price"] == max(item.price for item in order.items)
+
+
+def test_a_bereavement_names_the_account_holder_but_is_written_by_someone_else() -> None:
+    member = CastMember.model_validate(_member())
+
+    found = _cast_vars(random.Random(1), kind="bereavement", cast=[member])
+
+    assert found["deceased_email"] == "ella.rossi1@example.com"
+    assert found["deceased"] == "Ella"
+    assert found["plan"] == "Gear Care plan"
+    assert "external_id" not in found
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[{not json", "not valid"),
+        ([{"first": "Ella"}], "not valid at 0.customer_id"),
+        ([_member(orders=[])], "has no customer with an order"),
+        ({"customers": []}, "not valid"),
+    ],
+)
+def test_a_bad_cast_file_is_refused_with_what_is_wrong(
+    tmp_path: Path, content: object, message: str
+) -> None:
+    with pytest.raises(SimulationError, match=message):
+        cast_load(_cast_file(tmp_path, content))
+
+
+def test_a_missing_cast_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SimulationError, match="cannot read the cast file"):
+        cast_load(str(tmp_path / "nowhere.json"))
+
+
+def test_the_demo_store_cast_is_what_the_simulator_reads(db: None, tmp_path: Path) -> None:
+    demo_store_seed(customers=40, orders=150, seed=3)
+
+    cast = cast_load(_cast_file(tmp_path, demo_cast(size=12)))
+
+    assert len(cast) == 12
+    from desk.models import Order
+
+    for member in cast:
+        stored = {
+            o.order_id: o for o in Order.objects.filter(customer__customer_id=member.customer_id)
+        }
+        assert {o.order_id for o in member.orders} == set(stored)
+        for order in member.orders:
+            assert order.status == stored[order.order_id].status
+            assert sorted(i.name for i in order.items) == sorted(
+                stored[order.order_id].items.values_list("name", flat=True)
+            )
+
+
+def test_a_refused_token_stops_the_simulator(live_asgi_server: LiveServer) -> None:
+    with pytest.raises(SimulationError, match="refused"):
+        run_simulation(
+            url=f"{live_asgi_server.ws_url}/ws/ingest/v1/",
+            token="btn_not-a-token",
+            rate=50,
+            conversations=1,
+            write=lambda line: None,
+        )
+
+
+def test_the_simulator_streams_conversations_about_store_accounts(
+    live_asgi_server: LiveServer, tmp_path: Path
+) -> None:
+    demo_store_seed(customers=40, orders=150, seed=3)
+    cast = cast_load(_cast_file(tmp_path, demo_cast(size=20)))
+    _, token = integration_create(name="simulator")
+    lines: list[str] = []
+
+    totals = run_simulation(
+        url=f"{live_asgi_server.ws_url}/ws/ingest/v1/",
+        token=token,
+        rate=100,
+        conversations=len(SCENARIOS),
+        concurrency=6,
+        seed=5,
+        write=lines.append,
+        cast=cast,
+    )
+
+    assert totals.unacked == 0
+    # AI lines already on the wire when the desk takes a conversation over are refused.
+    assert set(totals.errors) <= {"not_owner"}
+    assert totals.conversations == len(SCENARIOS)
+    assert totals.stored == Event.objects.count()
+    assert totals.stored + totals.errors["not_owner"] == totals.events
+    assert totals.controls, "some scripts end in a handoff or an escalation"
+    conversations = list(Conversation.objects.select_related("customer"))
+    assert len(conversations) == len(SCENARIOS)
+    members = {member.customer_id for member in cast}
+    for conversation in conversations:
+        if conversation.customer.external_id in members:
+            assert conversation_account_id(conversation=conversation) in members
+    linked = [c for c in conversations if c.customer.external_id in members]
+    assert len(linked) >= len(SCENARIOS) // 2
