@@ -52,6 +52,22 @@ def _main_request(customer_texts: Sequence[str]) -> str:
     return candidates[0] if candidates else ""
 
 
+# A sentence that only acknowledges ("thanks, that helps", "ok great") leaves nothing open.
+_ACKNOWLEDGEMENT = re.compile(
+    r"^(thanks?|thank you|ok(ay)?|great|perfect|awesome|cool|got it|sounds good)\b", re.IGNORECASE
+)
+
+
+def _still_asking(customer_texts: Sequence[str]) -> str:
+    """The customer's latest substantive sentence: what they were still asking for when the AI
+    stopped. Fragments ("NOW.") and acknowledgements are passed over."""
+    for text in reversed(customer_texts):
+        for sentence in reversed(_sentences(text)):
+            if len(sentence.split()) >= 3 and not _ACKNOWLEDGEMENT.match(sentence):
+                return sentence
+    return ""
+
+
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
@@ -103,11 +119,7 @@ def summary_build(
     wants = _clip(_main_request(customer_texts), 300)
     tried = _ai_tried(turns)
     said = _clip(_ai_said(turns), 240)
-    last_customer = (
-        _clip(_sentences(customer_texts[-1])[-1], 200)
-        if customer_texts and _sentences(customer_texts[-1])
-        else ""
-    )
+    last_customer = _clip(_still_asking(customer_texts), 200)
     denied = [t for t in tried if t.endswith(": denied") or t.endswith(": failed")]
     still_open = (
         f"{denied[-1].rsplit(':', 1)[0]} still needs doing" if denied else last_customer or wants

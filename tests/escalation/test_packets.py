@@ -110,6 +110,19 @@ def test_the_summary_skips_greetings_and_reports_what_the_ai_said_without_tools(
     assert summary["still_open"] == "Why can't you just do it now?"
 
 
+def test_what_is_still_open_passes_over_fragments_and_thanks() -> None:
+    summary = packet_of(
+        [
+            Turn(role="customer", text="My tent pole is broken and I need help with it."),
+            Turn(role="ai", text="I'm sorry to hear that. Could you send a photo of the pole?"),
+            Turn(role="customer", text="I want a replacement shipped before Friday. NOW."),
+            Turn(role="customer", text="Thanks."),
+        ]
+    )["summary"]
+    assert summary["still_open"] == "I want a replacement shipped before Friday."
+    assert "Still open: I want a replacement shipped before Friday." in summary["text"]
+
+
 def test_the_summary_is_capped() -> None:
     long = " ".join(["I want to know why my order is late and nobody will tell me."] * 80)
     summary = packet_of([Turn(role="customer", text=long)] * 3)["summary"]
