@@ -18,6 +18,10 @@ from desk.demo import DEMO_PASSWORD, DEMO_PEOPLE
 INTEGRATION_NAME = "demo-simulator"
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def _wait_for_port(host: str, port: int, *, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -44,6 +48,8 @@ class Command(BaseCommand):
         with socket.socket() as probe:
             if probe.connect_ex((host, port)) == 0:
                 raise CommandError(f"Port {port} on {host} is taken. Try: make run PORT=8001")
+        # A SIGTERM (a process manager, `kill`) stops the server, sweeper and simulator too.
+        signal.signal(signal.SIGTERM, _interrupt)
         call_command("migrate", verbosity=0)
         call_command("seed_demo")
         from conversations.models import Integration
