@@ -150,6 +150,7 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
     rows: list[Event] = []
     changed: dict[int, Conversation] = {}
     handoffs: list[tuple[Conversation, HandoffEvent]] = []
+    customer_wrote: set[int] = set()
     for item in pending:
         event = item.event
         if event.id in known_ids:
@@ -167,7 +168,11 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
         if (
             isinstance(event, MessageEvent)
             and event.role == "ai"
-            and conversation.owner == Conversation.Owner.HUMAN
+            and (
+                conversation.owner == Conversation.Owner.HUMAN
+                # A handoff earlier in this batch already took the conversation from the AI.
+                or any(c.pk == conversation.pk for c, _ in handoffs)
+            )
         ):
             results[item.index] = ErrorOut(
                 id=event.id,
@@ -182,6 +187,8 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
         changed[conversation.pk] = conversation
         if isinstance(event, HandoffEvent) and conversation.status == Conversation.Status.OPEN:
             handoffs.append((conversation, event))
+        if isinstance(event, MessageEvent) and event.role == "customer":
+            customer_wrote.add(conversation.pk)
         results[item.index] = AckOut(id=event.id, status="stored")
     Event.objects.bulk_create(rows)
     for conversation in changed.values():
@@ -201,9 +208,16 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
         conversation_take_for_humans(
             conversation=conversation, by="ai", reason=event.reason, note=event.note or ""
         )
-    from escalation.services import analysis_request
+    from escalation.services import analysis_request, case_reopen_if_needed
 
     for conversation in changed.values():
+        if (
+            conversation.pk in customer_wrote
+            and conversation.owner == Conversation.Owner.HUMAN
+            and conversation.status == Conversation.Status.OPEN
+        ):
+            # A person closed the last case, and the AI may not answer: someone must.
+            case_reopen_if_needed(conversation=conversation)
         # Only a human's case page watches a conversation live.
         if conversation.owner == Conversation.Owner.HUMAN:
             send_on_commit(conversation_group(conversation.pk), {"type": "conversation.events"})

@@ -19,6 +19,16 @@ def user_is_agent(user: Any) -> bool:
     return user.is_superuser or AgentProfile.objects.filter(user_id=user.pk).exists()
 
 
+def user_is_supervisor(user: Any) -> bool:
+    """Supervisors work every team's queue and may act on any open case."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return (
+        user.is_superuser
+        or AgentProfile.objects.filter(user_id=user.pk, role=AgentProfile.Role.SUPERVISOR).exists()
+    )
+
+
 def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -23,7 +23,11 @@ CONTACT_WINDOW = timedelta(days=30)
 
 
 def agent_profile(*, user: Any) -> AgentProfile | None:
-    return AgentProfile.objects.filter(user_id=user.pk).prefetch_related("teams").first()
+    profile = AgentProfile.objects.filter(user_id=user.pk).prefetch_related("teams").first()
+    if profile is not None:
+        # Cached on the user, so the page's presence switch reads it without a query.
+        user.agent_profile = profile
+    return profile
 
 
 def agent_teams(*, user: Any) -> list[str] | None:
@@ -35,10 +39,12 @@ def agent_teams(*, user: Any) -> list[str] | None:
     return [team.slug for team in profile.teams.all()] or ["general"] if profile else []
 
 
-def _queue(*, teams: list[str] | None) -> QuerySet[Case]:
+def _queue(*, teams: list[str] | None, user: Any = None) -> QuerySet[Case]:
     cases = Case.objects.filter(status__in=[Case.Status.QUEUED, Case.Status.ASSIGNED])
     if teams is not None:
-        cases = cases.filter(team__in=teams)
+        # An agent's own cases show whichever team they belong to (a transfer to them).
+        mine = Q(assignee_id=user.pk) if user is not None else Q(pk__in=[])
+        cases = cases.filter(Q(team__in=teams) | mine)
     return cases
 
 
@@ -47,7 +53,7 @@ def queue_for_agent(*, user: Any, teams: list[str] | bool | None = False) -> Que
     if teams is False:
         teams = agent_teams(user=user)
     return (
-        _queue(teams=teams)  # type: ignore[arg-type]
+        _queue(teams=teams, user=user)  # type: ignore[arg-type]
         .select_related("conversation", "conversation__customer", "assignee", "rule")
         .order_by("due_key", "id")[:QUEUE_PAGE_SIZE]
     )
@@ -56,7 +62,7 @@ def queue_for_agent(*, user: Any, teams: list[str] | bool | None = False) -> Que
 def queue_count(*, user: Any, teams: list[str] | bool | None = False) -> int:
     if teams is False:
         teams = agent_teams(user=user)
-    return _queue(teams=teams).count()  # type: ignore[arg-type]
+    return _queue(teams=teams, user=user).count()  # type: ignore[arg-type]
 
 
 def case_get_for_agent(*, user: Any, case_id: int) -> Case:
@@ -161,7 +167,7 @@ def next_case_for_agent(*, user: Any) -> Case | None:
     """Where 'next case' goes: the agent's own oldest unanswered case, else the top of the queue."""
     mine = (
         Case.objects.filter(assignee_id=user.pk, status=Case.Status.ASSIGNED)
-        .order_by("first_response_at", "due_key")
+        .order_by(F("first_response_at").asc(nulls_first=True), "due_key", "id")
         .first()
     )
     if mine is not None:

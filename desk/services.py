@@ -18,6 +18,9 @@ from conversations.events import (
 )
 from conversations.models import Conversation, Event
 from conversations.schemas import ControlOut
+from desk.access import user_is_supervisor
+from desk.actions.models import DraftedAction
+from desk.actions.services import drafted_action_approve, drafted_action_reject
 from desk.models import AgentProfile, Team
 from escalation.models import Case, CaseEvent
 from escalation.routing import case_requeue, warm_greeting_text
@@ -25,6 +28,10 @@ from escalation.routing import case_requeue, warm_greeting_text
 
 class CaseClosed(Exception):
     """The case is resolved; nothing more can be done on it."""
+
+
+class NotYourCase(Exception):
+    """Only the agent who holds the case (or a supervisor) may do that."""
 
 
 def _agent_name(user: Any) -> str:
@@ -96,9 +103,23 @@ def _case_locked(case_id: int) -> Case:
     return case
 
 
+def _case_for_work(case_id: int, user: Any) -> Case:
+    """Lock a case that `user` may work on: theirs, or any open case for a supervisor."""
+    case = _case_locked(case_id)
+    if case.assignee_id == user.pk and case.status == Case.Status.ASSIGNED:
+        return case
+    if user_is_supervisor(user):
+        return case
+    if case.assignee_id is None:
+        raise NotYourCase("Take the case first, so the customer knows who they are talking to.")
+    raise NotYourCase(
+        f"{_agent_name(case.assignee)} has this case. Ask them or a supervisor to transfer it."
+    )
+
+
 @transaction.atomic
 def case_reply(*, case_id: int, user: Any, text: str) -> Event:
-    case = _case_locked(case_id)
+    case = _case_for_work(case_id, user)
     conversation = Conversation.objects.select_for_update().get(pk=case.conversation_id)
     event = conversation_say(conversation=conversation, text=text, user=user)
     CaseEvent.objects.create(
@@ -124,13 +145,25 @@ def case_transfer(
     *, case_id: int, user: Any, note: str, team: str = "", agent_id: int | None = None
 ) -> Case:
     """Send the case to another team's queue, or straight to another agent, with a note."""
-    from escalation.routing import _assign
+    from escalation.routing import _assign, transfer_refusal
 
-    case = _case_locked(case_id)
+    case = _case_for_work(case_id, user)
     if agent_id:
-        target = AgentProfile.objects.select_related("user").filter(user_id=agent_id).first()
+        target = (
+            AgentProfile.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(user_id=agent_id, user__is_active=True)
+            .first()
+        )
         if target is None:
             raise ValueError("No agent to transfer to: they may have left the desk.")
+        if agent_id == case.assignee_id:
+            raise ValueError("The case is already theirs.")
+        refusal = transfer_refusal(
+            case=case, profile=target, by_supervisor=user_is_supervisor(user)
+        )
+        if refusal:
+            raise ValueError(refusal)
         CaseEvent.objects.create(
             case=case,
             kind=CaseEvent.Kind.TRANSFER,
@@ -160,7 +193,7 @@ def case_transfer(
 @transaction.atomic
 def case_resolve(*, case_id: int, user: Any, outcome: str, note: str = "") -> Case:
     """Close the case. Handing back to the AI tells the platform, with a short context note."""
-    case = _case_locked(case_id)
+    case = _case_for_work(case_id, user)
     if outcome not in Case.Outcome.values:
         raise ValueError(f"Unknown outcome {outcome!r}.")
     conversation = Conversation.objects.select_for_update().get(pk=case.conversation_id)
@@ -187,9 +220,46 @@ def case_resolve(*, case_id: int, user: Any, outcome: str, note: str = "") -> Ca
     return case
 
 
+@transaction.atomic
+def case_action_decide(
+    *,
+    case_id: int,
+    drafted_id: int,
+    user: Any,
+    approve: bool,
+    args: dict[str, Any] | None = None,
+    note: str = "",
+) -> DraftedAction:
+    """Approve (and run) or reject an action drafted for a case's conversation, as the case's
+    agent or a supervisor, while the case is open."""
+    case = _case_for_work(case_id, user)
+    drafted = DraftedAction.objects.filter(
+        pk=drafted_id, conversation_id=case.conversation_id
+    ).first()
+    if drafted is None:
+        raise DraftedAction.DoesNotExist("No such action on this case.")
+    if drafted.case_id is None:
+        # Drafted before the case opened: it belongs to this case's timeline now.
+        DraftedAction.objects.filter(pk=drafted.pk, case__isnull=True).update(case=case)
+    if approve:
+        return drafted_action_approve(drafted_id=drafted.pk, user=user, args=args, note=note)
+    return drafted_action_reject(drafted_id=drafted.pk, user=user, note=note)
+
+
 def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
-    """The desk socket's heartbeat: keeps the agent online (or away, if they said so)."""
-    wanted = presence if presence in AgentProfile.Presence.values else AgentProfile.Presence.ONLINE
+    """The desk socket's heartbeat: keeps the agent online, or away if they said so. Without a
+    stated presence (a page connecting) an away agent stays away; an offline one comes online."""
+    if presence in AgentProfile.Presence.values:
+        wanted = presence
+    else:
+        current = (
+            AgentProfile.objects.filter(user_id=user.pk).values_list("presence", flat=True).first()
+        )
+        wanted = (
+            AgentProfile.Presence.AWAY
+            if current == AgentProfile.Presence.AWAY
+            else AgentProfile.Presence.ONLINE
+        )
     came_online = (
         wanted == AgentProfile.Presence.ONLINE
         and AgentProfile.objects.filter(user_id=user.pk)

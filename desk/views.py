@@ -16,7 +16,6 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from desk.access import agent_required
 from desk.actions.models import DraftedAction
-from desk.actions.services import drafted_action_approve, drafted_action_reject
 from desk.macros import macros_render
 from desk.selectors import (
     agent_teams,
@@ -26,9 +25,17 @@ from desk.selectors import (
     queue_count,
     queue_for_agent,
 )
-from desk.services import CaseClosed, case_note, case_reply, case_resolve, case_transfer
+from desk.services import (
+    CaseClosed,
+    NotYourCase,
+    case_action_decide,
+    case_note,
+    case_reply,
+    case_resolve,
+    case_transfer,
+)
 from escalation.models import Case
-from escalation.routing import CaseTaken, case_pick
+from escalation.routing import CannotTake, CaseTaken, case_pick
 
 MAX_TEXT = 4000
 
@@ -83,7 +90,7 @@ def case_take(request: HttpRequest, case_id: int) -> HttpResponse:
     case = case_get_for_agent(user=request.user, case_id=case_id)
     try:
         case_pick(case_id=case.pk, user=request.user)
-    except CaseTaken as exc:
+    except (CaseTaken, CannotTake) as exc:
         messages.error(request, str(exc))
     return _done(request, case, "workspace")
 
@@ -95,12 +102,10 @@ def reply(request: HttpRequest, case_id: int) -> HttpResponse:
     text = _text(request, "text")
     if not text:
         messages.error(request, "Write a reply first.")
-    elif case.assignee_id != request.user.pk:
-        messages.error(request, "Take the case before replying, so the customer knows who you are.")
     else:
         try:
             case_reply(case_id=case.pk, user=request.user, text=text)
-        except CaseClosed as exc:
+        except (CaseClosed, NotYourCase) as exc:
             messages.error(request, str(exc))
     return _done(request, case, "workspace")
 
@@ -120,20 +125,10 @@ def note(request: HttpRequest, case_id: int) -> HttpResponse:
     return _done(request, case, "workspace")
 
 
-def _drafted(case: Case, action_id: int) -> DraftedAction:
-    action = DraftedAction.objects.filter(
-        pk=action_id, conversation_id=case.conversation_id
-    ).first()
-    if action is None:
-        raise Http404("No such action on this case.")
-    return action
-
-
 @agent_required
 @require_POST
 def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
     case = case_get_for_agent(user=request.user, case_id=case_id)
-    action = _drafted(case, action_id)
     args: Any = None
     raw = request.POST.get("args", "").strip()
     if raw:
@@ -145,9 +140,20 @@ def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpRe
         if not isinstance(args, dict):
             messages.error(request, "The edited arguments must be a JSON object; nothing was run.")
             return _done(request, case, "workspace")
-    result = drafted_action_approve(
-        drafted_id=action.pk, user=request.user, args=args, note=_text(request, "note")
-    )
+    try:
+        result = case_action_decide(
+            case_id=case.pk,
+            drafted_id=action_id,
+            user=request.user,
+            approve=True,
+            args=args,
+            note=_text(request, "note"),
+        )
+    except DraftedAction.DoesNotExist as exc:
+        raise Http404("No such action on this case.") from exc
+    except (CaseClosed, NotYourCase) as exc:
+        messages.error(request, f"{exc} Nothing was run.")
+        return _done(request, case, "workspace")
     if result.status == DraftedAction.Status.EXECUTED:
         messages.success(request, f"{result.tool} done.")
     elif result.status == DraftedAction.Status.FAILED:
@@ -161,8 +167,18 @@ def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpRe
 @require_POST
 def action_reject(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
     case = case_get_for_agent(user=request.user, case_id=case_id)
-    action = _drafted(case, action_id)
-    drafted_action_reject(drafted_id=action.pk, user=request.user, note=_text(request, "note"))
+    try:
+        case_action_decide(
+            case_id=case.pk,
+            drafted_id=action_id,
+            user=request.user,
+            approve=False,
+            note=_text(request, "note"),
+        )
+    except DraftedAction.DoesNotExist as exc:
+        raise Http404("No such action on this case.") from exc
+    except (CaseClosed, NotYourCase) as exc:
+        messages.error(request, str(exc))
     return _done(request, case, "workspace")
 
 
@@ -184,7 +200,7 @@ def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
         else:
             messages.error(request, "Choose a team or an agent to transfer to.")
             return _done(request, case, "workspace")
-    except (CaseClosed, ValueError) as exc:
+    except (CaseClosed, NotYourCase, ValueError) as exc:
         messages.error(request, str(exc))
         return _done(request, case, "workspace")
     messages.success(request, "Transferred.")
@@ -204,7 +220,7 @@ def resolve(request: HttpRequest, case_id: int) -> HttpResponse:
             outcome=request.POST.get("outcome", ""),
             note=_text(request, "note"),
         )
-    except (CaseClosed, ValueError) as exc:
+    except (CaseClosed, NotYourCase, ValueError) as exc:
         messages.error(request, str(exc))
         return _done(request, case, "workspace")
     messages.success(request, "Case resolved.")

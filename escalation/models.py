@@ -18,6 +18,8 @@ class Case(models.Model):
     class Trigger(models.TextChoices):
         HANDOFF = "handoff", "AI handoff"
         RULE = "rule", "Guardrail rule"
+        # The customer wrote again after a person closed their last case.
+        RETURNED = "returned", "Customer wrote again"
 
     conversation = models.ForeignKey(
         "conversations.Conversation", on_delete=models.CASCADE, related_name="cases"
@@ -50,6 +52,10 @@ class Case(models.Model):
     due_key = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True, help_text="First response due by.")
     first_response_at = models.DateTimeField(null=True, blank=True)
+    # The agent who let the first-response deadline pass: auto-assignment skips them for it.
+    missed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     required_skill = models.CharField(max_length=40, blank=True)
     # How hard the case is for whoever holds it (risk and topic): routing balances on it.
     weight = models.FloatField(default=1.0)

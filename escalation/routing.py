@@ -62,7 +62,35 @@ class Candidate:
             self.held < self.capacity
             and case.team in self.teams
             and (not case.required_skill or case.required_skill in self.skills)
+            and case.missed_by_id != self.user_id
         )
+
+
+def _held(user_id: int) -> int:
+    return Case.objects.filter(assignee_id=user_id, status=Case.Status.ASSIGNED).count()
+
+
+def _is_present(profile: Any) -> bool:
+    from desk.models import AgentProfile
+
+    return (
+        profile.presence == AgentProfile.Presence.ONLINE
+        and profile.last_seen_at is not None
+        and profile.last_seen_at >= timezone.now() - PRESENCE_TIMEOUT
+    )
+
+
+def transfer_refusal(*, case: Case, profile: Any, by_supervisor: bool) -> str:
+    """Why the case cannot go to this agent now ("" if it can): they must be at the desk, have
+    the skill a sensitive case needs and, unless a supervisor sends it, room for it."""
+    name = profile.user.get_full_name() or profile.user.username
+    if not _is_present(profile):
+        return f"{name} is not available right now; transfer to their team instead."
+    if case.required_skill and case.required_skill not in (profile.skills or []):
+        return f"This case needs the {case.required_skill.replace('_', ' ')} skill, which {name} has not got."
+    if not by_supervisor and _held(profile.user_id) >= profile.capacity:
+        return f"{name} is at capacity ({profile.capacity} cases); ask a supervisor."
+    return ""
 
 
 def _candidates(*, lock: bool) -> list[Candidate]:
@@ -104,6 +132,9 @@ def _assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None:
     """Assign a locked, queued case. The warm greeting goes out on the customer's channel."""
     from desk.services import warm_greeting_send
 
+    greeted = CaseEvent.objects.filter(
+        case=case, kind=CaseEvent.Kind.ASSIGNED, data__to=user_id
+    ).exists()
     case.status = Case.Status.ASSIGNED
     case.assignee_id = user_id
     case.assigned_at = timezone.now()
@@ -111,7 +142,9 @@ def _assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None:
     CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.ASSIGNED, actor=by, data={"to": user_id, "auto": auto}
     )
-    warm_greeting_send(case=case)
+    if not greeted:
+        # An agent taking a case back does not introduce themselves twice.
+        warm_greeting_send(case=case)
     send_on_commit(agent_group(user_id), {"type": "case.assigned", "case_id": case.pk})
     send_on_commit(queue_group(case.team), {"type": "case.updated", "case_id": case.pk})
 
@@ -151,12 +184,37 @@ class CaseTaken(Exception):
     """Someone else holds the case now."""
 
 
+class CannotTake(Exception):
+    """The agent may not take this case (skill or capacity)."""
+
+
 @transaction.atomic
 def case_pick(*, case_id: int, user: Any) -> Case:
-    """An agent takes a queued case by hand."""
+    """An agent takes a queued case by hand. A sensitive case needs its skill; an agent at
+    capacity cannot take more (a supervisor can). Taking a case is being at the desk."""
+    from desk.access import user_is_supervisor
+    from desk.models import AgentProfile
+
     case = Case.objects.select_for_update(skip_locked=True).filter(pk=case_id).first()
     if case is None or case.status != Case.Status.QUEUED:
         raise CaseTaken("Another agent has this case, or it is no longer queued.")
+    supervisor = user_is_supervisor(user)
+    profile = AgentProfile.objects.select_for_update().filter(user_id=user.pk).first()
+    if not supervisor:
+        skills = (profile.skills if profile else None) or []
+        if case.required_skill and case.required_skill not in skills:
+            raise CannotTake(
+                f"This case needs the {case.required_skill.replace('_', ' ')} skill; "
+                "it will go to someone who has it."
+            )
+        if profile is not None and _held(user.pk) >= profile.capacity:
+            raise CannotTake(
+                f"You hold {profile.capacity} cases, your capacity. Resolve or transfer one first."
+            )
+    if profile is not None and profile.presence == AgentProfile.Presence.OFFLINE:
+        AgentProfile.objects.filter(pk=profile.pk).update(
+            presence=AgentProfile.Presence.ONLINE, last_seen_at=timezone.now()
+        )
     _assign(case=case, user_id=user.pk, by=user, auto=False)
     return case
 
@@ -196,9 +254,12 @@ def cases_sweep() -> dict[str, int]:
     # afterwards keeps it (else it would bounce, greeting the customer again, on every sweep).
     missed = Q(first_response_at__isnull=True, sla_due_at__lt=now, assigned_at__lt=F("sla_due_at"))
     for case in held.filter(Q(assignee_id__in=offline_users) | missed):
-        reason = (
-            "agent offline" if case.assignee_id in offline_users else "first response SLA missed"
-        )
+        if case.assignee_id in offline_users:
+            reason = "agent offline"
+        else:
+            reason = "first response SLA missed"
+            case.missed_by_id = case.assignee_id
+            case.save(update_fields=["missed_by"])
         case_requeue(case=case, reason=reason)
         requeued += 1
     warned = 0

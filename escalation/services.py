@@ -156,6 +156,22 @@ def case_open(
     return case, True
 
 
+def case_reopen_if_needed(*, conversation: Conversation) -> Case | None:
+    """The customer wrote to a conversation a person owns: if no case is open (a person resolved
+    it), open one, so the message does not go unanswered. Call holding the conversation lock."""
+    if Case.objects.filter(conversation=conversation).exclude(status=Case.Status.RESOLVED).exists():
+        return None
+    last = Case.objects.filter(conversation=conversation).order_by("-resolved_at", "-id").first()
+    case, _ = case_open(
+        conversation=conversation,
+        trigger=Case.Trigger.RETURNED,
+        reason="after a person closed the last case",
+        team=last.team if last else None,
+        priority=last.priority if last else None,
+    )
+    return case
+
+
 def signal_record(*, conversation: Conversation, kind: str, evidence: dict) -> None:
     """A signal from outside the message stream (the policy layer's denial of an AI action)."""
     Signal.objects.create(conversation=conversation, kind=kind, evidence=evidence)

@@ -65,6 +65,14 @@
     }
   });
 
+  // Enter on the outcome list (where `e` puts the focus) resolves with that outcome.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.id === "resolve-outcome" && event.target.form) {
+      event.preventDefault();
+      event.target.form.requestSubmit();
+    }
+  });
+
   // Canned replies fill the reply box.
   document.addEventListener("change", function (event) {
     if (event.target.matches("select.macros") && event.target.value) {

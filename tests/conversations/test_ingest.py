@@ -357,3 +357,22 @@ async def test_the_openapi_schema_is_served() -> None:
     paths = json.loads(response["body"])["paths"]
     assert "/api/v1/events" in paths
     assert "/api/v1/conversations/{conversation}" in paths
+
+
+@pytest.mark.django_db
+def test_an_ai_message_after_a_handoff_in_the_same_batch_is_refused() -> None:
+    from conversations.services import events_ingest
+
+    integration, _ = integration_create(name="batch-bot")
+    results = events_ingest(
+        integration=integration,
+        raw_events=[
+            event("h-1", "conv-h", 1),
+            event("h-2", "conv-h", 2, type="handoff", role=None, text=None, reason="policy"),
+            event("h-3", "conv-h", 3, role="ai", text="Anything else I can do?"),
+            event("h-4", "conv-h", 4, text="Thanks, I'll wait."),
+        ],
+    )
+    answers = [getattr(r, "status", None) or r.code for r in results]
+    assert answers == ["stored", "stored", "not_owner", "stored"]
+    assert not Event.objects.filter(event_id="h-3").exists()

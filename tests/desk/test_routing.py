@@ -23,6 +23,7 @@ from desk.services import case_resolve
 from escalation.models import Case, CaseEvent
 from escalation.routing import (
     PRESENCE_TIMEOUT,
+    CannotTake,
     CaseTaken,
     case_pick,
     case_priority,
@@ -361,7 +362,7 @@ def test_the_sweeper_requeues_a_case_that_missed_its_first_response_sla(bot: Int
 def test_a_missed_sla_requeues_once_not_on_every_sweep(bot: Integration) -> None:
     """The deadline stays in the past once missed: the agent who takes the case over did not
     miss it, and must not lose it (nor the customer get another greeting) every 30 seconds."""
-    make_agent("slow")
+    slow = make_agent("slow")
     case = make_case(bot, priority=50)
     assert cases_auto_assign() == 1
     past = timezone.now() - timedelta(minutes=1)
@@ -370,11 +371,61 @@ def test_a_missed_sla_requeues_once_not_on_every_sweep(bot: Integration) -> None
     )
 
     assert cases_sweep()["requeued"] == 1
+    fresh = make_agent("fresh")
     second = cases_sweep()
 
     assert second["requeued"] == 0
     assert timeline(case) == ["assigned", "requeued", "assigned"]
+    case.refresh_from_db()
+    assert (case.assignee, case.missed_by) == (fresh, slow)
     assert Event.objects.filter(conversation=case.conversation, role="agent").count() == 2
+
+
+def test_a_missed_case_does_not_go_back_to_the_agent_who_missed_it(bot: Integration) -> None:
+    slow = make_agent("slow")
+    case = make_case(bot, priority=50)
+    assert cases_auto_assign() == 1
+    past = timezone.now() - timedelta(minutes=1)
+    Case.objects.filter(pk=case.pk).update(
+        sla_due_at=past, assigned_at=past - timedelta(minutes=10)
+    )
+
+    sweep = cases_sweep()
+
+    assert (sweep["requeued"], sweep["assigned"]) == (1, 0)
+    case.refresh_from_db()
+    assert (case.status, case.assignee) == (Case.Status.QUEUED, None)
+    # They may still take it back by hand, without greeting the customer a second time.
+    case_pick(case_id=case.pk, user=slow)
+    assert Event.objects.filter(conversation=case.conversation, role="agent").count() == 1
+
+
+def test_picking_by_hand_needs_the_skill_and_room(bot: Integration) -> None:
+    maya = make_agent("maya", capacity=1)
+    bereavement = make_case(bot, topic="bereavement", skill="bereavement")
+    with pytest.raises(CannotTake, match="bereavement skill"):
+        case_pick(case_id=bereavement.pk, user=maya)
+
+    case_pick(case_id=make_case(bot).pk, user=maya)
+    with pytest.raises(CannotTake, match="capacity"):
+        case_pick(case_id=make_case(bot).pk, user=maya)
+
+    boss = make_agent("boss", capacity=1)
+    AgentProfile.objects.filter(user=boss).update(role=AgentProfile.Role.SUPERVISOR)
+    case_pick(case_id=make_case(bot).pk, user=boss)
+    case_pick(case_id=bereavement.pk, user=boss)
+    assert len(held_by(boss)) == 2
+
+
+def test_picking_a_case_while_offline_brings_the_agent_online(bot: Integration) -> None:
+    maya = make_agent("maya", presence=AgentProfile.Presence.OFFLINE, seen_ago=timedelta(hours=1))
+    case = make_case(bot)
+
+    case_pick(case_id=case.pk, user=maya)
+
+    assert AgentProfile.objects.get(user=maya).presence == AgentProfile.Presence.ONLINE
+    assert cases_sweep()["requeued"] == 0
+    assert held_by(maya) == {case.pk}
 
 
 def test_the_sweeper_warns_once_before_a_breach(bot: Integration) -> None:

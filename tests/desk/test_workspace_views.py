@@ -215,6 +215,13 @@ def desk(db: None) -> Desk:
     return Desk(store, bot, case, drafted, maya, _agent("leo", "Leo"), client)
 
 
+def at_desk(user: Any, **fields: Any) -> None:
+    """The agent has the desk open (online, with a fresh heartbeat)."""
+    AgentProfile.objects.filter(user=user).update(
+        presence=AgentProfile.Presence.ONLINE, last_seen_at=timezone.now(), **fields
+    )
+
+
 def fragment(response: Any) -> str:
     html = response.content.decode()
     assert response.status_code == 200
@@ -305,7 +312,7 @@ def test_a_reply_goes_to_the_customer_and_marks_the_first_response(desk: Desk) -
 
 def test_a_reply_needs_the_case_taken_first(desk: Desk) -> None:
     html = fragment(desk.client.post(desk.url("reply"), {"text": "Hello"}, headers=HTMX))
-    assert "Take the case before replying" in html
+    assert "Take the case first" in html
     assert not Event.objects.filter(conversation=desk.case.conversation, role="agent").exists()
 
 
@@ -334,6 +341,7 @@ def test_an_internal_note_lands_on_the_timeline_and_not_on_the_customer_channel(
 
 
 def test_approving_runs_the_action(desk: Desk) -> None:
+    desk.client.post(desk.url("take"))
     html = fragment(desk.client.post(desk.url("approve"), {"note": "ok"}, headers=HTMX))
     assert "refund_payment done." in html
     desk.drafted.refresh_from_db()
@@ -348,6 +356,7 @@ def test_approving_runs_the_action(desk: Desk) -> None:
 
 def test_approving_with_edited_arguments_runs_the_edit(desk: Desk) -> None:
     edited = {**desk.drafted.args, "amount": "40.00"}
+    desk.client.post(desk.url("take"))
     response = desk.client.post(desk.url("approve"), {"args": json.dumps(edited)})
     assert response.status_code == 302
     desk.drafted.refresh_from_db()
@@ -379,6 +388,7 @@ def test_approving_with_broken_arguments_explains_and_runs_nothing(
 
 def test_an_action_the_policy_refuses_is_reported_and_not_run(desk: Desk) -> None:
     edited = {**desk.drafted.args, "amount": "5000.00"}
+    desk.client.post(desk.url("take"))
     html = fragment(
         desk.client.post(desk.url("approve"), {"args": json.dumps(edited)}, headers=HTMX)
     )
@@ -390,6 +400,7 @@ def test_an_action_the_policy_refuses_is_reported_and_not_run(desk: Desk) -> Non
 
 
 def test_rejecting_never_runs_the_action(desk: Desk) -> None:
+    desk.client.post(desk.url("take"))
     html = fragment(desk.client.post(desk.url("reject"), {"note": "not owed"}, headers=HTMX))
     desk.drafted.refresh_from_db()
     assert (desk.drafted.status, desk.drafted.decision_note) == (
@@ -410,6 +421,7 @@ def test_an_action_of_another_conversation_is_not_found(desk: Desk) -> None:
         conversation=other.conversation,
         case=other,
     )
+    desk.client.post(desk.url("take"))
     for name in ("approve", "reject"):
         assert desk.client.post(desk.url(name, action_id=foreign.pk)).status_code == 404
     foreign.refresh_from_db()
@@ -440,12 +452,14 @@ def test_transferring_to_a_team_requeues_the_case_there(desk: Desk) -> None:
 
 def test_an_htmx_transfer_redirects_the_browser_to_the_queue(desk: Desk) -> None:
     Team.objects.create(slug="billing", name="Billing")
+    desk.client.post(desk.url("take"))
     response = desk.client.post(desk.url("transfer"), {"target": "team:billing"}, headers=HTMX)
     assert response["HX-Redirect"] == reverse("desk:queue")
 
 
 def test_transferring_to_an_agent_assigns_it_to_them(desk: Desk) -> None:
     desk.client.post(desk.url("take"))
+    at_desk(desk.leo)
     response = desk.client.post(
         desk.url("transfer"), {"target": f"agent:{desk.leo.pk}", "note": "You know this one"}
     )
@@ -468,10 +482,15 @@ def test_transferring_to_an_agent_assigns_it_to_them(desk: Desk) -> None:
     ids=["nothing", "unknown-team", "unknown-agent"],
 )
 def test_a_transfer_to_nowhere_is_refused(desk: Desk, target: str, message: str) -> None:
+    desk.client.post(desk.url("take"))
     html = fragment(desk.client.post(desk.url("transfer"), {"target": target}, headers=HTMX))
     assert message in html
     desk.case.refresh_from_db()
-    assert (desk.case.team, desk.case.status) == ("general", Case.Status.QUEUED)
+    assert (desk.case.team, desk.case.status, desk.case.assignee) == (
+        "general",
+        Case.Status.ASSIGNED,
+        desk.maya,
+    )
     assert not desk.case.timeline.filter(kind=CaseEvent.Kind.TRANSFER).exists()
 
 
@@ -496,6 +515,7 @@ def test_resolving_with_each_outcome_closes_the_case_and_goes_to_the_next(
 
 
 def test_an_htmx_resolve_redirects_the_browser_to_the_next_case(desk: Desk) -> None:
+    desk.client.post(desk.url("take"))
     response = desk.client.post(desk.url("resolve"), {"outcome": "resolved"}, headers=HTMX)
     assert response["HX-Redirect"] == reverse("desk:next")
 
@@ -517,10 +537,11 @@ def test_after_the_last_case_the_queue_page_says_so_and_the_news_does_not_linger
 
 
 def test_resolving_needs_a_known_outcome_and_an_open_case(desk: Desk) -> None:
+    desk.client.post(desk.url("take"))
     html = fragment(desk.client.post(desk.url("resolve"), {"outcome": "maybe"}, headers=HTMX))
     assert "Unknown outcome" in html
     desk.case.refresh_from_db()
-    assert desk.case.status == Case.Status.QUEUED
+    assert desk.case.status == Case.Status.ASSIGNED
 
     desk.client.post(desk.url("resolve"), {"outcome": "resolved"})
     html = fragment(desk.client.post(desk.url("resolve"), {"outcome": "resolved"}, headers=HTMX))
@@ -618,6 +639,7 @@ def test_writes_need_the_csrf_token(desk: Desk) -> None:
 # session, user, agent check; the case and the agent's profile with its teams; the packet,
 # events, drafted actions and timeline; the customer with payment methods; orders with their
 # items, fulfillments and payments; subscriptions; contacts; macros; teams; agents.
+# And the agent's presence for the status switch.
 CASE_PAGE_QUERIES = 21
 
 
@@ -680,7 +702,7 @@ def _queue_cases(integration: Integration, count: int) -> None:
     Case.objects.bulk_create(cases)
 
 
-# session, user, agent check, profile and its teams, the cases, their count
+# session, user, agent check, profile and its teams, the cases, their count, presence
 QUEUE_PAGE_QUERIES = 7
 
 
