@@ -220,13 +220,13 @@ def _messages_update(*, conversation: Conversation, events: Sequence[Event]) -> 
                 )
             )
             for kind in fact.kinds:
-                spans = [s for s in fact.spans if s["kind"] == kind]
+                kind_spans = [s for s in fact.spans if s["kind"] == kind]
                 new_signals.append(
                     Signal(
                         conversation=conversation,
                         event=event,
                         kind=kind,
-                        evidence={"seq": event.seq, "spans": spans, **fact.facts},
+                        evidence={"seq": event.seq, "spans": kind_spans, **fact.facts},
                     )
                 )
         if turn.type == "message" and turn.role == "customer":

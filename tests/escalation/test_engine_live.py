@@ -83,6 +83,24 @@ def case_saves() -> Iterator[list[tuple[str, list[tuple[int, str]]]]]:
 # --- signals and state from ingest ----------------------------------------------------------
 
 
+def test_an_event_arriving_late_is_analysed_and_can_still_escalate(
+    bot: Integration, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The protocol lets events arrive out of seq order: a late one with a signal, before an
+    event already analysed, must not break the analysis of the conversation."""
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(bot, say("late", 2, "Where is my order?"))
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(bot, say("late", 1, "I want to talk to a real person, now."))
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(bot, say("late", 3, "hello?"))
+    conversation = conversation_of(bot, "late")
+
+    assert MessageAnalysis.objects.filter(conversation=conversation).count() == 3
+    assert conversation.owner == Conversation.Owner.HUMAN
+    assert Case.objects.get(conversation=conversation).reason == "customer-asks-for-person"
+
+
 def test_ingest_analyses_every_event_and_keeps_the_evidence(
     bot: Integration, django_capture_on_commit_callbacks: Any
 ) -> None:
