@@ -1,15 +1,34 @@
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django.http import HttpRequest
 from ninja import NinjaAPI
+from ninja.parser import Parser
 
 from conversations.api import router as conversations_router
 from desk.api import router as actions_router
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+class StrictJSONParser(Parser):
+    """Bodies are JSON as the RFC has it: Python's NaN and Infinity extensions are refused,
+    as on the ingest socket."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json.loads(request.body, parse_constant=_not_json)
+
 
 api = NinjaAPI(
     title="Baton API",
     version="1",
     description="The handover protocol's HTTP side. See docs/protocol.md.",
     urls_namespace="api-v1",
+    parser=StrictJSONParser(),
 )
 api.add_router("/", conversations_router)
 api.add_router("/", actions_router)

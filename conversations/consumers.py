@@ -28,6 +28,11 @@ def bearer_token(scope: dict[str, Any]) -> str:
     return ""
 
 
+def _not_json(constant: str) -> None:
+    # Python's json module accepts NaN and Infinity; JSON does not.
+    raise ValueError(f"{constant} is not a JSON value")
+
+
 class IngestConsumer(WebsocketConsumer):
     def connect(self) -> None:
         self.token = bearer_token(self.scope)
@@ -58,9 +63,12 @@ class IngestConsumer(WebsocketConsumer):
             )
             return
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, parse_constant=_not_json)
         except ValueError as exc:
             self._send_error(ErrorCode.INVALID_JSON, f"The frame is not valid JSON: {exc}.")
+            return
+        except RecursionError:
+            self._send_error(ErrorCode.INVALID_JSON, "The frame is nested too deeply.")
             return
         if isinstance(data, dict):
             events = [data]

@@ -5,6 +5,7 @@ One set of pydantic models serves the websocket, the HTTP fallback and the OpenA
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -166,12 +167,40 @@ def client_event_id(raw: object) -> str | None:
     return None
 
 
+def unstorable(value: object) -> str:
+    """Why a decoded JSON value cannot be stored ("" if it can): a NUL character or an unpaired
+    surrogate in any string or key, or a number that is not finite (NaN, Infinity)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "a string contains a NUL character"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "a string contains an unpaired surrogate"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return "a number is not finite"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return ""
+
+
 def event_parse(raw: object) -> ProtocolEvent:
     """Validate one decoded event, or raise ParseFailure with the protocol's error code."""
     event_id = client_event_id(raw)
     if not isinstance(raw, dict):
         raise ParseFailure(
             event_id=None, code=ErrorCode.INVALID_EVENT, detail="An event must be a JSON object."
+        )
+    if why := unstorable(raw):
+        raise ParseFailure(
+            event_id=event_id, code=ErrorCode.INVALID_EVENT, detail=f"Cannot be stored: {why}."
         )
     event_type = raw.get("type")
     if event_type not in EVENT_TYPES:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from conversations.events import conversation_group, integration_group, send_on_commit
@@ -105,15 +105,22 @@ def events_ingest(
     if pending:
         try:
             stored = _events_store(integration=integration, pending=pending)
-        except IntegrityError:
+        except (IntegrityError, DataError):
             # Another connection stored one of these ids meanwhile (or a batch reused an id
-            # across conversations): store one by one so each gets its own answer.
+            # across conversations), or the database refused a value: store one by one so each
+            # gets its own answer.
             stored = {}
             for item in pending:
                 try:
                     stored.update(_events_store(integration=integration, pending=[item]))
                 except IntegrityError:
                     stored[item.index] = AckOut(id=item.event.id, status="duplicate")
+                except DataError as exc:
+                    stored[item.index] = ErrorOut(
+                        id=item.event.id,
+                        code=ErrorCode.INVALID_EVENT,
+                        detail=f"The database refused this event: {str(exc).splitlines()[0]}",
+                    )
         for index, result in stored.items():
             results[index] = result
     return [result for result in results if result is not None]
@@ -131,7 +138,9 @@ def _error(raw: object, code: str, detail: str) -> ErrorOut:
 
 
 def _encoded_size(raw: object) -> int:
-    return len(json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode())
+    # "replace": an unpaired surrogate is measured here and refused by the parser.
+    text = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+    return len(text.encode("utf-8", "replace"))
 
 
 @transaction.atomic(durable=True)

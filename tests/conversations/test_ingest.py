@@ -376,3 +376,58 @@ def test_an_ai_message_after_a_handoff_in_the_same_batch_is_refused() -> None:
     answers = [getattr(r, "status", None) or r.code for r in results]
     assert answers == ["stored", "stored", "not_owner", "stored"]
     assert not Event.objects.filter(event_id="h-3").exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ({"text": "before\x00after"}, "NUL"),
+        ({"text": "half a pair \ud800"}, "unpaired surrogate"),
+        ({"type": "tool_call", "tool": "lookup", "args": {"note\x00": "x"}, "status": "ok"}, "NUL"),
+        (
+            {"type": "tool_call", "tool": "lookup", "args": {"deep": [["\udfff"]]}, "status": "ok"},
+            "unpaired surrogate",
+        ),
+    ],
+)
+async def test_text_no_database_can_store_is_an_invalid_event_on_both_transports(
+    transport: Any, fields: dict[str, Any], why: str
+) -> None:
+    bad = event("bad", "c-bad", 1, **fields)
+    error, ack = await transport.send([bad, event("good", "c-bad", 2)])
+    assert (error["code"], error["id"]) == ("invalid_event", "bad")
+    assert why in error["detail"]
+    assert ack["status"] == "stored"
+    assert not await Event.objects.filter(event_id="bad").aexists()
+
+
+async def test_nan_is_not_json_on_either_transport(token: str) -> None:
+    frame = '{"type": "ai_signal", "id": "n1", "conversation": "c-nan", "seq": 1, '
+    frame += '"at": "2026-11-27T10:00:00Z", "confidence": NaN}'
+    communicator = await socket_for(token)
+    await communicator.send_to(text_data=frame)
+    error = json.loads(await communicator.receive_from(timeout=5))
+    assert (error["code"], error["id"]) == ("invalid_json", None)
+    await communicator.disconnect()
+
+    headers = [*_headers(token), (b"content-type", b"application/json")]
+    response = await HttpCommunicator(
+        application,
+        "POST",
+        "/api/v1/events",
+        body=b'{"events": [' + frame.encode() + b"]}",
+        headers=headers,
+    ).get_response(timeout=5)
+    assert response["status"] == 400
+    assert not await Event.objects.filter(event_id="n1").aexists()
+
+
+async def test_a_frame_nested_too_deeply_is_refused_and_the_socket_stays_open(token: str) -> None:
+    communicator = await socket_for(token)
+    transport = SocketTransport(communicator)
+    await communicator.send_to(text_data="[" * 20_000 + "]" * 20_000)
+    error = await transport.receive()
+    assert error["code"] == "invalid_json"
+    [ack] = await transport.send([event("e1", "c1", 1)])
+    assert ack["status"] == "stored"
+    await communicator.disconnect()
