@@ -22,6 +22,8 @@ SLA_WARNING_SHARE = 0.8
 # Minutes of waiting that one point of priority is worth.
 AGING_MINUTES_PER_POINT = 1.0
 PRESENCE_TIMEOUT = timedelta(seconds=75)
+# A case is queued without its packet if building one takes longer than this.
+PREPARING_TIMEOUT = timedelta(minutes=2)
 
 
 def sla_minutes(priority: int) -> int:
@@ -277,8 +279,23 @@ def cases_sweep() -> dict[str, int]:
         CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.SLA_WARNING)
         send_on_commit(queue_group(case.team), {"type": "case.updated", "case_id": case.pk})
         warned += 1
+    stuck = 0
+    for case in Case.objects.select_for_update(skip_locked=True).filter(
+        status=Case.Status.PREPARING, queued_at__lt=now - PREPARING_TIMEOUT
+    ):
+        # Its packet task died (a lost worker, a crash): queue it without a packet.
+        from escalation.services import case_queue
+
+        case_queue(case=case)
+        stuck += 1
     assigned = cases_auto_assign()
-    return {"offline": stale, "requeued": requeued, "warned": warned, "assigned": assigned}
+    return {
+        "offline": stale,
+        "requeued": requeued,
+        "warned": warned,
+        "unstuck": stuck,
+        "assigned": assigned,
+    }
 
 
 def sla_state(case: Case, now: Any = None) -> str:

@@ -346,6 +346,7 @@ def _packet_store(*, case: Case, backend: str, data: dict[str, Any]) -> HandoffP
 
 def packet_embedded(*, case: Case) -> dict[str, Any]:
     """Build the embedded packet for a case from its conversation as stored now."""
+    from desk.actions.catalog import TOOLS
     from desk.actions.services import action_draft
     from desk.selectors import conversation_account_id
     from desk.store.models import Customer
@@ -382,7 +383,8 @@ def packet_embedded(*, case: Case) -> dict[str, Any]:
     drafted = list(case.drafted_actions.values_list("pk", flat=True))
     already = {(d.tool, repr(sorted(d.args.items()))) for d in conversation.drafted_actions.all()}
     for turn in turns:
-        if turn.type == "tool_call" and turn.tool_status == "denied":
+        # Only actions of the catalog can be drafted: nobody could approve an unknown one.
+        if turn.type == "tool_call" and turn.tool_status == "denied" and turn.tool in TOOLS:
             key = (turn.tool, repr(sorted(turn.tool_args.items())))
             if key in already:
                 continue
@@ -425,7 +427,14 @@ def case_prepare(*, case_id: int) -> Case | None:
         )
         if case is None or case.status != Case.Status.PREPARING:
             return case
-        data = packet_embedded(case=case)
+        try:
+            with transaction.atomic():
+                data = packet_embedded(case=case)
+        except Exception:
+            # A customer is waiting: a packet that cannot be built must not hold the case back.
+            logger.exception("could not build the packet of case %s; queueing it without", case_id)
+            case_queue(case=case)
+            return case
         if not case.packets.exists():
             _packet_store(case=case, backend=HandoffPacket.Backend.EMBEDDED, data=data)
     llm = _llm_within_budget(case=case, data=data)
@@ -477,6 +486,7 @@ def case_queue(*, case: Case, data: dict[str, Any] | None = None) -> None:
     enqueue_on_commit(auto_assign)
 
 
+@transaction.atomic
 @transaction.atomic
 def case_prepare_failed(*, case_id: int) -> None:
     """The packet could not be built: queue the case anyway, so no customer is left waiting."""

@@ -325,7 +325,7 @@ def test_the_sweeper_requeues_the_cases_of_an_agent_gone_offline(bot: Integratio
 
     result = cases_sweep()
 
-    assert result == {"offline": 1, "requeued": 1, "warned": 0, "assigned": 1}
+    assert result == {"offline": 1, "requeued": 1, "warned": 0, "unstuck": 0, "assigned": 1}
     assert AgentProfile.objects.get(user=gone).presence == AgentProfile.Presence.OFFLINE
     case.refresh_from_db()
     assert case.assignee == stays

@@ -508,3 +508,61 @@ def test_an_llm_error_queues_the_case_with_the_embedded_packet(
     assert len(fake_llm.requests) == 1
     time.sleep(0.2)
     assert list(case.packets.values_list("version", "backend")) == [(1, "embedded")]
+
+
+def test_a_packet_that_cannot_be_built_does_not_hold_the_case_back(
+    bot: Integration, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from escalation import services
+
+    def broken(*, case: Case) -> dict[str, Any]:
+        raise RuntimeError("store unreachable")
+
+    monkeypatch.setattr(services, "packet_embedded", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(
+            bot,
+            say("broken", 1, "Hi"),
+            event("broken-2", "broken", 2, type="handoff", reason="customer_request"),
+        )
+
+    case = Case.objects.get(conversation__external_id="broken")
+    assert (case.status, case.packets.count()) == (Case.Status.QUEUED, 0)
+
+
+def test_a_denied_tool_outside_the_catalog_is_not_drafted_and_the_case_is_queued(
+    bot: Integration, django_capture_on_commit_callbacks: Any
+) -> None:
+    long_name = "x" * 100
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(
+            bot,
+            say("odd-tool", 1, "Please do the thing."),
+            event("odd-2", "odd-tool", 2, type="tool_call", tool=long_name, status="denied"),
+            event("odd-3", "odd-tool", 3, type="handoff", reason="policy"),
+        )
+
+    case = Case.objects.get(conversation__external_id="odd-tool")
+    assert case.status == Case.Status.QUEUED
+    assert case.packets.count() == 1
+    assert not DraftedAction.objects.filter(conversation=case.conversation).exists()
+
+
+def test_the_sweeper_queues_a_case_whose_packet_never_came(bot: Integration) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from escalation.routing import cases_sweep
+
+    ingest(bot, say("stuck", 1, "Hello"))  # on_commit callbacks are not run: no task ran
+    conversation = conversation_of(bot, "stuck")
+    case = Case.objects.create(
+        conversation=conversation, trigger=Case.Trigger.HANDOFF, reason="customer_request"
+    )
+    assert cases_sweep()["unstuck"] == 0
+    Case.objects.filter(pk=case.pk).update(queued_at=timezone.now() - timedelta(minutes=5))
+
+    assert cases_sweep()["unstuck"] == 1
+    case.refresh_from_db()
+    assert case.status == Case.Status.QUEUED
