@@ -85,7 +85,33 @@ class SignalAdmin(admin.ModelAdmin):
     raw_id_fields = ["conversation", "event"]
 
 
+class FlaggedFilter(admin.SimpleListFilter):
+    title = "rules"
+    parameter_name = "flagged"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Some rule holds"), ("no", "No rule holds")]
+
+    def queryset(self, request: Any, queryset: Any) -> Any:
+        # The list's first element: a JSON lookup that SQLite and PostgreSQL both answer.
+        flagged = {"rules_fired__0__isnull": False}
+        if self.value() == "yes":
+            return queryset.filter(**flagged)
+        if self.value() == "no":
+            return queryset.exclude(**flagged)
+        return queryset
+
+
 @admin.register(ConversationState)
 class ConversationStateAdmin(admin.ModelAdmin):
-    list_display = ["conversation", "sentiment", "trend", "risk", "topic", "updated_at"]
+    list_display = [
+        "conversation",
+        "sentiment",
+        "trend",
+        "risk",
+        "topic",
+        "rules_fired",
+        "updated_at",
+    ]
+    list_filter = [FlaggedFilter, "topic"]
     raw_id_fields = ["conversation"]

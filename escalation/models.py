@@ -192,6 +192,9 @@ class ConversationState(models.Model):
     topic = models.CharField(max_length=40, blank=True)
     counts = models.JSONField(default=dict, help_text="Signal kind -> number of events.")
     customer_turns = models.PositiveIntegerField(default=0)
+    # Codes of the rules whose condition holds now, flag-only rules included: a flag leaves
+    # this mark (and the admin's "flagged" filter) and nothing else.
+    rules_fired = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -230,6 +233,16 @@ class Rule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from escalation.rules import RuleError, condition_validate
+
+        try:
+            condition_validate(self.condition)
+        except RuleError as exc:
+            raise ValidationError({"condition": str(exc)}) from None
 
 
 class HandoffPacket(models.Model):

@@ -79,6 +79,11 @@ def rules_for_replay(
     row = Rule.objects.filter(code=code).first()
     if row is None:
         raise RuleError(f"No rule {code!r}.")
+    if condition is None:
+        try:
+            condition_validate(row.condition)
+        except RuleError as exc:
+            raise RuleError(f"Rule {code!r} has a malformed condition: {exc}") from None
     return [
         RuleSpec(
             code=row.code,

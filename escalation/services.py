@@ -85,19 +85,30 @@ def rules_active() -> list[RuleSpec]:
         from escalation.rules import DEFAULT_RULES
 
         return list(DEFAULT_RULES)
-    return [
-        RuleSpec(
-            code=r.code,
-            name=r.name,
-            condition=r.condition,
-            action=r.action,
-            priority=r.priority,
-            team=r.team,
-            ai_read_only=r.ai_read_only,
-            order=r.order,
+    from escalation.rules import RuleError, condition_validate
+
+    specs = []
+    for r in Rule.objects.filter(enabled=True):
+        try:
+            # The admin refuses a malformed condition; a row written some other way is
+            # skipped here, so one bad rule cannot switch the others off.
+            condition_validate(r.condition)
+        except RuleError as exc:
+            logger.error("rule %s is skipped: %s", r.code, exc)
+            continue
+        specs.append(
+            RuleSpec(
+                code=r.code,
+                name=r.name,
+                condition=r.condition,
+                action=r.action,
+                priority=r.priority,
+                team=r.team,
+                ai_read_only=r.ai_read_only,
+                order=r.order,
+            )
         )
-        for r in Rule.objects.filter(enabled=True)
-    ]
+    return specs
 
 
 def event_turn(event: Event) -> Turn:
@@ -283,6 +294,7 @@ def conversation_analyze(*, conversation_id: int) -> ConversationState | None:
             "topic": analysis.state.topic,
             "counts": analysis.state.counts,
             "customer_turns": analysis.state.customer_turns,
+            "rules_fired": analysis.rules.codes,
         },
     )
     outcome = analysis.rules

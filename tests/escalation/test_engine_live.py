@@ -566,3 +566,60 @@ def test_the_sweeper_queues_a_case_whose_packet_never_came(bot: Integration) -> 
     assert cases_sweep()["unstuck"] == 1
     case.refresh_from_db()
     assert case.status == Case.Status.QUEUED
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"all": [{"field": "risk", "op": "gte", "value": 0.1}]},
+        {"all": [{"field": "risk", "value": 0.1}]},
+        [{"field": "risk", "op": ">=", "value": 0.1}],
+    ],
+)
+def test_a_malformed_rule_written_past_the_admin_is_skipped_and_the_rest_still_work(
+    bot: Integration, django_capture_on_commit_callbacks: Any, condition: Any
+) -> None:
+    from django.core.exceptions import ValidationError
+    from django.core.management import CommandError, call_command
+
+    bad = Rule.objects.create(code="bad", name="Bad", condition=condition, order=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(bot, say("guarded", 1, "I want to talk to a real person, now."))
+
+    assert conversation_of(bot, "guarded").owner == Conversation.Owner.HUMAN
+    with pytest.raises(ValidationError):
+        bad.full_clean()
+    with pytest.raises(CommandError, match="malformed condition"):
+        call_command("replay_rules", "--since", "1d", "--rule", "bad")
+
+
+def test_a_flag_only_rule_leaves_its_mark_on_the_conversation_state(
+    bot: Integration, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.contrib.admin.sites import site
+    from django.test import RequestFactory
+
+    Rule.objects.create(
+        code="mentions-chargeback",
+        name="Mentions a chargeback",
+        condition={"any": [{"field": "turns", "op": ">=", "value": 2}]},
+        action=Rule.Action.FLAG,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(bot, say("flagged", 1, "Hello there."), say("flagged", 2, "Where is my tent?"))
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(bot, say("calm", 1, "Hi"))
+
+    flagged = ConversationState.objects.get(conversation=conversation_of(bot, "flagged"))
+    assert flagged.rules_fired == ["mentions-chargeback"]
+    assert conversation_of(bot, "flagged").owner == Conversation.Owner.AI
+    assert not Case.objects.exists()
+    model_admin = site._registry[ConversationState]
+    request = RequestFactory().get("/", {"flagged": "yes"})
+    [only] = model_admin.get_list_filter(request)[:1]
+    filtered = only(request, {"flagged": ["yes"]}, ConversationState, model_admin).queryset(
+        request, ConversationState.objects.all()
+    )
+    calm = ConversationState.objects.get(conversation=conversation_of(bot, "calm"))
+    assert calm.rules_fired == []
+    assert list(filtered) == [flagged]
