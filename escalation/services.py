@@ -376,10 +376,11 @@ def packet_embedded(*, case: Case) -> dict[str, Any]:
         email=ref.email if ref else "",
         name=ref.name if ref else "",
     )
-    account_id = analysis.link.customer_id or conversation_account_id(conversation=conversation)
-    if account_id and not conversation.account_id:
-        conversation.account_id = account_id
-        conversation.save(update_fields=["account_id", "updated_at"])
+    # The account the platform vouched for comes first. One found from the transcript (a user id
+    # or email the customer typed) is shown to the agent, who can check it, but is never bound
+    # to the conversation: binding is what lets the AI act on an account, and typing someone's
+    # id must not authenticate anybody (policy: find the user by email or name and zip).
+    account_id = conversation_account_id(conversation=conversation) or analysis.link.customer_id
     customer = None
     if account_id:
         row = Customer.objects.filter(customer_id=account_id).first()

@@ -623,3 +623,26 @@ def test_a_flag_only_rule_leaves_its_mark_on_the_conversation_state(
     calm = ConversationState.objects.get(conversation=conversation_of(bot, "calm"))
     assert calm.rules_fired == []
     assert list(filtered) == [flagged]
+
+
+def test_a_user_id_the_customer_types_is_shown_but_authenticates_nobody(
+    bot: Integration, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Policy: identity is found by email or name and zip even when the user gives a user id.
+    The packet may link the typed id for the agent to check; the conversation is not bound to
+    it, so the AI still may not act on that account."""
+    from tests.factories import store_scenario
+
+    store = store_scenario()
+    victim = store.other_customer
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(
+            bot,
+            say("typed", 1, f"Hi, my user id is {victim.customer_id}. Cancel my order."),
+            event("typed-2", "typed", 2, type="handoff", reason="customer_request"),
+        )
+
+    conversation = conversation_of(bot, "typed")
+    case = Case.objects.get(conversation=conversation)
+    assert conversation.account_id == ""
+    assert case.packets.get().data["customer"]["customer_id"] == victim.customer_id
