@@ -7,6 +7,7 @@ the embedded packet and the LLM's replaces it when it arrives.
 
 from __future__ import annotations
 
+import json
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -18,6 +19,9 @@ from django.db import close_old_connections, connection, transaction
 
 from conversations.events import queue_group, send_now
 from conversations.models import Event
+
+# One tool call in the transcript the LLM reads, at most this long.
+MAX_TOOL_LINE = 500
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +39,20 @@ def _turns(case_id: int) -> list[tuple[str, str]]:
     from escalation.models import Case
 
     conversation_id = Case.objects.values_list("conversation_id", flat=True).get(pk=case_id)
-    rows = Event.objects.filter(conversation_id=conversation_id, type="message").order_by(
-        "seq", "id"
-    )
-    return [(e.role, e.text) for e in rows]
+    rows = Event.objects.filter(
+        conversation_id=conversation_id, type__in=["message", "tool_call"]
+    ).order_by("seq", "id")
+    return [(e.role, e.text) if e.type == "message" else ("tool", _tool_line(e)) for e in rows]
+
+
+def _tool_line(event: Event) -> str:
+    """A tool call as one transcript line: what the AI tried, and what came of it."""
+    payload = event.payload
+    line = f"{payload.get('tool', '')} {json.dumps(payload.get('args') or {}, sort_keys=True)}"
+    line += f" -> {payload.get('status', '')}"
+    if payload.get("result") is not None:
+        line += f": {json.dumps(payload['result'], sort_keys=True)}"
+    return line[:MAX_TOOL_LINE]
 
 
 def llm_packet_merge(*, embedded: dict[str, Any], llm: Any) -> dict[str, Any]:

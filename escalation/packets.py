@@ -89,8 +89,9 @@ def feeling_label(state: StateFacts) -> str:
     return mood
 
 
-def _ai_tried(turns: Sequence[Turn]) -> list[str]:
-    tried = []
+def _tool_attempts(turns: Sequence[Turn]) -> list[tuple[str, str, str]]:
+    """Each tool call as (what: tool and target, outcome: done/denied/failed, result brief)."""
+    attempts = []
     for turn in turns:
         if turn.type == "tool_call":
             outcome = {"ok": "done", "denied": "denied", "error": "failed"}.get(
@@ -99,8 +100,31 @@ def _ai_tried(turns: Sequence[Turn]) -> list[str]:
             target = turn.tool_args.get("order_id") or turn.tool_args.get("user_id") or ""
             amount = turn.tool_args.get("amount")
             detail = " ".join(str(x) for x in (target, f"${amount}" if amount else "") if x)
-            tried.append(f"{turn.tool}{f' ({detail})' if detail else ''}: {outcome}")
-    return tried
+            what = f"{turn.tool}{f' ({detail})' if detail else ''}"
+            attempts.append((what, outcome, _result_brief(turn.tool_result)))
+    return attempts
+
+
+def _ai_tried(attempts: Sequence[tuple[str, str, str]]) -> list[str]:
+    return [
+        f"{what}: {outcome}" + (f" ({brief})" if brief else "") for what, outcome, brief in attempts
+    ]
+
+
+def _result_brief(result: Any) -> str:
+    """The first few plain facts of a tool's result ("status shipped, carrier UPS")."""
+    if isinstance(result, dict):
+        facts = [
+            f"{key.replace('_', ' ')} {value}"
+            for key, value in result.items()
+            if isinstance(value, str | int | float) and not isinstance(value, bool) and value != ""
+        ]
+        return _clip(", ".join(facts[:3]), 120)
+    if isinstance(result, str):
+        return _clip(result, 120)
+    if isinstance(result, list):
+        return f"{len(result)} item{'s' if len(result) != 1 else ''}"
+    return ""
 
 
 def _ai_said(turns: Sequence[Turn]) -> str:
@@ -117,13 +141,12 @@ def summary_build(
 ) -> dict[str, Any]:
     customer_texts = [t.text for t in turns if t.type == "message" and t.role == "customer"]
     wants = _clip(_main_request(customer_texts), 300)
-    tried = _ai_tried(turns)
+    attempts = _tool_attempts(turns)
+    tried = _ai_tried(attempts)
     said = _clip(_ai_said(turns), 240)
     last_customer = _clip(_still_asking(customer_texts), 200)
-    denied = [t for t in tried if t.endswith(": denied") or t.endswith(": failed")]
-    still_open = (
-        f"{denied[-1].rsplit(':', 1)[0]} still needs doing" if denied else last_customer or wants
-    )
+    denied = [what for what, outcome, _ in attempts if outcome in ("denied", "failed")]
+    still_open = f"{denied[-1]} still needs doing" if denied else last_customer or wants
     feeling = feeling_label(state)
     parts = []
     if wants:

@@ -646,3 +646,27 @@ def test_a_user_id_the_customer_types_is_shown_but_authenticates_nobody(
     case = Case.objects.get(conversation=conversation)
     assert conversation.account_id == ""
     assert case.packets.get().data["customer"]["customer_id"] == victim.customer_id
+
+
+def test_the_llm_reads_the_tool_calls_and_their_results(bot: Integration) -> None:
+    ingest(
+        bot,
+        say("tools", 1, "Where is #W1?"),
+        event(
+            "tools-2",
+            "tools",
+            2,
+            type="tool_call",
+            tool="get_order_details",
+            args={"order_id": "#W1"},
+            status="ok",
+            result={"status": "shipped"},
+        ),
+    )
+    case = Case.objects.create(
+        conversation=conversation_of(bot, "tools"), trigger=Case.Trigger.HANDOFF, reason="x"
+    )
+    assert llm_packets._turns(case.pk) == [
+        ("customer", "Where is #W1?"),
+        ("tool", 'get_order_details {"order_id": "#W1"} -> ok: {"status": "shipped"}'),
+    ]

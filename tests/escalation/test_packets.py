@@ -33,6 +33,7 @@ REFUND_DEMAND = [
         tool="get_order_details",
         tool_status="ok",
         tool_args={"order_id": "#W2378156"},
+        tool_result={"status": "delivered", "items": [{"name": "mug"}], "total": 54.04},
     ),
     Turn(
         role="ai",
@@ -40,6 +41,7 @@ REFUND_DEMAND = [
         tool="refund_payment",
         tool_status="denied",
         tool_args={"order_id": "#W2378156", "amount": "54.04"},
+        tool_result={"reason": "amount_over_ai_limit"},
     ),
     Turn(role="ai", text="I'm not able to issue that refund myself."),
     Turn(
@@ -82,14 +84,14 @@ def test_the_summary_says_what_is_wanted_tried_open_and_felt() -> None:
     # The first substantive sentence: what went wrong, not the demand that followed.
     assert summary["customer_wants"] == "My order #W2378156 arrived broken."
     assert summary["ai_tried"] == [
-        "get_order_details (#W2378156): done",
-        "refund_payment (#W2378156 $54.04): denied",
+        "get_order_details (#W2378156): done (status delivered, total 54.04)",
+        "refund_payment (#W2378156 $54.04): denied (reason amount_over_ai_limit)",
     ]
     assert summary["still_open"] == "refund_payment (#W2378156 $54.04) still needs doing"
     assert summary["customer_feeling"]
     text = summary["text"]
     assert text.startswith("Customer wants: ")
-    assert "AI tried: get_order_details (#W2378156): done; refund_payment" in text
+    assert "AI tried: get_order_details (#W2378156): done (status delivered" in text
     assert "Still open: refund_payment" in text
     assert f"Customer feels {summary['customer_feeling']}." in text
 
