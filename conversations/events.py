@@ -24,6 +24,10 @@ def queue_group(team: str) -> str:
     return f"queue.{team}"
 
 
+# Supervisors watch every queue, including teams created after their page opened.
+ALL_QUEUES_GROUP = "queue-all"
+
+
 def agent_group(user_id: int) -> str:
     return f"agent.{user_id}"
 
@@ -43,3 +47,13 @@ def send_now(group: str, event: dict[str, Any]) -> None:
 def send_on_commit(group: str, event: dict[str, Any]) -> None:
     """Push `event` to `group` once the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: send_now(group, event))
+
+
+def queue_send_now(team: str, event: dict[str, Any]) -> None:
+    """Tell the team's queue pages, and every supervisor's, that a case changed."""
+    send_now(queue_group(team), event)
+    send_now(ALL_QUEUES_GROUP, event)
+
+
+def queue_send_on_commit(team: str, event: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: queue_send_now(team, event))

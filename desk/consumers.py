@@ -11,9 +11,8 @@ from channels.generic.websocket import WebsocketConsumer
 from django.http import Http404
 from django.template.loader import render_to_string
 
-from conversations.events import agent_group, conversation_group, queue_group
+from conversations.events import ALL_QUEUES_GROUP, agent_group, conversation_group, queue_group
 from desk.access import user_is_agent
-from desk.models import Team
 from desk.selectors import (
     agent_teams,
     case_get_for_agent,
@@ -78,10 +77,9 @@ class QueueConsumer(DeskConsumer):
     def extra_groups(self) -> list[str]:
         # None: a supervisor, who sees every team's queue.
         self.teams = agent_teams(user=self.user)
-        groups = self.teams
-        if groups is None:
-            groups = list(Team.objects.values_list("slug", flat=True)) or ["general"]
-        return [queue_group(team) for team in groups]
+        if self.teams is None:
+            return [ALL_QUEUES_GROUP]
+        return [queue_group(team) for team in self.teams]
 
     def resync(self) -> None:
         self._send_queue()

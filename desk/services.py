@@ -13,7 +13,7 @@ from conversations.events import (
     agent_group,
     conversation_group,
     integration_group,
-    queue_group,
+    queue_send_on_commit,
     send_on_commit,
 )
 from conversations.models import Conversation, Event
@@ -186,7 +186,7 @@ def case_transfer(
     case.team = team
     case.save(update_fields=["team"])
     case_requeue(case=case, reason=f"transferred to {team}", by=user)
-    send_on_commit(queue_group(old_team), {"type": "case.updated", "case_id": case.pk})
+    queue_send_on_commit(old_team, {"type": "case.updated", "case_id": case.pk})
     return case
 
 
@@ -216,7 +216,7 @@ def case_resolve(*, case_id: int, user: Any, outcome: str, note: str = "") -> Ca
             integration_group(conversation.integration_id),
             {"type": "conversation.control", "frame": frame},
         )
-    send_on_commit(queue_group(case.team), {"type": "case.updated", "case_id": case.pk})
+    queue_send_on_commit(case.team, {"type": "case.updated", "case_id": case.pk})
     return case
 
 

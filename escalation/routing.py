@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from conversations.events import agent_group, queue_group, send_on_commit
+from conversations.events import agent_group, queue_send_on_commit, send_on_commit
 from escalation.analysis import SENSITIVE_TOPICS
 from escalation.models import Case, CaseEvent
 
@@ -148,7 +148,7 @@ def _assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None:
         # An agent taking a case back does not introduce themselves twice.
         warm_greeting_send(case=case)
     send_on_commit(agent_group(user_id), {"type": "case.assigned", "case_id": case.pk})
-    send_on_commit(queue_group(case.team), {"type": "case.updated", "case_id": case.pk})
+    queue_send_on_commit(case.team, {"type": "case.updated", "case_id": case.pk})
 
 
 @transaction.atomic
@@ -232,7 +232,7 @@ def case_requeue(*, case: Case, reason: str, by: Any = None) -> None:
     CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.REQUEUED, actor=by, data={"reason": reason, "from": previous}
     )
-    send_on_commit(queue_group(case.team), {"type": "case.updated", "case_id": case.pk})
+    queue_send_on_commit(case.team, {"type": "case.updated", "case_id": case.pk})
 
 
 @transaction.atomic
@@ -277,7 +277,7 @@ def cases_sweep() -> dict[str, int]:
         .exclude(timeline__kind=CaseEvent.Kind.SLA_WARNING)
     ):
         CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.SLA_WARNING)
-        send_on_commit(queue_group(case.team), {"type": "case.updated", "case_id": case.pk})
+        queue_send_on_commit(case.team, {"type": "case.updated", "case_id": case.pk})
         warned += 1
     stuck = 0
     for case in Case.objects.select_for_update(skip_locked=True).filter(

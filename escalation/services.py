@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from conversations.events import queue_group, send_on_commit
+from conversations.events import queue_send_on_commit
 from conversations.models import Conversation, Event
 from escalation.analysis import SENSITIVE_TOPICS, MessageFacts, Turn
 from escalation.engine import engine_run
@@ -493,7 +493,7 @@ def case_queue(*, case: Case, data: dict[str, Any] | None = None) -> None:
     CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.QUEUED, data={"priority": case.priority}
     )
-    send_on_commit(queue_group(case.team), {"type": "case.queued", "case_id": case.pk})
+    queue_send_on_commit(case.team, {"type": "case.queued", "case_id": case.pk})
     from escalation.tasks import auto_assign
 
     enqueue_on_commit(auto_assign)

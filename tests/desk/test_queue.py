@@ -14,7 +14,7 @@ from django.urls import reverse
 from config.asgi import application
 from conversations.models import Conversation
 from conversations.services import conversation_take_for_humans, integration_create
-from desk.models import AgentProfile
+from desk.models import AgentProfile, Team
 from escalation.models import Case
 from escalation.routing import case_schedule
 
@@ -121,6 +121,38 @@ async def test_the_desk_socket_sends_the_queue_on_connect_and_pushes_new_cases()
     await database_sync_to_async(_queued_case)(integration, "conv-live")
     pushed = await communicator.receive_from(timeout=5)
     assert "conv-live" in pushed
+    await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_supervisor_hears_of_cases_on_a_team_created_after_the_page_opened() -> None:
+    boss = await database_sync_to_async(get_user_model().objects.create_user)(
+        username="rita", password="pw"
+    )
+    await AgentProfile.objects.acreate(user=boss, role=AgentProfile.Role.SUPERVISOR)
+    integration, _ = await database_sync_to_async(integration_create)(name="acme-bot")
+    case = await database_sync_to_async(_queued_case)(integration, "conv-warranty")
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/desk/queue/",
+        headers=[(b"origin", b"http://localhost"), (b"cookie", await _session_cookie(boss))],
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.receive_from(timeout=5)
+
+    def move_to_a_new_team() -> None:
+        from conversations.events import queue_send_now
+
+        Team.objects.create(slug="warranty", name="Warranty")
+        Case.objects.filter(pk=case.pk).update(team="warranty", summary_line="Moved to warranty")
+        queue_send_now("warranty", {"type": "case.updated", "case_id": case.pk})
+
+    await database_sync_to_async(move_to_a_new_team)()
+    pushed = ""
+    while "Moved to warranty" not in pushed:
+        # (Being online, the supervisor may also be told the case was assigned to them.)
+        pushed = await communicator.receive_from(timeout=5)
     await communicator.disconnect()
 
 
