@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from conversations.api import IntegrationToken
+from conversations.models import Conversation
 from conversations.selectors import conversation_get_for_integration
+from desk.actions.catalog import TOOLS
 from desk.actions.models import Actor
 from desk.actions.services import action_check, action_draft, action_execute
 from desk.selectors import conversation_account_id
+from desk.store.providers import StoreUnavailable
 from escalation.services import signal_record
 
+logger = logging.getLogger(__name__)
+
 router = Router(auth=IntegrationToken(), tags=["actions"])
+
+AUTHENTICATING_READS = frozenset({"find_user_id_by_email", "find_user_id_by_name_zip"})
+
+STORE_UNAVAILABLE = {
+    "code": "store_unavailable",
+    "detail": "The store could not be reached. Nothing was done; try again shortly.",
+}
 
 
 class ActionIn(Schema):
@@ -39,6 +52,11 @@ class ExecuteOut(DecisionOut):
     drafted_action: int | None
 
 
+class ErrorOut(Schema):
+    code: str
+    detail: str
+
+
 def _conversation(request: HttpRequest, external_id: str) -> Any:
     conversation = conversation_get_for_integration(
         integration=request.auth, external_id=external_id
@@ -48,52 +66,77 @@ def _conversation(request: HttpRequest, external_id: str) -> Any:
     return conversation
 
 
-@router.post("/actions/check", response=DecisionOut, summary="Preflight an AI tool call")
-def check(request: HttpRequest, body: ActionIn) -> dict[str, Any]:
+@router.post(
+    "/actions/check",
+    response={200: DecisionOut, 503: ErrorOut},
+    summary="Preflight an AI tool call",
+)
+def check(request: HttpRequest, body: ActionIn) -> Any:
     """What the policy would decide for the AI now. It decides again when the action runs."""
     conversation = _conversation(request, body.conversation)
-    decision = action_check(
-        actor=Actor.AI,
-        tool=body.tool,
-        args=body.args,
-        account_id=conversation_account_id(conversation=conversation),
-        ai_read_only=conversation.ai_read_only,
-    )
-    return decision.as_dict()
-
-
-@router.post("/actions/execute", response=ExecuteOut, summary="Run an AI tool call")
-def execute(request: HttpRequest, body: ActionIn) -> dict[str, Any]:
-    """Run the AI's call through the policy. A call that is not allowed is not run: it becomes a
-    drafted action for a human, and a policy_denied signal for the escalation engine."""
-    conversation = _conversation(request, body.conversation)
-    with transaction.atomic():
-        account_id = conversation_account_id(conversation=conversation)
-        outcome = action_execute(
+    try:
+        decision = action_check(
             actor=Actor.AI,
             tool=body.tool,
             args=body.args,
-            account_id=account_id,
+            account_id=conversation_account_id(conversation=conversation),
             ai_read_only=conversation.ai_read_only,
-            conversation=conversation,
         )
-        drafted = None
-        if outcome.decision.outcome != "allow":
-            drafted = action_draft(
+    except StoreUnavailable as exc:
+        logger.warning("actions check: %s", exc)
+        return Status(503, STORE_UNAVAILABLE)
+    return decision.as_dict()
+
+
+@router.post(
+    "/actions/execute",
+    response={200: ExecuteOut, 503: ErrorOut},
+    summary="Run an AI tool call",
+)
+def execute(request: HttpRequest, body: ActionIn) -> Any:
+    """Run the AI's call through the policy. A consequential call that is not allowed is not run:
+    it becomes a drafted action for a human, and a policy_denied signal for the escalation
+    engine. A read that finds nothing, or a call the catalog does not know, is only answered."""
+    conversation = _conversation(request, body.conversation)
+    tool = TOOLS.get(body.tool)
+    try:
+        with transaction.atomic():
+            account_id = conversation_account_id(conversation=conversation)
+            outcome = action_execute(
+                actor=Actor.AI,
                 tool=body.tool,
                 args=body.args,
-                drafted_by=Actor.AI,
-                account_id=account_id or "",
+                account_id=account_id,
+                ai_read_only=conversation.ai_read_only,
                 conversation=conversation,
             )
-            signal_record(
-                conversation=conversation,
-                kind="policy_denied",
-                evidence={
-                    "tool": body.tool,
-                    "decision": outcome.decision.outcome,
-                    "reasons": outcome.decision.reasons,
-                    "drafted_action": drafted.pk,
-                },
-            )
+            drafted = None
+            found = outcome.result.get("user_id") if outcome.executed else None
+            if found and not account_id and body.tool in AUTHENTICATING_READS:
+                # The AI found the customer by email, or name and zip: that is how policy has
+                # a customer authenticated, and the conversation is about them from now on.
+                Conversation.objects.filter(pk=conversation.pk, account_id="").update(
+                    account_id=found
+                )
+            if tool is not None and tool.consequential and outcome.decision.outcome != "allow":
+                drafted = action_draft(
+                    tool=body.tool,
+                    args=body.args,
+                    drafted_by=Actor.AI,
+                    account_id=account_id or "",
+                    conversation=conversation,
+                )
+                signal_record(
+                    conversation=conversation,
+                    kind="policy_denied",
+                    evidence={
+                        "tool": body.tool,
+                        "decision": outcome.decision.outcome,
+                        "reasons": outcome.decision.reasons,
+                        "drafted_action": drafted.pk,
+                    },
+                )
+    except StoreUnavailable as exc:
+        logger.warning("actions execute: %s", exc)
+        return Status(503, STORE_UNAVAILABLE)
     return {**outcome.as_dict(), "drafted_action": drafted.pk if drafted else None}

@@ -6,17 +6,35 @@ definition. Consequential tools write to the store and always pass the policy la
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 CANCEL_REASONS = ("no longer needed", "ordered by mistake")
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+def _one_line(value: str) -> str:
+    # Control characters belong in no id, name or address, and PostgreSQL cannot even store NUL:
+    # refused here, they are invalid_args rather than a database error.
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _text(value: str) -> str:
+    # Free text may run over lines; other control characters are refused as in _one_line.
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value):
+        raise ValueError("must not contain control characters other than line breaks and tabs")
+    return value
+
+
+OneLine = AfterValidator(_one_line)
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64), OneLine]
 Money = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(_text)]
 
 
 class Args(BaseModel):
@@ -24,13 +42,13 @@ class Args(BaseModel):
 
 
 class FindCustomerByEmail(Args):
-    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254), OneLine]
 
 
 class FindCustomerByNameZip(Args):
-    first_name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    last_name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    zip: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    first_name: Annotated[str, StringConstraints(min_length=1, max_length=100), OneLine]
+    last_name: Annotated[str, StringConstraints(min_length=1, max_length=100), OneLine]
+    zip: Annotated[str, StringConstraints(min_length=1, max_length=20), OneLine]
 
 
 class GetCustomer(Args):
@@ -56,12 +74,12 @@ class CancelPendingOrder(Args):
 
 
 class Address(Args):
-    address1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    address2: Annotated[str, StringConstraints(max_length=200)]
-    city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    state: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    country: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    zip: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    address1: Annotated[str, StringConstraints(min_length=1, max_length=200), OneLine]
+    address2: Annotated[str, StringConstraints(max_length=200), OneLine]
+    city: Annotated[str, StringConstraints(min_length=1, max_length=100), OneLine]
+    state: Annotated[str, StringConstraints(min_length=1, max_length=100), OneLine]
+    country: Annotated[str, StringConstraints(min_length=1, max_length=100), OneLine]
+    zip: Annotated[str, StringConstraints(min_length=1, max_length=20), OneLine]
 
 
 class ModifyPendingOrderAddress(Address):

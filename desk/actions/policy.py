@@ -57,6 +57,7 @@ MESSAGES = {
     "subscription_not_active": "The subscription is not active.",
     "over_authority_limit": "The amount is over this actor's limit.",
     "subscription_too_old": "The subscription is older than this actor may refund.",
+    "store_unavailable": "The store could not be reached.",
 }
 
 PENDING_ONLY = {"pending"}
@@ -194,12 +195,15 @@ def _new_items_checks(
     return reasons
 
 
+def _items_price(state: ActionState, item_ids: list[str]) -> Decimal:
+    price_of = {item.item_id: item.price for item in state.items}
+    return sum((price_of[i] for i in item_ids), Decimal(0))
+
+
 def price_difference(state: ActionState, item_ids: list[str], new_item_ids: list[str]) -> Decimal:
     """What the customer pays (positive) or gets back (negative) for swapping items."""
-    price_of = {item.item_id: item.price for item in state.items}
-    old = sum((price_of[i] for i in item_ids), Decimal(0))
     new = sum((state.variants[i].price for i in new_item_ids), Decimal(0))
-    return new - old
+    return new - _items_price(state, item_ids)
 
 
 def _gift_card_covers(state: ActionState, method_id: str, amount: Decimal) -> list[str]:
@@ -210,10 +214,26 @@ def _gift_card_covers(state: ActionState, method_id: str, amount: Decimal) -> li
     return []
 
 
+def promised_refund(order: Order) -> Decimal:
+    """What a requested return or exchange will refund once the items come back."""
+    if order.status == Order.Status.RETURN_REQUESTED:
+        return Decimal(order.request.get("refund_amount", 0))
+    if order.status == Order.Status.EXCHANGE_REQUESTED:
+        return max(-Decimal(order.request.get("price_difference", 0)), Decimal(0))
+    return Decimal(0)
+
+
 def refundable(state: ActionState) -> Decimal:
+    """What the order's payments may still give back: paid, less refunded, less promised."""
     paid = sum((p.amount for p in state.payments if p.transaction_type == "payment"), Decimal(0))
     refunded = sum((p.amount for p in state.payments if p.transaction_type == "refund"), Decimal(0))
-    return paid - refunded
+    return paid - refunded - promised_refund(state.order)
+
+
+def _refund_covered(state: ActionState, amount: Decimal) -> list[str]:
+    if amount > 0 and amount > refundable(state):
+        return ["refund_exceeds_paid"]
+    return []
 
 
 # Per-tool checks: each returns the reasons to deny (empty: within policy).
@@ -243,6 +263,7 @@ def _swap_checks(state: ActionState, statuses: set[str]) -> list[str]:
     if not reasons:
         diff = price_difference(state, args.item_ids, args.new_item_ids)
         reasons += _gift_card_covers(state, args.payment_method_id, diff)
+        reasons += _refund_covered(state, -diff)
     return reasons
 
 
@@ -281,6 +302,8 @@ def _return(state: ActionState) -> list[str]:
         and args.payment_method_id not in original
     ):
         reasons.append("refund_method_not_allowed")
+    if not reasons:
+        reasons += _refund_covered(state, _items_price(state, args.item_ids))
     return reasons
 
 
@@ -301,8 +324,7 @@ def _refund_payment(state: ActionState) -> list[str]:
     reasons = _order_checks(state, statuses)
     if "order_not_found" in reasons:
         return reasons
-    if state.args.amount > refundable(state):
-        reasons.append("refund_exceeds_paid")
+    reasons += _refund_covered(state, state.args.amount)
     return reasons
 
 
@@ -344,15 +366,25 @@ _CHECKS = {
 
 # Authority: money that leaves the shop at an actor's discretion is held to that actor's limit.
 
+# Refunds the store's written policy grants, rather than an actor's discretion, are held to no
+# authority limit. Cancelling a pending order refunds its whole total to the original payment
+# methods (policy.md, "Cancel pending order"), so the AI may cancel any pending order of its
+# customer's, whatever the total, as a tau-bench retail agent may. Nothing has shipped, so
+# nothing is given away, and refund_exceeds_paid still applies. A swap's price difference
+# (modify items, exchange) is not at discretion either, so refund_amount leaves it out.
+LIMIT_EXEMPT_REFUNDS = frozenset({"cancel_pending_order"})
+
 
 def refund_amount(state: ActionState) -> Decimal | None:
+    """The money the action gives back, as the decision reports it."""
     args = state.args
     name = state.tool.name
     if name in ("refund_payment", "issue_store_credit"):
         return args.amount
+    if name == "cancel_pending_order" and state.order is not None:
+        return refundable(state)
     if name == "return_delivered_order_items":
-        price_of = {item.item_id: item.price for item in state.items}
-        return sum((price_of[i] for i in args.item_ids), Decimal(0))
+        return _items_price(state, args.item_ids)
     if name == "refund_subscription" and state.subscription is not None:
         return state.subscription.price
     return None
@@ -377,13 +409,14 @@ def _within(limit: AuthorityLimit | None, state: ActionState, amount: Decimal | 
 
 def _authority(*, state: ActionState, context: PolicyContext) -> Decision:
     amount = refund_amount(state)
-    reasons = _within(context.limits.get(context.actor), state, amount)
+    limited = None if state.tool.name in LIMIT_EXEMPT_REFUNDS else amount
+    reasons = _within(context.limits.get(context.actor), state, limited)
     if not reasons:
         return Decision("allow", refund_amount=amount)
     higher = ACTOR_RANK[ACTOR_RANK.index(Actor(context.actor)) + 1 :]
     for role in higher:
         if role == Actor.AI:
             continue
-        if not _within(context.limits.get(role), state, amount):
+        if not _within(context.limits.get(role), state, limited):
             return Decision("needs_approval", reasons, approver=role.value, refund_amount=amount)
     return Decision("deny", reasons, refund_amount=amount)

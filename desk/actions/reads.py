@@ -60,10 +60,23 @@ READS: dict[str, Callable[[StoreProvider, Any], Any]] = {
 }
 
 
+# Reads that need no customer: finding one, and the catalog.
+OPEN_READS = frozenset({"find_user_id_by_email", "find_user_id_by_name_zip", "get_product_details"})
+
+
 def read_run(
-    *, tool: catalog.Tool, args: catalog.Args, account_id: str | None
+    *,
+    tool: catalog.Tool,
+    args: catalog.Args,
+    account_id: str | None,
+    needs_customer: bool = False,
 ) -> tuple[Decision, dict[str, Any]]:
-    """Run a read tool; refuse another customer's data once the conversation has a customer."""
+    """Run a read tool; refuse another customer's data once the conversation has a customer.
+    With `needs_customer` (the AI), a customer's data is refused until the conversation has an
+    authenticated customer (policy: find the user by email, or by name and zip, first).
+    Raises StoreUnavailable when the store provider cannot answer."""
+    if needs_customer and not account_id and tool.name not in OPEN_READS:
+        return Decision("deny", ["not_authenticated"]), {}
     provider = store_provider()
     record = READS[tool.name](provider, args)
     if tool.name.startswith("find_user_id"):

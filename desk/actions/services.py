@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,9 @@ from desk.actions.policy import (
     args_parse,
     policy_evaluate,
 )
+from desk.actions.reads import read_run
 from desk.store.models import Customer, Order, PaymentMethod, Subscription, Variant
+from desk.store.providers import StoreUnavailable
 
 
 @dataclass
@@ -89,6 +92,22 @@ def _state_load(
     return state
 
 
+# What PostgreSQL cannot store in text or JSON: NUL, and a surrogate that JSON let through alone.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """Arguments as received, fit to store: the audit row of a refused call must be written all
+    the same. Each unstorable character becomes U+FFFD, in keys too."""
+    if isinstance(value, str):
+        return UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable(str(key)): storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    return value
+
+
 def _audit(
     *,
     kind: str,
@@ -108,8 +127,8 @@ def _audit(
         kind=kind,
         actor=actor,
         user=user,
-        tool=tool,
-        args=args,
+        tool=storable(tool)[: AuditEntry._meta.get_field("tool").max_length],
+        args=storable(args),
         decision=decision.outcome if decision else "",
         reasons=decision.reasons if decision else [],
         detail=detail,
@@ -129,10 +148,20 @@ def action_check(
     account_id: str | None,
     ai_read_only: bool = False,
 ) -> Decision:
-    """What the policy would decide now. Reads only; the decision is made again at execution."""
+    """What the policy would decide now. Reads only; the decision is made again at execution.
+    A read tool is checked by running it, so another customer's data is refused here as in
+    action_execute; that may raise StoreUnavailable."""
     parsed = args_parse(tool_name=tool, args=args)
     if isinstance(parsed, Decision):
         return parsed
+    if not parsed[0].consequential:
+        decision, _ = read_run(
+            tool=parsed[0],
+            args=parsed[1],
+            account_id=account_id,
+            needs_customer=actor == Actor.AI,
+        )
+        return decision
     state = _state_load(tool=parsed[0], args=parsed[1], account_id=account_id, lock=False)
     if isinstance(state, Decision):
         return state
@@ -160,9 +189,12 @@ def action_execute(
     if isinstance(parsed, Decision):
         outcome = ActionOutcome(parsed)
     elif not parsed[0].consequential:
-        from desk.actions.reads import read_run
-
-        decision, result = read_run(tool=parsed[0], args=parsed[1], account_id=account_id)
+        decision, result = read_run(
+            tool=parsed[0],
+            args=parsed[1],
+            account_id=account_id,
+            needs_customer=actor == Actor.AI,
+        )
         return ActionOutcome(decision, result, executed=decision.outcome == "allow")
     else:
         state = _state_load(tool=parsed[0], args=parsed[1], account_id=account_id, lock=True)
@@ -212,12 +244,19 @@ def action_draft(
     case: Any = None,
 ) -> DraftedAction:
     """Hold a consequential action for a human. The decision shown is what an agent could do."""
-    decision = action_check(actor=Actor.AGENT, tool=tool, args=args, account_id=account_id or None)
+    try:
+        decision = action_check(
+            actor=Actor.AGENT, tool=tool, args=args, account_id=account_id or None
+        )
+    except StoreUnavailable:
+        # Only a read tool asks the store provider; its draft is kept, and checked on approval.
+        decision = Decision("deny", ["store_unavailable"])
+    args = storable(args)
     drafted = DraftedAction.objects.create(
         conversation=conversation,
         case=case,
         customer_id=account_id,
-        tool=tool,
+        tool=storable(tool)[: DraftedAction._meta.get_field("tool").max_length],
         args=args,
         original_args=args,
         drafted_by=drafted_by,
@@ -279,7 +318,7 @@ def _approve(
             conversation=conversation,
             case=drafted.case,
         )
-        drafted.args = args
+        drafted.args = storable(args)
     _audit(
         kind=AuditEntry.Kind.APPROVED,
         actor=actor,

@@ -9,7 +9,7 @@ from django.test import Client
 
 from conversations.models import Conversation, CustomerRef
 from conversations.services import integration_create
-from desk.actions.models import DraftedAction
+from desk.actions.models import AuditEntry, DraftedAction
 from desk.store.models import Customer, Order, Payment, PaymentMethod
 from escalation.models import Signal
 
@@ -184,3 +184,203 @@ def test_finding_a_customer_by_email_returns_only_the_id(
     }
     answer = _post(client, setup["token"], "/api/v1/actions/execute", body).json()
     assert answer["result"] == {"user_id": "noah_brown_6181"}
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "reason"),
+    [
+        ("get_product_details", {"product_id": "9999999999"}, "product_not_found"),
+        ("find_user_id_by_email", {"email": "noah@exmaple.com"}, "customer_not_found"),
+        ("get_order_details", {"order_id": "#W0000000"}, "order_not_found"),
+    ],
+    ids=["unknown-product", "email-typo", "unknown-order"],
+)
+def test_a_read_that_finds_nothing_is_an_answer_not_an_escalation(
+    client: Client, setup: dict[str, Any], tool: str, args: dict[str, Any], reason: str
+) -> None:
+    body = {"conversation": "web-1", "tool": tool, "args": args}
+    answer = _post(client, setup["token"], "/api/v1/actions/execute", body).json()
+    assert (answer["decision"], answer["reasons"]) == ("deny", [reason])
+    assert answer["executed"] is False
+    assert answer["drafted_action"] is None
+    assert not DraftedAction.objects.exists()
+    assert not Signal.objects.exists()
+
+
+def test_an_unknown_tool_is_not_drafted(client: Client, setup: dict[str, Any]) -> None:
+    body = {"conversation": "web-1", "tool": "sell_car_for_one_dollar", "args": {}}
+    answer = _post(client, setup["token"], "/api/v1/actions/execute", body).json()
+    assert answer["reasons"] == ["unknown_tool"]
+    assert answer["drafted_action"] is None
+    assert not Signal.objects.exists()
+
+
+def test_a_denied_consequential_call_is_drafted_and_signalled(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    body = {
+        "conversation": "web-1",
+        "tool": "cancel_pending_order",
+        "args": {"order_id": "#W1000001", "reason": "no longer needed"},
+    }
+    answer = _post(client, setup["token"], "/api/v1/actions/execute", body).json()
+    assert (answer["decision"], answer["reasons"]) == ("deny", ["wrong_status"])
+    drafted = DraftedAction.objects.get(pk=answer["drafted_action"])
+    assert drafted.tool == "cancel_pending_order"
+    assert Signal.objects.get(kind="policy_denied").evidence["drafted_action"] == drafted.pk
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("get_user_details", {"user_id": "mia_wong_1"}),
+        ("get_order_details", {"order_id": "#W2000002"}),
+        ("list_user_orders", {"user_id": "mia_wong_1"}),
+    ],
+)
+def test_check_refuses_another_customers_data_as_execute_does(
+    client: Client, setup: dict[str, Any], tool: str, args: dict[str, Any]
+) -> None:
+    other = Customer.objects.create(
+        customer_id="mia_wong_1", first_name="Mia", last_name="Wong", email="mia@example.com"
+    )
+    Order.objects.create(order_id="#W2000002", customer=other, status="pending")
+    body = {"conversation": "web-1", "tool": tool, "args": args}
+    checked = _post(client, setup["token"], "/api/v1/actions/check", body).json()
+    executed = _post(client, setup["token"], "/api/v1/actions/execute", body).json()
+    assert (checked["decision"], checked["reasons"]) == ("deny", ["other_customer"])
+    assert (executed["decision"], executed["reasons"]) == ("deny", ["other_customer"])
+
+
+@pytest.mark.parametrize("path", ["/api/v1/actions/check", "/api/v1/actions/execute"])
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("get_order_details", {"order_id": "#W1000001"}),
+        ("find_user_id_by_email", {"email": "noah@example.com"}),
+    ],
+)
+def test_a_read_while_the_store_is_down_is_a_503(
+    client: Client,
+    setup: dict[str, Any],
+    settings: Any,
+    path: str,
+    tool: str,
+    args: dict[str, Any],
+) -> None:
+    settings.BATON_STORE_PROVIDER = "http"
+    # Nothing listens on the discard port: the connection is refused.
+    settings.BATON_STORE_URL = "http://127.0.0.1:9/"
+    settings.BATON_STORE_TIMEOUT = 2.0
+    body = {"conversation": "web-1", "tool": tool, "args": args}
+    response = _post(client, setup["token"], path, body)
+    assert response.status_code == 503
+    assert response.json()["code"] == "store_unavailable"
+    assert "127.0.0.1" not in response.json()["detail"]
+    assert not DraftedAction.objects.exists()
+    assert not Signal.objects.exists()
+
+
+def unstorable(value: Any) -> bool:
+    """Whether `value` holds what PostgreSQL refuses in text and JSON: NUL or a lone surrogate."""
+    if isinstance(value, str):
+        return any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(unstorable(k) or unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(unstorable(v) for v in value)
+    return False
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("get_order_details", {"order_id": "#W1\x00000001"}),
+        ("find_user_id_by_email", {"email": "noah@example.com\x00"}),
+        ("cancel_pending_order", {"order_id": "#W1000001", "reason": "no longer needed\x00"}),
+        ("refund_payment", {"order_id": "#W1000001", "amount": "10.00", "reason": "x", "n\x00": 1}),
+        ("cancel_pending_order", {"order_id": "#W\ud800", "reason": "no longer needed"}),
+        (
+            "modify_user_address",
+            {
+                "user_id": "noah_brown_6181",
+                "address1": "1 Summit Road\x1b[2J",
+                "address2": "",
+                "city": "Boulder",
+                "state": "CO",
+                "country": "USA",
+                "zip": "80302",
+            },
+        ),
+    ],
+    ids=[
+        "nul-in-id",
+        "nul-in-email",
+        "nul-in-reason",
+        "nul-in-key",
+        "lone-surrogate",
+        "escape-in-address",
+    ],
+)
+def test_control_characters_are_invalid_args_and_the_audit_keeps_the_call(
+    client: Client, setup: dict[str, Any], tool: str, args: dict[str, Any]
+) -> None:
+    body = {"conversation": "web-1", "tool": tool, "args": args}
+    for path in ("/api/v1/actions/check", "/api/v1/actions/execute"):
+        response = _post(client, setup["token"], path, body)
+        assert response.status_code == 200
+        assert response.json()["reasons"] == ["invalid_args"]
+    entry = AuditEntry.objects.get(kind=AuditEntry.Kind.DENIED)
+    assert entry.reasons == ["invalid_args"]
+    assert not unstorable(entry.args)
+    assert len(entry.args) == len(args)
+    for drafted in DraftedAction.objects.all():
+        assert not unstorable([drafted.tool, drafted.args, drafted.original_args])
+
+
+def test_without_an_authenticated_customer_the_ai_reads_nobody_until_it_finds_them(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    """Policy: the AI first finds the customer by email, or by name and zip; a customer's data
+    is refused before, and from then on the conversation is about that customer."""
+    Conversation.objects.create(integration=setup["conversation"].integration, external_id="anon")
+    read = {"conversation": "anon", "tool": "get_order_details", "args": {"order_id": "#W1000001"}}
+    cancel = {
+        "conversation": "anon",
+        "tool": "cancel_pending_order",
+        "args": {"order_id": "#W1000001", "reason": "no longer needed"},
+    }
+
+    before = _post(client, setup["token"], "/api/v1/actions/execute", read).json()
+    assert (before["decision"], before["reasons"]) == ("deny", ["not_authenticated"])
+    product = {"conversation": "anon", "tool": "get_product_details", "args": {"product_id": "1"}}
+    assert _post(client, setup["token"], "/api/v1/actions/check", product).json()["reasons"] != [
+        "not_authenticated"
+    ]
+
+    find = {
+        "conversation": "anon",
+        "tool": "find_user_id_by_email",
+        "args": {"email": "noah@example.com"},
+    }
+    assert _post(client, setup["token"], "/api/v1/actions/execute", find).json()["executed"]
+
+    assert Conversation.objects.get(external_id="anon").account_id == "noah_brown_6181"
+    after = _post(client, setup["token"], "/api/v1/actions/execute", read).json()
+    assert after["decision"] == "allow"
+    assert after["result"]["found"]["order_id"] == "#W1000001"
+    checked = _post(client, setup["token"], "/api/v1/actions/check", cancel).json()
+    assert "not_authenticated" not in checked["reasons"]
+
+
+def test_finding_a_second_customer_does_not_move_the_conversation(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    Customer.objects.create(
+        customer_id="ava_lee_1", first_name="Ava", last_name="Lee", email="a@x.io"
+    )
+    Conversation.objects.create(integration=setup["conversation"].integration, external_id="anon2")
+    for email in ("noah@example.com", "a@x.io"):
+        body = {"conversation": "anon2", "tool": "find_user_id_by_email", "args": {"email": email}}
+        _post(client, setup["token"], "/api/v1/actions/execute", body)
+    assert Conversation.objects.get(external_id="anon2").account_id == "noah_brown_6181"

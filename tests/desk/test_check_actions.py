@@ -4,18 +4,29 @@ case rolled back; and the tau-retail dev cases against their labels when the dat
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from desk.actions.models import AuditEntry
 from tests.factories import store_scenario, store_snapshot
 
 TAU_RETAIL = Path(__file__).resolve().parents[3] / "shared/data/tau-retail"
-# Labels that ignore a gift-card balance change made by an earlier action in the same case.
-KNOWN_LABEL_DISAGREEMENTS = {"train-68-3-insufficient_gift_card", "train-314-gold"}
+# The dev cases whose labels we disagree with, and where: {id: [(action, ours, label)]}. Both
+# labels ignore a gift-card balance changed by an earlier action in the same case, which
+# check_actions executes before the next one.
+KNOWN_LABEL_DISAGREEMENTS = {
+    # Cancelling #W6236251 refunds its $1,507.57 to gift_card_5715854 at once (policy.md: "refunded
+    # ... immediately if it is gift card"), so the card, at $70 before, now covers #W1205816's
+    # $759.82. The label still expects insufficient_gift_card.
+    "train-68-3-insufficient_gift_card": [(3, "allow", "deny")],
+    # The first item change pays $72.00 from gift_card_9708163, leaving $18.00 of its $90.00, so
+    # the second change's $18.82 is no longer covered. The label expects the original balance.
+    "train-314-gold": [(3, "deny", "allow")],
+}
 
 
 def run_check_actions(path: Path, *, actor: str) -> list[dict[str, object]]:
@@ -100,6 +111,27 @@ def test_check_actions_prints_a_line_per_case_and_rolls_back(tmp_path: Path) -> 
     assert store_snapshot() == before
 
 
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ('{"id": "x", "actions": [{"args": {}}]}', "not a case (no 'tool')"),
+        ('{"id": "x"}', "not a case (no 'actions')"),
+        ('{"id": "x", "actions": [{"tool": 7}]}', "not a case (a tool is not a string)"),
+        ('["x"]', "not a case"),
+        ("{", "not a case"),
+    ],
+    ids=["no-tool", "no-actions", "tool-not-a-string", "not-an-object", "not-json"],
+)
+@pytest.mark.django_db
+def test_a_malformed_case_is_a_command_error_naming_its_line(
+    tmp_path: Path, line: str, error: str
+) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text('{"id": "fine", "actions": []}\n' + line + "\n")
+    with pytest.raises(CommandError, match=rf"cases\.jsonl:2: {re.escape(error)}"):
+        run_check_actions(path, actor="ai")
+
+
 @pytest.mark.skipif(
     not (TAU_RETAIL / "cases-dev.jsonl").is_file(),
     reason=f"tau-retail data is not at {TAU_RETAIL} (CI has it)",
@@ -119,16 +151,20 @@ def test_the_tau_retail_dev_cases_match_their_labels(capsys: pytest.CaptureFixtu
 
     assert [r["id"] for r in results] == list(expected)
     mismatches = {
-        r["id"]: sum(
-            got != want for got, want in zip(r["decisions"], expected[r["id"]], strict=True)
-        )
+        r["id"]: [
+            (position, got, want)
+            for position, (got, want) in enumerate(
+                zip(r["decisions"], expected[r["id"]], strict=True)
+            )
+            if got != want
+        ]
         for r in results
         if r["decisions"] != expected[r["id"]]
     }
     decisions = sum(len(actions) for actions in expected.values())
-    differing = sum(mismatches.values())
+    differing = sum(len(positions) for positions in mismatches.values())
     with capsys.disabled():
         print(f"\ntau-retail dev: {decisions - differing}/{decisions} decisions match")
         if mismatches:
             print(f"cases with a differing decision: {', '.join(sorted(mismatches))}")
-    assert differing <= len(KNOWN_LABEL_DISAGREEMENTS), mismatches
+    assert mismatches == KNOWN_LABEL_DISAGREEMENTS

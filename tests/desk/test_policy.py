@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -120,6 +121,29 @@ def test_cancelling_refunds_a_gift_card_at_once(store: Store) -> None:
     assert balance(store.gift_card) == Decimal("160.00")
     assert refunds(order) == [(store.gift_card.method_id, Decimal("60.00"))]
     assert outcome.result["refunded"] == "60.00"
+
+
+def test_cancelling_is_not_held_to_the_ais_refund_limit(store: Store) -> None:
+    # policy.md refunds a cancelled pending order in full; the AI may cancel any total
+    # (LIMIT_EXEMPT_REFUNDS), while a refund of the same amount at its discretion needs approval.
+    order = expensive_order(store, price="2500.00")
+    refund = action_check(
+        actor="ai",
+        tool="refund_payment",
+        args={"order_id": order.order_id, "amount": "2500.00", "reason": "goodwill"},
+        account_id=store.customer.customer_id,
+    )
+    assert refund.outcome == "needs_approval"
+    outcome = execute(
+        store,
+        "cancel_pending_order",
+        {"order_id": order.order_id, "reason": "ordered by mistake"},
+        actor="ai",
+    )
+    assert outcome.decision.outcome == "allow"
+    assert outcome.decision.refund_amount == Decimal("2500.00")
+    assert outcome.executed
+    assert refunds(order) == [(store.card.method_id, Decimal("2500.00"))]
 
 
 def test_a_cancellation_reason_outside_the_two_allowed_is_refused(store: Store) -> None:
@@ -613,6 +637,129 @@ def test_a_refund_cannot_exceed_what_was_paid_and_not_yet_refunded(store: Store)
     assert execute(store, "refund_payment", {**args, "amount": "20.00"}).executed
 
 
+def full_refund(store: Store, order: Order) -> None:
+    args = {"order_id": order.order_id, "amount": str(order.total), "reason": "goodwill"}
+    assert execute(store, "refund_payment", args, actor="supervisor").executed
+
+
+def test_a_fully_refunded_order_cannot_be_returned(store: Store) -> None:
+    full_refund(store, store.delivered)
+    outcome = refused_without_writes(
+        store,
+        "return_delivered_order_items",
+        {
+            "order_id": store.delivered.order_id,
+            "item_ids": ids(store, "shirt_blue"),
+            "payment_method_id": store.gift_card.method_id,
+        },
+        actor="supervisor",
+    )
+    assert (outcome.decision.outcome, outcome.decision.reasons) == ("deny", ["refund_exceeds_paid"])
+
+
+def test_a_partly_refunded_order_returns_only_up_to_the_rest(store: Store) -> None:
+    args = {"order_id": store.delivered.order_id, "reason": "late"}
+    assert execute(store, "refund_payment", {**args, "amount": "100.00"}).executed
+    both = refused_without_writes(
+        store,
+        "return_delivered_order_items",
+        {
+            "order_id": store.delivered.order_id,
+            "item_ids": ids(store, "shirt_blue", "boots_black"),
+            "payment_method_id": store.card.method_id,
+        },
+    )
+    assert both.decision.reasons == ["refund_exceeds_paid"]
+    shirt = execute(
+        store,
+        "return_delivered_order_items",
+        {
+            "order_id": store.delivered.order_id,
+            "item_ids": ids(store, "shirt_blue"),
+            "payment_method_id": store.card.method_id,
+        },
+    )
+    assert shirt.executed
+
+
+def test_a_requested_return_counts_against_later_refunds(store: Store) -> None:
+    returned = execute(
+        store,
+        "return_delivered_order_items",
+        {
+            "order_id": store.delivered.order_id,
+            "item_ids": ids(store, "boots_black"),
+            "payment_method_id": store.card.method_id,
+        },
+    )
+    assert returned.executed
+    args = {"order_id": store.delivered.order_id, "reason": "late"}
+    over = refused_without_writes(store, "refund_payment", {**args, "amount": "50.01"})
+    assert over.decision.reasons == ["refund_exceeds_paid"]
+    assert execute(store, "refund_payment", {**args, "amount": "50.00"}).executed
+
+
+def test_a_cheaper_item_cannot_refund_a_fully_refunded_order(store: Store) -> None:
+    order = OrderFactory(customer=store.customer, items=[store.shirt_red], paid_with=store.card)
+    full_refund(store, order)
+    outcome = refused_without_writes(
+        store,
+        "modify_pending_order_items",
+        {
+            "order_id": order.order_id,
+            "item_ids": ids(store, "shirt_red"),
+            "new_item_ids": ids(store, "shirt_blue"),
+            "payment_method_id": store.gift_card.method_id,
+        },
+    )
+    assert outcome.decision.reasons == ["refund_exceeds_paid"]
+
+
+def test_a_cheaper_exchange_cannot_refund_a_fully_refunded_order(store: Store) -> None:
+    order = OrderFactory(
+        customer=store.customer,
+        status=Order.Status.DELIVERED,
+        items=[store.boots_brown],
+        paid_with=store.card,
+    )
+    full_refund(store, order)
+    outcome = refused_without_writes(
+        store,
+        "exchange_delivered_order_items",
+        {
+            "order_id": order.order_id,
+            "item_ids": ids(store, "boots_brown"),
+            "new_item_ids": ids(store, "boots_black"),
+            "payment_method_id": store.card.method_id,
+        },
+    )
+    assert outcome.decision.reasons == ["refund_exceeds_paid"]
+
+
+def test_a_requested_cheaper_exchange_counts_against_later_refunds(store: Store) -> None:
+    order = OrderFactory(
+        customer=store.customer,
+        status=Order.Status.DELIVERED,
+        items=[store.boots_brown],
+        paid_with=store.card,
+    )
+    exchanged = execute(
+        store,
+        "exchange_delivered_order_items",
+        {
+            "order_id": order.order_id,
+            "item_ids": ids(store, "boots_brown"),
+            "new_item_ids": ids(store, "boots_black"),
+            "payment_method_id": store.card.method_id,
+        },
+    )
+    assert exchanged.executed
+    args = {"order_id": order.order_id, "reason": "late"}
+    over = refused_without_writes(store, "refund_payment", {**args, "amount": "120.01"})
+    assert over.decision.reasons == ["refund_exceeds_paid"]
+    assert execute(store, "refund_payment", {**args, "amount": "120.00"}).executed
+
+
 @pytest.mark.parametrize(
     ("actor", "amount", "outcome", "approver"),
     [
@@ -851,6 +998,30 @@ def test_a_read_only_ai_may_still_read(store: Store, tool: str) -> None:
     assert decision.outcome == "allow"
 
 
+@pytest.mark.parametrize(
+    ("tool", "args", "reason"),
+    [
+        ("get_user_details", {"user_id": "other"}, "other_customer"),
+        ("get_order_details", {"order_id": "other"}, "other_customer"),
+        ("list_user_orders", {"user_id": "other"}, "other_customer"),
+        ("get_order_details", {"order_id": "#W9999999"}, "order_not_found"),
+        ("get_product_details", {"product_id": "9999999999"}, "product_not_found"),
+    ],
+)
+def test_checking_a_read_decides_as_running_it_does(
+    store: Store, tool: str, args: dict[str, Any], reason: str
+) -> None:
+    other = {"user_id": store.other_customer.customer_id, "order_id": store.other_order.order_id}
+    args = {
+        key: other.get(key, value) if value == "other" else value for key, value in args.items()
+    }
+    account = store.customer.customer_id
+    checked = action_check(actor="ai", tool=tool, args=args, account_id=account)
+    executed = execute(store, tool, args, actor="ai")
+    assert (checked.outcome, checked.reasons) == ("deny", [reason])
+    assert (executed.decision.outcome, executed.decision.reasons) == ("deny", [reason])
+
+
 def test_an_ai_without_write_authority_is_read_only(store: Store) -> None:
     AuthorityLimit.objects.filter(actor="ai").update(may_write=False)
     outcome = refused_without_writes(
@@ -885,6 +1056,36 @@ def test_invalid_arguments_are_denied(store: Store, args: dict[str, Any]) -> Non
     outcome = refused_without_writes(store, "refund_payment", args)
     assert outcome.decision.outcome == "deny"
     assert outcome.decision.reasons == ["invalid_args"]
+
+
+@pytest.mark.parametrize(
+    ("tool", "field", "value"),
+    [
+        ("cancel_pending_order", "order_id", "#W\x000000001"),
+        ("cancel_pending_order", "reason", "no longer needed\x00"),
+        ("refund_payment", "reason", "late\x07"),
+        ("modify_pending_order_address", "address1", "1 Summit\nRoad"),
+        ("modify_user_address", "zip", "80302\x00"),
+        ("find_user_id_by_email", "email", "a\x00b@example.com"),
+        ("find_user_id_by_name_zip", "last_name", "Brown\x1b"),
+        ("get_order_details", "order_id", "#W\x85"),
+        ("modify_pending_order_items", "new_item_ids", ["1\x00"]),
+    ],
+)
+def test_control_characters_are_invalid_args(
+    store: Store, tool: str, field: str, value: Any
+) -> None:
+    args = {**valid_args(store)[tool], field: value}
+    outcome = refused_without_writes(store, tool, args)
+    assert outcome.decision.reasons == ["invalid_args"]
+    entry = AuditEntry.objects.get()
+    assert "\\u0000" not in json.dumps(entry.args)
+    assert set(entry.args) == set(args)
+
+
+def test_a_reason_may_run_over_lines(store: Store) -> None:
+    args = {"order_id": store.delivered.order_id, "amount": "10.00", "reason": "late\n\tand cold"}
+    assert execute(store, "refund_payment", args).executed
 
 
 def test_an_unknown_conversation_customer_is_denied(store: Store) -> None:

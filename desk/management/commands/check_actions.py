@@ -12,6 +12,18 @@ from desk.actions.models import Actor
 from desk.actions.services import action_execute, authority_limits
 
 
+def _case_parse(line: str) -> tuple[dict[str, Any], str | None, list[tuple[str, Any]]]:
+    """A case, its customer and its (tool, args) actions; raises on anything malformed."""
+    case = json.loads(line)
+    customer = case.get("customer")
+    actions = [(action["tool"], action.get("args", {})) for action in case["actions"]]
+    if customer is not None and not isinstance(customer, str):
+        raise TypeError("the customer is not a string")
+    if not all(isinstance(tool, str) for tool, _ in actions):
+        raise TypeError("a tool is not a string")
+    return case, customer, actions
+
+
 class Command(BaseCommand):
     help = (
         "Run policy cases (tau-retail cases format): each case's actions in order, executing "
@@ -32,18 +44,18 @@ class Command(BaseCommand):
                 if not line.strip():
                     continue
                 try:
-                    case = json.loads(line)
-                    actions = case["actions"]
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise CommandError(f"{file}:{number}: not a case ({exc})") from None
+                    case, customer, actions = _case_parse(line)
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                    what = f"no {exc}" if isinstance(exc, KeyError) else exc
+                    raise CommandError(f"{file}:{number}: not a case ({what})") from None
                 decisions, reasons = [], []
                 with transaction.atomic():
-                    for action in actions:
+                    for tool, action_args in actions:
                         outcome = action_execute(
                             actor=actor,
-                            tool=action["tool"],
-                            args=action.get("args", {}),
-                            account_id=case.get("customer"),
+                            tool=tool,
+                            args=action_args,
+                            account_id=customer,
                             limits=limits,
                         )
                         decisions.append(outcome.decision.outcome)
