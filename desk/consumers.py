@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 
 from conversations.events import ALL_QUEUES_GROUP, agent_group, conversation_group, queue_group
 from desk.access import user_is_agent
+from desk.cards import queue_cards
 from desk.selectors import (
     agent_teams,
     case_get_for_agent,
@@ -91,7 +92,7 @@ class QueueConsumer(DeskConsumer):
 
     def _send_queue(self) -> None:
         context = {
-            "cases": queue_for_agent(user=self.user, teams=self.teams),
+            "cases": queue_cards(queue_for_agent(user=self.user, teams=self.teams)),
             "total": queue_count(user=self.user, teams=self.teams),
             "oob": True,
         }

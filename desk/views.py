@@ -16,6 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from desk.access import agent_required
 from desk.actions.models import DraftedAction
+from desk.cards import queue_cards
 from desk.macros import macros_render
 from desk.selectors import (
     agent_teams,
@@ -44,7 +45,7 @@ MAX_TEXT = 4000
 def queue(request: HttpRequest) -> HttpResponse:
     teams = agent_teams(user=request.user)
     context = {
-        "cases": queue_for_agent(user=request.user, teams=teams),
+        "cases": queue_cards(queue_for_agent(user=request.user, teams=teams)),
         "total": queue_count(user=request.user, teams=teams),
     }
     template = "desk/queue.html#queue-list" if request.htmx else "desk/queue.html"
