@@ -20,7 +20,7 @@ from conversations.models import Conversation, Event
 from escalation.analysis import MessageFacts, message_analyze, state_compute
 from escalation.models import Case, MessageAnalysis, Rule, Signal
 from escalation.rules import RuleError, RuleSpec, condition_validate, rules_evaluate
-from escalation.services import event_turn, rules_active
+from escalation.services import event_turn, rule_spec, rules_active
 
 BATCH = 200
 EXAMPLES = 5
@@ -84,18 +84,7 @@ def rules_for_replay(
             condition_validate(row.condition)
         except RuleError as exc:
             raise RuleError(f"Rule {code!r} has a malformed condition: {exc}") from None
-    return [
-        RuleSpec(
-            code=row.code,
-            name=row.name,
-            condition=condition if condition is not None else row.condition,
-            action=row.action,
-            priority=row.priority,
-            team=row.team,
-            ai_read_only=row.ai_read_only,
-            order=row.order,
-        )
-    ]
+    return [rule_spec(row, condition=condition)]
 
 
 def _batches(since: datetime) -> Iterator[list[tuple[int, str]]]:

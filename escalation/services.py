@@ -96,19 +96,22 @@ def rules_active() -> list[RuleSpec]:
         except RuleError as exc:
             logger.error("rule %s is skipped: %s", r.code, exc)
             continue
-        specs.append(
-            RuleSpec(
-                code=r.code,
-                name=r.name,
-                condition=r.condition,
-                action=r.action,
-                priority=r.priority,
-                team=r.team,
-                ai_read_only=r.ai_read_only,
-                order=r.order,
-            )
-        )
+        specs.append(rule_spec(r))
     return specs
+
+
+def rule_spec(rule: Rule, *, condition: dict[str, Any] | None = None) -> RuleSpec:
+    """The engine's view of a stored rule; `condition` replaces its own (a replay's draft)."""
+    return RuleSpec(
+        code=rule.code,
+        name=rule.name,
+        condition=condition if condition is not None else rule.condition,
+        action=rule.action,
+        priority=rule.priority,
+        team=rule.team,
+        ai_read_only=rule.ai_read_only,
+        order=rule.order,
+    )
 
 
 def event_turn(event: Event) -> Turn:
