@@ -50,7 +50,7 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) baton.sqlite3 .test-db.sqlite3 staticfiles
+	rm -rf $(VENV) baton.sqlite3* .test-db*.sqlite3* staticfiles
 
 eval: install
 	$(PY) bench/eval.py

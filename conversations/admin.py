@@ -1,22 +1,45 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from conversations.models import Conversation, CustomerRef, Event, Integration
-from conversations.services import integration_revoke, integration_rotate_token
+from conversations.services import (
+    integration_revoke,
+    integration_rotate_token,
+    token_hash,
+    token_new,
+)
 
 
 @admin.register(Integration)
 class IntegrationAdmin(admin.ModelAdmin):
+    """Adding an integration issues its token and shows it once, as create_integration does."""
+
     list_display = ["name", "token_prefix", "created_at", "revoked_at"]
     readonly_fields = ["token_hash", "token_prefix", "created_at", "revoked_at"]
     actions = ["revoke", "rotate"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # Tokens are issued by `manage.py create_integration`, which shows the token once.
-        return False
+    def get_fields(self, request: HttpRequest, obj: Integration | None = None) -> list[str]:
+        if obj is None:
+            return ["name"]
+        return ["name", *self.readonly_fields]
+
+    def save_model(self, request: HttpRequest, obj: Integration, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token = token_new()
+        obj.token_hash, obj.token_prefix = token_hash(token), token[:12]
+        super().save_model(request, obj, form, change)
+        self.message_user(
+            request,
+            f"Token for {obj.name} (shown once, copy it now): {token}",
+            level=messages.WARNING,
+        )
 
     @admin.action(description="Revoke the token of the selected integrations")
     def revoke(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:

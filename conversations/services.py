@@ -38,10 +38,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_new() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
 @transaction.atomic
 def integration_create(*, name: str) -> tuple[Integration, str]:
     """Create an integration and return it with its token, which is not stored and shown once."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = token_new()
     integration = Integration.objects.create(
         name=name, token_hash=token_hash(token), token_prefix=token[:12]
     )
@@ -51,7 +55,7 @@ def integration_create(*, name: str) -> tuple[Integration, str]:
 @transaction.atomic
 def integration_rotate_token(*, integration: Integration) -> str:
     """Issue a new token; the old one stops working at once."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = token_new()
     integration.token_hash = token_hash(token)
     integration.token_prefix = token[:12]
     integration.revoked_at = None

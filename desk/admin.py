@@ -56,10 +56,21 @@ class AuthorityLimitAdmin(admin.ModelAdmin):
 
 @admin.register(DraftedAction)
 class DraftedActionAdmin(admin.ModelAdmin):
+    """Read-only: actions are approved or rejected on the case page, through the policy layer,
+    and every step is audited. An edit here would bypass both."""
+
     list_display = ["tool", "customer_id", "status", "drafted_by", "decided_by", "created_at"]
     list_filter = ["status", "tool"]
     raw_id_fields = ["conversation", "case", "decided_by"]
-    readonly_fields = ["idempotency_key", "original_args", "decision", "result", "executed_at"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(AuditEntry)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -171,3 +172,12 @@ def listen() -> Iterator[Callable[[str], Listener]]:
     yield start
     for listener in listeners:
         listener.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Django removes the SQLite test database; SQLite's WAL side files it leaves behind."""
+    name = os.environ.get("BATON_TEST_DB")
+    if name and not os.path.exists(name):
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(name + suffix)
