@@ -16,9 +16,16 @@ def macro_fill(body: str, values: dict[str, str]) -> str:
 
 def macros_render(*, workspace: Any, agent: Any) -> list[dict[str, str]]:
     account = workspace.account
+    # The person chatting, as the platform named them; else the linked account's holder.
+    ref = workspace.case.conversation.customer
+    writer = ref.name.split()[0] if ref is not None and ref.name.strip() else ""
+    # The order the conversation is about (linked in the packet), else the newest one.
+    linked = (workspace.packet.data.get("orders") or []) if workspace.packet else []
     values = {
-        "customer_first_name": (account.first_name if account else "") or "there",
+        "customer_first_name": writer or (account.first_name if account else "") or "there",
         "agent_name": agent.get_full_name() or agent.username,
-        "order_id": workspace.orders[0].order_id if workspace.orders else "",
+        "order_id": linked[0]
+        if linked
+        else (workspace.orders[0].order_id if workspace.orders else ""),
     }
     return [{"name": m.name, "body": macro_fill(m.body, values)} for m in workspace.macros]

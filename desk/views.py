@@ -41,6 +41,10 @@ from escalation.routing import CannotTake, CaseTaken, case_pick
 MAX_TEXT = 4000
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
 @agent_required
 def queue(request: HttpRequest) -> HttpResponse:
     teams = agent_teams(user=request.user)
@@ -134,9 +138,13 @@ def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpRe
     raw = request.POST.get("args", "").strip()
     if raw:
         try:
-            args = json.loads(raw)
+            args = json.loads(raw, parse_constant=_not_json)
         except ValueError:
-            messages.error(request, "The edited arguments are not valid JSON; nothing was run.")
+            messages.error(
+                request,
+                "The edited arguments are not valid JSON; nothing was run. "
+                f"Your edit was: {raw[:500]}",
+            )
             return _done(request, case, "workspace")
         if not isinstance(args, dict):
             messages.error(request, "The edited arguments must be a JSON object; nothing was run.")
@@ -155,7 +163,13 @@ def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpRe
     except (CaseClosed, NotYourCase) as exc:
         messages.error(request, f"{exc} Nothing was run.")
         return _done(request, case, "workspace")
-    if result.status == DraftedAction.Status.EXECUTED:
+    if result.refusal is not None:
+        messages.error(
+            request,
+            f"{result.tool} with your edit was refused: {result.refusal.message} "
+            "The action is unchanged: edit it again, approve it as drafted, or reject it.",
+        )
+    elif result.status == DraftedAction.Status.EXECUTED:
         messages.success(request, f"{result.tool} done.")
     elif result.status == DraftedAction.Status.FAILED:
         messages.error(request, f"{result.tool} was refused: {result.decision.get('message', '')}")

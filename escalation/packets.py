@@ -245,9 +245,13 @@ def packet_build(
     reasons: Sequence[str],
     customer: dict[str, Any] | None = None,
     drafted_actions: Sequence[int] = (),
+    writer_name: str = "",
 ) -> dict[str, Any]:
+    """`writer_name` is the name the platform gave for the person chatting: the reply greets
+    them, not the linked account's holder (a bereaved child writing about a parent's account)."""
     summary = summary_build(turns=turns, state=state, entities=entities, link=link)
-    first_name = (customer or {}).get("first_name", "")
+    first_name = writer_name.split()[0] if writer_name.strip() else ""
+    first_name = first_name or (customer or {}).get("first_name", "")
     evidence = [{"seq": m.seq, **span} for m in messages for span in m.spans]
     return {
         "backend": "embedded",

@@ -426,6 +426,7 @@ def packet_embedded(*, case: Case) -> dict[str, Any]:
         reasons=analysis.reasons,
         customer=customer,
         drafted_actions=drafted,
+        writer_name=ref.name if ref else "",
     ) | {"risk": analysis.state.risk}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -48,6 +49,9 @@ class AuthorityLimit(models.Model):
 
 class DraftedAction(models.Model):
     """A consequential action waiting for, or past, a human decision."""
+
+    # Set (not stored) when an approval with edited arguments was refused: the draft stands.
+    refusal: Any = None
 
     class Status(models.TextChoices):
         DRAFTED = "drafted", "Drafted"

@@ -306,7 +306,9 @@ def _approve(
         return drafted
     actor = user_actor(user)
     conversation = drafted.conversation
-    if args is not None and args != drafted.args:
+    drafted_args = drafted.args
+    edited = args is not None and args != drafted.args
+    if edited:
         _audit(
             kind=AuditEntry.Kind.EDITED,
             actor=actor,
@@ -341,6 +343,12 @@ def _approve(
         drafted=drafted,
     )
     now = timezone.now()
+    if edited and outcome.decision.outcome == "deny":
+        # The edit is refused (audited above), not the action: it stays as drafted, so a slip
+        # of the keyboard does not use up an action the customer may still be owed.
+        drafted.args = drafted_args
+        drafted.refusal = outcome.decision
+        return drafted
     drafted.decision = outcome.decision.as_dict()
     if outcome.decision.outcome == "needs_approval":
         # Still a draft: it waits for someone with more authority.

@@ -252,3 +252,20 @@ def test_a_customer_writing_after_a_resolved_case_opens_a_new_one(
     )
     assert Case.objects.filter(conversation=conversation).count() == 2
     assert reopened.packets.exists()
+
+
+def test_canned_replies_greet_the_writer_and_name_the_order_the_case_is_about(desk: Desk) -> None:
+    from conversations.models import CustomerRef
+    from escalation.models import HandoffPacket
+
+    CustomerRef.objects.filter(pk=desk.case.conversation.customer_id).update(name="Yuki Ahmed")
+    HandoffPacket.objects.filter(case=desk.case).update(
+        data={"orders": [desk.store.delivered.order_id], "summary": {}}
+    )
+    Macro.objects.create(name="Hello", body="Hi {customer_first_name}, about {order_id}.")
+
+    html = desk.client.get(desk.url("case")).content.decode()
+
+    assert f"Hi Yuki, about {desk.store.delivered.order_id}." in html
+    account = desk.store.customer
+    assert f"about the account of {account.first_name} {account.last_name}" in html

@@ -372,8 +372,9 @@ def test_approving_with_edited_arguments_runs_the_edit(desk: Desk) -> None:
     [
         ('{"order_id": "#W1", "amount": ', "not valid JSON; nothing was run"),
         ('["amount", "40.00"]', "must be a JSON object; nothing was run"),
+        ('{"order_id": "#W1", "amount": NaN}', "not valid JSON; nothing was run"),
     ],
-    ids=["invalid-json", "not-an-object"],
+    ids=["invalid-json", "not-an-object", "nan"],
 )
 def test_approving_with_broken_arguments_explains_and_runs_nothing(
     desk: Desk, raw: str, message: str
@@ -393,10 +394,17 @@ def test_an_action_the_policy_refuses_is_reported_and_not_run(desk: Desk) -> Non
         desk.client.post(desk.url("approve"), {"args": json.dumps(edited)}, headers=HTMX)
     )
     desk.drafted.refresh_from_db()
-    assert desk.drafted.status == DraftedAction.Status.FAILED
-    assert desk.drafted.decision["reasons"] == ["refund_exceeds_paid"]
+    # The edit is refused, not the action: it stands as drafted, to be edited again or run.
+    assert desk.drafted.status == DraftedAction.Status.DRAFTED
+    assert desk.drafted.args["amount"] == "150.00"
     assert desk.refunds() == []
-    assert "refund_payment was refused: The refund is more than what was paid" in html
+    assert (
+        "refund_payment with your edit was refused: The refund is more than what was paid" in html
+    )
+    denied = desk.drafted.audit.get(kind=AuditEntry.Kind.DENIED)
+    assert denied.args["amount"] == "5000.00"
+    desk.client.post(desk.url("approve"))
+    assert desk.refunds() == [Decimal("150.00")]
 
 
 def test_rejecting_never_runs_the_action(desk: Desk) -> None:

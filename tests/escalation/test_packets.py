@@ -210,6 +210,23 @@ def test_the_reply_is_warm_and_shows_the_context_is_known() -> None:
     assert "I'm sorry" in reply  # they asked for a person
 
 
+def test_the_reply_greets_the_person_writing_not_the_account_they_write_about() -> None:
+    """A daughter writing about her late father's account is greeted by her own name."""
+    turns = [Turn(role="customer", text="My father Omar passed away. His email is o@x.io.")]
+    analysis = engine_run(turns=turns, rules=DEFAULT_RULES, link=False)
+    packet = packet_build(
+        turns=turns,
+        messages=analysis.messages,
+        state=analysis.state,
+        entities=analysis.entities,
+        link=analysis.link,
+        reasons=analysis.reasons,
+        customer={"first_name": "Omar"},
+        writer_name="Yuki Ahmed",
+    )
+    assert packet["suggested_reply"].startswith("Hi Yuki,")
+
+
 def test_the_reply_promises_no_amount_refund_or_date_the_customer_demanded() -> None:
     reply = packet_of(REFUND_DEMAND)["suggested_reply"]
     assert_promises_nothing(reply)
