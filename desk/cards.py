@@ -14,11 +14,11 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
-from django.utils.timesince import timesince, timeuntil
+from django.utils.timesince import timesince
 
 from desk.templatetags.desk_tags import sentiment_label, trend_arrow
 from escalation.models import Case
-from escalation.routing import sla_state
+from escalation.routing import sla_phrase, sla_state
 
 
 @dataclass(frozen=True)
@@ -78,9 +78,6 @@ def queue_cards(cases: Iterable[Case], now: datetime | None = None) -> list[Queu
     now = now or timezone.now()
     cards = []
     for case in cases:
-        due = ""
-        if not case.first_response_at and case.sla_due_at:
-            due = timeuntil(case.sla_due_at, now)
         cards.append(
             QueueCard(
                 pk=case.pk,
@@ -99,7 +96,7 @@ def queue_cards(cases: Iterable[Case], now: datetime | None = None) -> list[Queu
                 conversation=case.conversation.external_id,
                 summary=Truncator(case.summary_line or case.note).chars(160),
                 assignee=_assignee(case.assignee),
-                due=due,
+                due=sla_phrase(case, now),
                 status=case.status,
                 status_label=case.get_status_display(),
             )

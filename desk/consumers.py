@@ -60,11 +60,17 @@ class DeskConsumer(WebsocketConsumer):
             presence_heartbeat(user=self.user, presence=message.get("presence"))
 
     def case_assigned(self, event: dict[str, Any]) -> None:
-        self.send(
-            text_data=render_to_string(
-                "desk/_notify.html", {"case_id": event["case_id"], "title": "A case is yours now"}
+        if event.get("notify", True):
+            self.send(
+                text_data=render_to_string(
+                    "desk/_notify.html",
+                    {
+                        "case_id": event["case_id"],
+                        "title": "A case is yours now",
+                        "body": event.get("summary", ""),
+                    },
+                )
             )
-        )
         self.case_updated(event)
 
     def case_queued(self, event: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from desk.access import agent_required
+from desk.access import agent_required, user_is_supervisor
 from desk.actions.models import DraftedAction
 from desk.cards import queue_cards
 from desk.macros import macros_render
@@ -60,11 +60,22 @@ def _workspace_response(
     request: HttpRequest, case: Case, fragment: str | None = None
 ) -> HttpResponse:
     workspace = case_workspace(case=case)
+    is_open = case.status != Case.Status.RESOLVED
+    mine = case.status == Case.Status.ASSIGNED and case.assignee_id == request.user.pk
     context = {
         "w": workspace,
         "case": case,
         "macros": macros_render(workspace=workspace, agent=request.user),
         "outcomes": Case.Outcome.choices,
+        "is_open": is_open,
+        # Reply, approve, transfer, resolve: the case's agent, or a supervisor.
+        "can_work": is_open and (mine or user_is_supervisor(request.user)),
+        # The suggested reply fills the box until the customer has had a first answer.
+        "draft_reply": (
+            (workspace.packet.data.get("suggested_reply", "") if workspace.packet else "")
+            if case.first_response_at is None
+            else ""
+        ),
     }
     if request.htmx and fragment:
         return TemplateResponse(request, f"desk/case.html#{fragment}", context)
@@ -112,6 +123,11 @@ def reply(request: HttpRequest, case_id: int) -> HttpResponse:
             case_reply(case_id=case.pk, user=request.user, text=text)
         except (CaseClosed, NotYourCase) as exc:
             messages.error(request, str(exc))
+        else:
+            response = _done(request, case, "workspace")
+            # The page empties the reply box (kept across other swaps) only when it was sent.
+            response["HX-Trigger"] = "reply-sent"
+            return response
     return _done(request, case, "workspace")
 
 
@@ -194,6 +210,8 @@ def action_reject(request: HttpRequest, case_id: int, action_id: int) -> HttpRes
         raise Http404("No such action on this case.") from exc
     except (CaseClosed, NotYourCase) as exc:
         messages.error(request, str(exc))
+    else:
+        messages.success(request, "Rejected: nothing was run.")
     return _done(request, case, "workspace")
 
 
@@ -238,7 +256,8 @@ def resolve(request: HttpRequest, case_id: int) -> HttpResponse:
     except (CaseClosed, NotYourCase, ValueError) as exc:
         messages.error(request, str(exc))
         return _done(request, case, "workspace")
-    messages.success(request, "Case resolved.")
+    outcome = Case.Outcome(request.POST.get("outcome", "")).label
+    messages.success(request, f"Case {case.pk} resolved: {outcome}.")
     if request.htmx:
         return HttpResponseClientRedirect(reverse("desk:next"))
     return redirect("desk:next")

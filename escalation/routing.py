@@ -147,7 +147,16 @@ def _assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None:
     if not greeted:
         # An agent taking a case back does not introduce themselves twice.
         warm_greeting_send(case=case)
-    send_on_commit(agent_group(user_id), {"type": "case.assigned", "case_id": case.pk})
+    # The agent hears of it, unless they took it themselves.
+    send_on_commit(
+        agent_group(user_id),
+        {
+            "type": "case.assigned",
+            "case_id": case.pk,
+            "notify": getattr(by, "pk", None) != user_id,
+            "summary": f"Case {case.pk}: {case.summary_line or case.reason}"[:160],
+        },
+    )
     queue_send_on_commit(case.team, {"type": "case.updated", "case_id": case.pk})
 
 
@@ -309,6 +318,18 @@ def sla_state(case: Case, now: Any = None) -> str:
     if case.sla_due_at - now <= total * (1 - SLA_WARNING_SHARE):
         return "warning"
     return "ok"
+
+
+def sla_phrase(case: Case, now: Any = None) -> str:
+    """The first-reply deadline in words: due in, or overdue by; "" once answered or closed."""
+    from django.utils.timesince import timesince, timeuntil
+
+    if case.first_response_at or case.sla_due_at is None or case.status == Case.Status.RESOLVED:
+        return ""
+    now = now or timezone.now()
+    if now >= case.sla_due_at:
+        return f"first reply overdue by {timesince(case.sla_due_at, now)}"
+    return f"first reply due in {timeuntil(case.sla_due_at, now)}"
 
 
 def warm_greeting_text(*, agent_name: str, customer_first_name: str = "") -> str:

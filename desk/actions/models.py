@@ -148,6 +148,7 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        verbose_name_plural = "audit entries"
         constraints = [
             models.UniqueConstraint(
                 fields=["idempotency_key"],

@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from escalation.routing import sla_state
+from escalation.routing import sla_phrase, sla_state
 
 register = template.Library()
 
@@ -50,6 +50,13 @@ def trend_arrow(value: float) -> str:
 @register.filter
 def sla(case: Any) -> str:
     return sla_state(case)
+
+
+@register.filter
+def sla_text(case: Any) -> str:
+    """'first reply due in 4 minutes', 'first reply overdue by 3 minutes', or '' when answered
+    or closed."""
+    return sla_phrase(case)
 
 
 @register.filter

@@ -15,16 +15,97 @@
   }
 
   var overlay = function () { return document.getElementById("shortcuts"); };
+  var overlayOpener = null;
+
+  function openOverlay() {
+    overlayOpener = document.activeElement;
+    overlay().hidden = false;
+    overlay().focus();
+  }
+
+  function closeOverlay() {
+    overlay().hidden = true;
+    if (overlayOpener && overlayOpener.focus) overlayOpener.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-close-shortcuts]")) closeOverlay();
+  });
+
+  // The selected card, by case id, so a live push that redraws the list keeps it.
+  var selectedCase = null;
+
+  function select(card, focus) {
+    document.querySelectorAll("#queue-cards .card.selected").forEach(function (c) {
+      c.classList.remove("selected");
+    });
+    card.classList.add("selected");
+    selectedCase = card.dataset.case;
+    if (focus) card.querySelector("a").focus();
+  }
 
   function moveSelection(step) {
     var cards = Array.prototype.slice.call(document.querySelectorAll("#queue-cards .card"));
     if (!cards.length) return;
     var current = cards.findIndex(function (c) { return c.classList.contains("selected"); });
     var next = Math.min(cards.length - 1, Math.max(0, current + step));
-    cards.forEach(function (c) { c.classList.remove("selected"); });
-    cards[next].classList.add("selected");
-    cards[next].querySelector("a").focus();
+    select(cards[next], true);
   }
+
+  function restoreSelection() {
+    if (selectedCase === null) return;
+    var card = document.querySelector('#queue-cards .card[data-case="' + selectedCase + '"]');
+    var hadFocus = document.activeElement === document.body;
+    if (card) select(card, hadFocus);
+  }
+
+  // A live transcript stays at its newest message, unless the agent scrolled up to read.
+  var transcriptAtEnd = true;
+  document.addEventListener("scroll", function (event) {
+    var list = event.target;
+    if (list instanceof Element && list.matches("#transcript ol")) {
+      transcriptAtEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    }
+  }, true);
+
+  function scrollTranscript() {
+    var list = document.querySelector("#transcript ol");
+    if (list && transcriptAtEnd) list.scrollTop = list.scrollHeight;
+  }
+  document.addEventListener("DOMContentLoaded", scrollTranscript);
+
+  document.body.addEventListener("htmx:oobAfterSwap", function () {
+    restoreSelection();
+    scrollTranscript();
+  });
+  document.body.addEventListener("htmx:afterSwap", scrollTranscript);
+
+  // A sent reply empties the box (it is kept across other swaps: hx-preserve).
+  document.body.addEventListener("reply-sent", function () {
+    var reply = document.getElementById("reply-text");
+    if (reply) reply.value = "";
+  });
+
+  // A request that fails says so, instead of doing nothing.
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    var text = status === 404
+      ? "That case is no longer yours to see (it may have moved to another team). Go back to the queue."
+      : status === 403
+        ? "You are not allowed to do that."
+        : "Something went wrong (" + status + "). Nothing may have been saved; try again.";
+    var flash = document.createElement("ul");
+    flash.className = "flash";
+    flash.setAttribute("role", "alert");
+    flash.innerHTML = '<li class="error"></li>';
+    flash.firstChild.textContent = text;
+    var where = document.getElementById("workspace") || document.querySelector("main");
+    if (where) where.prepend(flash);
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    var live = document.getElementById("live-status");
+    if (live) { live.textContent = "Offline: not saved"; live.classList.add("offline"); }
+  });
 
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.id === "reply-text") {
@@ -33,13 +114,15 @@
       return;
     }
     if (event.key === "Escape" && overlay() && !overlay().hidden) {
-      overlay().hidden = true;
+      closeOverlay();
       return;
     }
+    // While the shortcut list is open, keys do not act on the page behind it.
+    if (overlay() && !overlay().hidden && event.key !== "?") return;
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     switch (event.key) {
       case "?":
-        if (overlay()) overlay().hidden = !overlay().hidden;
+        if (overlay()) { if (overlay().hidden) openOverlay(); else closeOverlay(); }
         break;
       case "n":
         window.location.href = "/next/";
@@ -114,7 +197,11 @@
     if (localStorage.getItem("baton-notify") !== "1") return;
     tone();
     if ("Notification" in window && Notification.permission === "granted") {
-      var n = new Notification("New case assigned", { body: notice.dataset.title || "" });
+      // One notification per case, however many desk tabs are open (the tag replaces).
+      var n = new Notification(notice.dataset.title || "A case is yours now", {
+        body: notice.dataset.body || "",
+        tag: "baton-case-" + notice.dataset.case,
+      });
       n.onclick = function () { window.location.href = "/cases/" + notice.dataset.case + "/"; };
     }
   });

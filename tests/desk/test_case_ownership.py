@@ -4,6 +4,7 @@ the desk's own state (presence, queue, next case, macros) follows the agent."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -269,3 +270,75 @@ def test_canned_replies_greet_the_writer_and_name_the_order_the_case_is_about(de
     assert f"Hi Yuki, about {desk.store.delivered.order_id}." in html
     account = desk.store.customer
     assert f"about the account of {account.first_name} {account.last_name}" in html
+
+
+# --- what the page offers ---------------------------------------------------------------------
+
+
+def test_a_page_whose_session_ended_sends_the_browser_to_log_in(desk: Desk) -> None:
+    page = desk.url("case")
+    response = Client().post(
+        desk.url("note"), {"text": "x"}, headers={**HTMX, "HX-Current-URL": f"http://t{page}"}
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"{reverse('login')}?next={page}"
+
+
+def test_a_sent_reply_tells_the_page_to_empty_the_box_and_no_longer_suggests_one(
+    desk: Desk,
+) -> None:
+    desk.client.post(desk.url("take"))
+    response = desk.client.post(desk.url("reply"), {"text": "On it."}, headers=HTMX)
+    assert response["HX-Trigger"] == "reply-sent"
+    assert "Let me sort out the refund." not in response.content.decode()
+    empty = desk.client.post(desk.url("reply"), {"text": ""}, headers=HTMX)
+    assert "HX-Trigger" not in empty
+
+
+def test_a_supervisor_may_reply_on_a_case_someone_holds(desk: Desk) -> None:
+    desk.client.post(desk.url("take"))
+    boss = as_user(agent_user(role=AgentProfile.Role.SUPERVISOR, username="rita"))
+    html = boss.get(desk.url("case")).content.decode()
+    assert 'title="Take the case first"' not in html
+    assert desk.url("approve") in html
+    leo_html = as_user(desk.leo).get(desk.url("case")).content.decode()
+    assert 'disabled title="Take the case first"' in leo_html
+    assert desk.url("resolve") not in leo_html
+
+
+def test_a_resolved_case_offers_nothing_to_do_and_says_how_it_ended(desk: Desk) -> None:
+    desk.client.post(desk.url("take"))
+    desk.client.post(desk.url("resolve"), {"outcome": "follow_up"})
+    html = desk.client.get(desk.url("case")).content.decode()
+    assert "resolved: follow-up needed" in html
+    for name in ("reply", "note", "transfer", "resolve", "approve"):
+        assert desk.url(name) not in html
+    assert "first reply" not in html
+
+
+def test_an_overdue_first_reply_says_overdue(desk: Desk) -> None:
+    Case.objects.filter(pk=desk.case.pk).update(sla_due_at=timezone.now() - timedelta(minutes=3))
+    html = desk.client.get(desk.url("case")).content.decode()
+    assert "first reply overdue by 3" in html
+    queue = desk.client.get(reverse("desk:queue")).content.decode()
+    assert "first reply overdue by 3" in queue and "due in 0" not in queue
+
+
+def test_an_unknown_case_gets_the_desk_not_found_page(desk: Desk) -> None:
+    response = desk.client.get(reverse("desk:case", args=[999999]))
+    assert response.status_code == 404
+    assert "Back to the queue" in response.content.decode()
+
+
+def test_the_agent_is_not_notified_of_a_case_they_took_themselves(
+    desk: Desk, listen: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from conversations.events import agent_group
+
+    inbox = listen(agent_group(desk.maya.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        case_pick(case_id=desk.case.pk, user=desk.maya)
+
+    [assigned] = [m for m in inbox.received() if m["type"] == "case.assigned"]
+    assert assigned["notify"] is False
+    assert assigned["summary"].startswith(f"Case {desk.case.pk}:")

@@ -248,8 +248,11 @@ def test_the_case_page_shows_the_packet_transcript_account_and_drafted_action(de
     assert desk.store.customer.first_name in html
     assert desk.store.delivered.order_id in html
     assert "policy: allow" in html
-    assert desk.url("approve") in html
+    assert "Take the case to approve or reject this action." in html
     assert "Let me sort out the refund." in html  # the suggested reply fills the reply box
+    desk.client.post(desk.url("take"))
+    html = desk.client.get(desk.url("case")).content.decode()
+    assert desk.url("approve") in html
 
 
 def test_an_htmx_request_for_the_case_page_gets_the_workspace_fragment_only(desk: Desk) -> None:
@@ -538,10 +541,11 @@ def test_after_the_last_case_the_queue_page_says_so_and_the_news_does_not_linger
         reverse("desk:queue"),
     ]
     html = response.content.decode()
-    assert "Case resolved." in html and "No case is waiting for you." in html
+    assert f"Case {desk.case.pk} resolved: Resolved." in html
+    assert "No case is waiting for you." in html
     later = make_case(desk.bot)
     html = desk.client.get(reverse("desk:case", args=[later.pk])).content.decode()
-    assert "Case resolved." not in html
+    assert "resolved: Resolved." not in html
 
 
 def test_resolving_needs_a_known_outcome_and_an_open_case(desk: Desk) -> None:
