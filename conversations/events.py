@@ -32,6 +32,11 @@ def agent_group(user_id: int) -> str:
     return f"agent.{user_id}"
 
 
+def case_group(case_id: int) -> str:
+    """The open pages of one case: told when anything about the case changes."""
+    return f"case.{case_id}"
+
+
 def send_now(group: str, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
@@ -50,9 +55,12 @@ def send_on_commit(group: str, event: dict[str, Any]) -> None:
 
 
 def queue_send_now(team: str, event: dict[str, Any]) -> None:
-    """Tell the team's queue pages, and every supervisor's, that a case changed."""
+    """Tell the team's queue pages, every supervisor's, and the case's own open pages, that a
+    case changed."""
     send_now(queue_group(team), event)
     send_now(ALL_QUEUES_GROUP, event)
+    if "case_id" in event:
+        send_now(case_group(event["case_id"]), {"type": "case.changed"})
 
 
 def queue_send_on_commit(team: str, event: dict[str, Any]) -> None:

@@ -11,12 +11,19 @@ from channels.generic.websocket import WebsocketConsumer
 from django.http import Http404
 from django.template.loader import render_to_string
 
-from conversations.events import ALL_QUEUES_GROUP, agent_group, conversation_group, queue_group
+from conversations.events import (
+    ALL_QUEUES_GROUP,
+    agent_group,
+    case_group,
+    conversation_group,
+    queue_group,
+)
 from desk.access import user_is_agent
 from desk.cards import queue_cards
 from desk.selectors import (
     agent_teams,
     case_get_for_agent,
+    case_page_context,
     case_transcript,
     queue_count,
     queue_for_agent,
@@ -118,10 +125,29 @@ class CaseConsumer(DeskConsumer):
         except Http404:
             self.case = None
             return []
-        return [conversation_group(self.case.conversation_id)]
+        return [conversation_group(self.case.conversation_id), case_group(self.case_id)]
 
     def resync(self) -> None:
         self.conversation_events({})
+
+    def case_changed(self, event: dict[str, Any]) -> None:
+        """Someone took, moved, resolved or acted on the case: redraw what that changes (the
+        reply box is left alone, so nothing the agent is typing is lost)."""
+        if self.case is None:
+            return
+        try:
+            case = case_get_for_agent(user=self.user, case_id=self.case_id)
+        except Http404:
+            # Moved to a team this agent does not work: the page says so, once.
+            self.send(text_data=render_to_string("desk/_case_gone.html", {}))
+            return
+        context = {**case_page_context(case=case, user=self.user), "oob": True}
+        self.send(
+            text_data="".join(
+                render_to_string(f"desk/case.html#{name}", context)
+                for name in ("case-head", "actions", "wrap-up", "timeline")
+            )
+        )
 
     def conversation_events(self, event: dict[str, Any]) -> None:
         if self.case is None:

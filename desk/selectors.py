@@ -177,3 +177,29 @@ def next_case_for_agent(*, user: Any) -> Case | None:
     if teams is not None:
         queued = queued.filter(team__in=teams)
     return queued.order_by("due_key", "id").first()
+
+
+def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
+    """What the case page renders for `user`: the workspace and what they may do on it."""
+    from desk.access import user_is_supervisor
+    from desk.macros import macros_render
+
+    workspace = case_workspace(case=case)
+    is_open = case.status != Case.Status.RESOLVED
+    mine = case.status == Case.Status.ASSIGNED and case.assignee_id == user.pk
+    return {
+        "w": workspace,
+        "case": case,
+        "user": user,
+        "macros": macros_render(workspace=workspace, agent=user),
+        "outcomes": Case.Outcome.choices,
+        "is_open": is_open,
+        # Reply, approve, transfer, resolve: the case's agent, or a supervisor.
+        "can_work": is_open and (mine or user_is_supervisor(user)),
+        # The suggested reply fills the box until the customer has had a first answer.
+        "draft_reply": (
+            (workspace.packet.data.get("suggested_reply", "") if workspace.packet else "")
+            if case.first_response_at is None
+            else ""
+        ),
+    }

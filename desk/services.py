@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from conversations.events import (
     agent_group,
+    case_group,
     conversation_group,
     integration_group,
     queue_send_on_commit,
@@ -135,6 +136,7 @@ def case_reply(*, case_id: int, user: Any, text: str) -> Event:
 @transaction.atomic
 def case_note(*, case_id: int, user: Any, text: str) -> CaseEvent:
     case = _case_locked(case_id)
+    send_on_commit(case_group(case.pk), {"type": "case.changed"})
     return CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.NOTE, actor=user, data={"text": text}
     )
@@ -241,6 +243,7 @@ def case_action_decide(
     if drafted.case_id is None:
         # Drafted before the case opened: it belongs to this case's timeline now.
         DraftedAction.objects.filter(pk=drafted.pk, case__isnull=True).update(case=case)
+    send_on_commit(case_group(case.pk), {"type": "case.changed"})
     if approve:
         return drafted_action_approve(drafted_id=drafted.pk, user=user, args=args, note=note)
     return drafted_action_reject(drafted_id=drafted.pk, user=user, note=note)

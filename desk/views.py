@@ -14,14 +14,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from desk.access import agent_required, user_is_supervisor
+from desk.access import agent_required
 from desk.actions.models import DraftedAction
 from desk.cards import queue_cards
-from desk.macros import macros_render
 from desk.selectors import (
     agent_teams,
     case_get_for_agent,
-    case_workspace,
+    case_page_context,
     next_case_for_agent,
     queue_count,
     queue_for_agent,
@@ -59,24 +58,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 def _workspace_response(
     request: HttpRequest, case: Case, fragment: str | None = None
 ) -> HttpResponse:
-    workspace = case_workspace(case=case)
-    is_open = case.status != Case.Status.RESOLVED
-    mine = case.status == Case.Status.ASSIGNED and case.assignee_id == request.user.pk
-    context = {
-        "w": workspace,
-        "case": case,
-        "macros": macros_render(workspace=workspace, agent=request.user),
-        "outcomes": Case.Outcome.choices,
-        "is_open": is_open,
-        # Reply, approve, transfer, resolve: the case's agent, or a supervisor.
-        "can_work": is_open and (mine or user_is_supervisor(request.user)),
-        # The suggested reply fills the box until the customer has had a first answer.
-        "draft_reply": (
-            (workspace.packet.data.get("suggested_reply", "") if workspace.packet else "")
-            if case.first_response_at is None
-            else ""
-        ),
-    }
+    context = case_page_context(case=case, user=request.user)
     if request.htmx and fragment:
         return TemplateResponse(request, f"desk/case.html#{fragment}", context)
     return TemplateResponse(request, "desk/case.html", context)

@@ -212,6 +212,44 @@ async def test_the_case_socket_sends_the_transcript_and_follows_new_events() -> 
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_an_open_case_page_follows_what_others_do_to_the_case() -> None:
+    """Leo has the case open; Maya takes it: his page shows her as its agent without a reload,
+    and drops the forms that are hers now."""
+    from escalation.routing import case_pick
+
+    leo = await database_sync_to_async(get_user_model().objects.create_user)(
+        username="leo", password="pw"
+    )
+    maya = await database_sync_to_async(get_user_model().objects.create_user)(
+        username="maya", password="pw", first_name="Maya"
+    )
+    # Leo has no room, so opening the page does not get the case auto-assigned to him.
+    await AgentProfile.objects.acreate(user=leo, capacity=0)
+    await AgentProfile.objects.acreate(user=maya)
+    integration, _ = await database_sync_to_async(integration_create)(name="acme-bot")
+    case = await database_sync_to_async(_queued_case)(integration, "conv-taken")
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/desk/cases/{case.pk}/",
+        headers=[(b"origin", b"http://localhost"), (b"cookie", await _session_cookie(leo))],
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    await _drain_until(communicator, 'id="transcript"')
+
+    def maya_takes_it() -> None:
+        with TestCase.captureOnCommitCallbacks(execute=True), transaction.atomic():
+            case_pick(case_id=case.pk, user=maya)
+
+    await database_sync_to_async(maya_takes_it)()
+    pushed = await _drain_until(communicator, 'id="case-head"')
+    assert "with Maya" in pushed
+    assert "Take this case" not in pushed
+    assert 'id="wrap-up"' in pushed and "hidden" in pushed.split('id="wrap-up"')[1][:120]
+    await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_a_heartbeat_keeps_the_agent_present_and_away_is_honoured() -> None:
     user = await database_sync_to_async(get_user_model().objects.create_user)(
         username="leo", password="pw"
