@@ -1018,13 +1018,24 @@ def _cast_vars(rng: random.Random, *, kind: str, cast: Sequence[CastMember]) -> 
     """The variables of a conversation that come from a cast member and their orders."""
     if kind == "bereavement":
         return _bereavement_vars(rng, cast=cast)
-    member = rng.choice(cast)
-    orders = [order for order in member.orders if order.items]
     wanted = _ORDER_STATUSES.get(kind, ())
-    order = next(
-        (o for status in wanted for o in orders if o.status == status),
-        rng.choice(orders),
-    )
+    # A refund over the AI's limit needs an order that cost more than the limit.
+    dear = [
+        (m, o)
+        for m in cast
+        for o in m.orders
+        if o.items and o.status in wanted and o.total > AI_REFUND_LIMIT
+    ]
+    if kind == "refund_over_limit" and dear:
+        member, order = rng.choice(dear)
+        orders = [o for o in member.orders if o.items]
+    else:
+        member = rng.choice(cast)
+        orders = [o for o in member.orders if o.items]
+        order = next(
+            (o for status in wanted for o in orders if o.status == status),
+            rng.choice(orders),
+        )
     item = rng.choice(order.items)
     dearest = max(order.items, key=lambda i: i.price)
     others = [o for o in orders if o is not order]

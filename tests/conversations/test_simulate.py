@@ -180,3 +180,23 @@ def test_the_simulator_streams_conversations_about_store_accounts(
             assert conversation_account_id(conversation=conversation) in members
     linked = [c for c in conversations if c.customer.external_id in members]
     assert len(linked) >= len(SCENARIOS) // 2
+
+
+def test_a_refund_over_the_limit_is_about_an_order_that_cost_more_than_it() -> None:
+    cheap = _member(
+        customer_id="cheap_1",
+        orders=[
+            {
+                "order_id": "#W2000001",
+                "status": "delivered",
+                "created_at": "2026-11-20T10:00:00+00:00",
+                "items": [{"name": "Sock", "price": 12.0}],
+                "total": 12.0,
+            }
+        ],
+    )
+    cast = [CastMember.model_validate(cheap), CastMember.model_validate(_member())]
+    for seed in range(10):
+        found = _cast_vars(random.Random(seed), kind="refund_over_limit", cast=cast)
+        assert found["amount"] > 100
+        assert found["external_id"] == "ella_rossi_1001"
