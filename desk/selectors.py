@@ -48,6 +48,32 @@ def _queue(*, teams: list[str] | None, user: Any = None) -> QuerySet[Case]:
     return cases
 
 
+QUEUE_CARD_FIELDS = (
+    "priority",
+    "status",
+    "team",
+    "topic",
+    "trigger",
+    "reason",
+    "note",
+    "summary_line",
+    "sentiment",
+    "sentiment_trend",
+    "queued_at",
+    "sla_due_at",
+    "first_response_at",
+    "due_key",
+    "conversation__external_id",
+    "conversation__customer__name",
+    "conversation__customer__email",
+    "conversation__customer__external_id",
+    "assignee__username",
+    "assignee__first_name",
+    "assignee__last_name",
+    "rule__name",
+)
+
+
 def queue_for_agent(*, user: Any, teams: list[str] | bool | None = False) -> QuerySet[Case]:
     """The open cases an agent sees, most urgent (with aging) first: theirs, then the queue."""
     if teams is False:
@@ -55,6 +81,9 @@ def queue_for_agent(*, user: Any, teams: list[str] | bool | None = False) -> Que
     return (
         _queue(teams=teams, user=user)  # type: ignore[arg-type]
         .select_related("conversation", "conversation__customer", "assignee", "rule")
+        # What a card shows (desk/cards.py), without the evidence, rule conditions and the
+        # like that a hundred cards would otherwise decode for nothing.
+        .only(*QUEUE_CARD_FIELDS)
         .order_by("due_key", "id")[:QUEUE_PAGE_SIZE]
     )
 
