@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest
@@ -8,11 +7,8 @@ from ninja import NinjaAPI
 from ninja.parser import Parser
 
 from conversations.api import router as conversations_router
+from conversations.schemas import json_loads_strict
 from desk.api import router as actions_router
-
-
-def _not_json(constant: str) -> None:
-    raise ValueError(f"{constant} is not a JSON value")
 
 
 class StrictJSONParser(Parser):
@@ -20,7 +16,7 @@ class StrictJSONParser(Parser):
     as on the ingest socket."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return json.loads(request.body, parse_constant=_not_json)
+        return json_loads_strict(request.body)
 
 
 api = NinjaAPI(

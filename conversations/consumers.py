@@ -11,7 +11,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
 from django.conf import settings
 
 from conversations.events import integration_group
-from conversations.schemas import ErrorCode, ErrorOut
+from conversations.schemas import ErrorCode, ErrorOut, json_loads_strict
 from conversations.selectors import integration_for_token
 from conversations.services import events_ingest
 
@@ -26,11 +26,6 @@ def bearer_token(scope: dict[str, Any]) -> str:
             if scheme.lower() == "bearer":
                 return token.strip()
     return ""
-
-
-def _not_json(constant: str) -> None:
-    # Python's json module accepts NaN and Infinity; JSON does not.
-    raise ValueError(f"{constant} is not a JSON value")
 
 
 class IngestConsumer(WebsocketConsumer):
@@ -63,7 +58,7 @@ class IngestConsumer(WebsocketConsumer):
             )
             return
         try:
-            data = json.loads(raw, parse_constant=_not_json)
+            data = json_loads_strict(raw)
         except ValueError as exc:
             self._send_error(ErrorCode.INVALID_JSON, f"The frame is not valid JSON: {exc}.")
             return

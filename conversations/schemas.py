@@ -5,6 +5,7 @@ One set of pydantic models serves the websocket, the HTTP fallback and the OpenA
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Annotated, Any, Literal
@@ -165,6 +166,15 @@ def client_event_id(raw: object) -> str | None:
         if isinstance(value, str) and 0 < len(value) <= 128:
             return value
     return None
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def json_loads_strict(text: str | bytes) -> Any:
+    """json.loads, refusing NaN and Infinity: Python's json accepts them, JSON does not."""
+    return json.loads(text, parse_constant=_not_json)
 
 
 def unstorable(value: object) -> str:

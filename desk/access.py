@@ -22,13 +22,16 @@ def user_is_agent(user: Any) -> bool:
 
 
 def user_is_supervisor(user: Any) -> bool:
-    """Supervisors work every team's queue and may act on any open case."""
+    """Supervisors work every team's queue and may act on any open case. Reads the user's
+    profile through the relation, so a profile already loaded costs no query."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    return (
-        user.is_superuser
-        or AgentProfile.objects.filter(user_id=user.pk, role=AgentProfile.Role.SUPERVISOR).exists()
-    )
+    if user.is_superuser:
+        return True
+    try:
+        return user.agent_profile.role == AgentProfile.Role.SUPERVISOR
+    except AgentProfile.DoesNotExist:
+        return False
 
 
 def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

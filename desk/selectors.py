@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from conversations.models import Conversation, Event
+from desk.access import user_is_supervisor
 from desk.actions.models import DraftedAction
 from desk.models import AgentProfile, Macro, Team
 from desk.store.models import Customer
@@ -33,7 +34,7 @@ def agent_profile(*, user: Any) -> AgentProfile | None:
 def agent_teams(*, user: Any) -> list[str] | None:
     """The teams whose queues this person works; None means every team (supervisors)."""
     profile = agent_profile(user=user)
-    if user.is_superuser or (profile and profile.role == AgentProfile.Role.SUPERVISOR):
+    if user_is_supervisor(user):
         return None
     # Everyone works the general queue unless they were put on particular teams.
     return [team.slug for team in profile.teams.all()] or ["general"] if profile else []
@@ -210,7 +211,6 @@ def next_case_for_agent(*, user: Any) -> Case | None:
 
 def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
     """What the case page renders for `user`: the workspace and what they may do on it."""
-    from desk.access import user_is_supervisor
     from desk.macros import macros_render
 
     workspace = case_workspace(case=case)

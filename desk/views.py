@@ -3,7 +3,6 @@ forms also work without JavaScript (full page loads and redirects)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from conversations.schemas import json_loads_strict
 from desk.access import agent_required
 from desk.actions.models import DraftedAction
 from desk.cards import queue_cards
@@ -38,10 +38,6 @@ from escalation.models import Case
 from escalation.routing import CannotTake, CaseTaken, case_pick
 
 MAX_TEXT = 4000
-
-
-def _not_json(constant: str) -> None:
-    raise ValueError(f"{constant} is not a JSON value")
 
 
 @agent_required
@@ -136,7 +132,7 @@ def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpRe
     raw = request.POST.get("args", "").strip()
     if raw:
         try:
-            args = json.loads(raw, parse_constant=_not_json)
+            args = json_loads_strict(raw)
         except ValueError:
             messages.error(
                 request,

@@ -504,7 +504,6 @@ def case_queue(*, case: Case, data: dict[str, Any] | None = None) -> None:
 
 
 @transaction.atomic
-@transaction.atomic
 def case_prepare_failed(*, case_id: int) -> None:
     """The packet could not be built: queue the case anyway, so no customer is left waiting."""
     case = Case.objects.select_for_update().filter(pk=case_id).first()

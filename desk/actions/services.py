@@ -277,10 +277,9 @@ def action_draft(
 
 
 def user_actor(user: Any) -> str:
-    profile = getattr(user, "agent_profile", None)
-    if user.is_superuser or (profile and profile.role == Actor.SUPERVISOR):
-        return Actor.SUPERVISOR
-    return Actor.AGENT
+    from desk.access import user_is_supervisor
+
+    return Actor.SUPERVISOR if user_is_supervisor(user) else Actor.AGENT
 
 
 def drafted_action_approve(

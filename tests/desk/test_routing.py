@@ -411,7 +411,8 @@ def test_picking_by_hand_needs_the_skill_and_room(bot: Integration) -> None:
         case_pick(case_id=make_case(bot).pk, user=maya)
 
     boss = make_agent("boss", capacity=1)
-    AgentProfile.objects.filter(user=boss).update(role=AgentProfile.Role.SUPERVISOR)
+    boss.agent_profile.role = AgentProfile.Role.SUPERVISOR
+    boss.agent_profile.save(update_fields=["role"])
     case_pick(case_id=make_case(bot).pk, user=boss)
     case_pick(case_id=bereavement.pk, user=boss)
     assert len(held_by(boss)) == 2
