@@ -82,17 +82,28 @@ def _is_present(profile: Any) -> bool:
     )
 
 
-def transfer_refusal(*, case: Case, profile: Any, by_supervisor: bool) -> str:
-    """Why the case cannot go to this agent now ("" if it can): they must be at the desk, have
-    the skill a sensitive case needs and, unless a supervisor sends it, room for it."""
-    name = profile.user.get_full_name() or profile.user.username
-    if not _is_present(profile):
-        return f"{name} is not available right now; transfer to their team instead."
+def holding_refusal(*, case: Case, profile: Any, by_supervisor: bool, you: bool) -> str:
+    """Why this agent may not hold the case ("" if they may): a sensitive case needs its skill,
+    and everyone needs room under their capacity unless a supervisor decides. The same rules
+    as auto-assignment (Candidate.can_take), for a person's choice: a pick or a transfer."""
+    name = "you" if you else (profile.user.get_full_name() or profile.user.username)
     if case.required_skill and case.required_skill not in (profile.skills or []):
-        return f"This case needs the {case.required_skill.replace('_', ' ')} skill, which {name} has not got."
+        skill = case.required_skill.replace("_", " ")
+        return (
+            f"This case needs the {skill} skill, which {name} {'do' if you else 'does'} not have."
+        )
     if not by_supervisor and _held(profile.user_id) >= profile.capacity:
-        return f"{name} is at capacity ({profile.capacity} cases); ask a supervisor."
+        return f"{'You are' if you else f'{name} is'} at capacity ({profile.capacity} cases)."
     return ""
+
+
+def transfer_refusal(*, case: Case, profile: Any, by_supervisor: bool) -> str:
+    """Why the case cannot go to this agent now ("" if it can): they must be at the desk, and
+    may hold it."""
+    if not _is_present(profile):
+        name = profile.user.get_full_name() or profile.user.username
+        return f"{name} is not available right now; transfer to their team instead."
+    return holding_refusal(case=case, profile=profile, by_supervisor=by_supervisor, you=False)
 
 
 def _candidates(*, lock: bool) -> list[Candidate]:
@@ -201,27 +212,21 @@ class CannotTake(Exception):
 
 @transaction.atomic
 def case_pick(*, case_id: int, user: Any) -> Case:
-    """An agent takes a queued case by hand. A sensitive case needs its skill; an agent at
-    capacity cannot take more (a supervisor can). Taking a case is being at the desk."""
+    """An agent takes a queued case by hand, if they may hold it (holding_refusal). Taking a
+    case is being at the desk."""
     from desk.access import user_is_supervisor
     from desk.models import AgentProfile
 
     case = Case.objects.select_for_update(skip_locked=True).filter(pk=case_id).first()
     if case is None or case.status != Case.Status.QUEUED:
         raise CaseTaken("Another agent has this case, or it is no longer queued.")
-    supervisor = user_is_supervisor(user)
     profile = AgentProfile.objects.select_for_update().filter(user_id=user.pk).first()
-    if not supervisor:
-        skills = (profile.skills if profile else None) or []
-        if case.required_skill and case.required_skill not in skills:
-            raise CannotTake(
-                f"This case needs the {case.required_skill.replace('_', ' ')} skill; "
-                "it will go to someone who has it."
-            )
-        if profile is not None and _held(user.pk) >= profile.capacity:
-            raise CannotTake(
-                f"You hold {profile.capacity} cases, your capacity. Resolve or transfer one first."
-            )
+    if profile is not None:
+        refusal = holding_refusal(
+            case=case, profile=profile, by_supervisor=user_is_supervisor(user), you=True
+        )
+        if refusal:
+            raise CannotTake(refusal)
     if profile is not None and profile.presence == AgentProfile.Presence.OFFLINE:
         AgentProfile.objects.filter(pk=profile.pk).update(
             presence=AgentProfile.Presence.ONLINE, last_seen_at=timezone.now()

@@ -410,12 +410,18 @@ def test_picking_by_hand_needs_the_skill_and_room(bot: Integration) -> None:
     with pytest.raises(CannotTake, match="capacity"):
         case_pick(case_id=make_case(bot).pk, user=maya)
 
-    boss = make_agent("boss", capacity=1)
+    # A supervisor may go over capacity, but a sensitive case still needs its skill.
+    boss = make_agent("boss", capacity=1, skills=("bereavement",))
     boss.agent_profile.role = AgentProfile.Role.SUPERVISOR
     boss.agent_profile.save(update_fields=["role"])
     case_pick(case_id=make_case(bot).pk, user=boss)
     case_pick(case_id=bereavement.pk, user=boss)
     assert len(held_by(boss)) == 2
+    unskilled = make_agent("rita")
+    unskilled.agent_profile.role = AgentProfile.Role.SUPERVISOR
+    unskilled.agent_profile.save(update_fields=["role"])
+    with pytest.raises(CannotTake, match="which you do not have"):
+        case_pick(case_id=make_case(bot, topic="legal", skill="legal").pk, user=unskilled)
 
 
 def test_picking_a_case_while_offline_brings_the_agent_online(bot: Integration) -> None:
