@@ -163,6 +163,7 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
     rows: list[Event] = []
     changed: dict[int, Conversation] = {}
     handoffs: list[tuple[Conversation, HandoffEvent]] = []
+    handed_off: set[int] = set()
     customer_wrote: set[int] = set()
     for item in pending:
         event = item.event
@@ -184,7 +185,7 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
             and (
                 conversation.owner == Conversation.Owner.HUMAN
                 # A handoff earlier in this batch already took the conversation from the AI.
-                or any(c.pk == conversation.pk for c, _ in handoffs)
+                or conversation.pk in handed_off
             )
         ):
             results[item.index] = ErrorOut(
@@ -200,6 +201,7 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
         changed[conversation.pk] = conversation
         if isinstance(event, HandoffEvent) and conversation.status == Conversation.Status.OPEN:
             handoffs.append((conversation, event))
+            handed_off.add(conversation.pk)
         if isinstance(event, MessageEvent) and event.role == "customer":
             customer_wrote.add(conversation.pk)
         results[item.index] = AckOut(id=event.id, status="stored")

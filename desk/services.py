@@ -252,23 +252,18 @@ def case_action_decide(
 def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
     """The desk socket's heartbeat: keeps the agent online, or away if they said so. Without a
     stated presence (a page connecting) an away agent stays away; an offline one comes online."""
+    current = (
+        AgentProfile.objects.filter(user_id=user.pk).values_list("presence", flat=True).first()
+    )
+    if current is None:
+        return
     if presence in AgentProfile.Presence.values:
         wanted = presence
+    elif current == AgentProfile.Presence.AWAY:
+        wanted = AgentProfile.Presence.AWAY
     else:
-        current = (
-            AgentProfile.objects.filter(user_id=user.pk).values_list("presence", flat=True).first()
-        )
-        wanted = (
-            AgentProfile.Presence.AWAY
-            if current == AgentProfile.Presence.AWAY
-            else AgentProfile.Presence.ONLINE
-        )
-    came_online = (
-        wanted == AgentProfile.Presence.ONLINE
-        and AgentProfile.objects.filter(user_id=user.pk)
-        .exclude(presence=AgentProfile.Presence.ONLINE)
-        .exists()
-    )
+        wanted = AgentProfile.Presence.ONLINE
+    came_online = wanted == AgentProfile.Presence.ONLINE and current != wanted
     AgentProfile.objects.filter(user_id=user.pk).update(
         presence=wanted, last_seen_at=timezone.now()
     )

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
 
 from conversations.events import agent_group, queue_send_on_commit, send_on_commit
 from escalation.analysis import SENSITIVE_TOPICS
@@ -242,7 +243,7 @@ def case_requeue(*, case: Case, reason: str, by: Any = None) -> None:
     case.status = Case.Status.QUEUED
     case.assignee = None
     case.assigned_at = None
-    case.save(update_fields=["status", "assignee", "assigned_at"])
+    case.save(update_fields=["status", "assignee", "assigned_at", "missed_by"])
     CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.REQUEUED, actor=by, data={"reason": reason, "from": previous}
     )
@@ -275,7 +276,6 @@ def cases_sweep() -> dict[str, int]:
         else:
             reason = "first response SLA missed"
             case.missed_by_id = case.assignee_id
-            case.save(update_fields=["missed_by"])
         case_requeue(case=case, reason=reason)
         requeued += 1
     warned = 0
@@ -294,12 +294,12 @@ def cases_sweep() -> dict[str, int]:
         queue_send_on_commit(case.team, {"type": "case.updated", "case_id": case.pk})
         warned += 1
     stuck = 0
+    from escalation.services import case_queue
+
     for case in Case.objects.select_for_update(skip_locked=True).filter(
         status=Case.Status.PREPARING, queued_at__lt=now - PREPARING_TIMEOUT
     ):
         # Its packet task died (a lost worker, a crash): queue it without a packet.
-        from escalation.services import case_queue
-
         case_queue(case=case)
         stuck += 1
     assigned = cases_auto_assign()
@@ -327,8 +327,6 @@ def sla_state(case: Case, now: Any = None) -> str:
 
 def sla_phrase(case: Case, now: Any = None) -> str:
     """The first-reply deadline in words: due in, or overdue by; "" once answered or closed."""
-    from django.utils.timesince import timesince, timeuntil
-
     if case.first_response_at or case.sla_due_at is None or case.status == Case.Status.RESOLVED:
         return ""
     now = now or timezone.now()

@@ -173,9 +173,10 @@ def case_open(
 def case_reopen_if_needed(*, conversation: Conversation) -> Case | None:
     """The customer wrote to a conversation a person owns: if no case is open (a person resolved
     it), open one, so the message does not go unanswered. Call holding the conversation lock."""
-    if Case.objects.filter(conversation=conversation).exclude(status=Case.Status.RESOLVED).exists():
+    # At most one case is open, and it is the newest: one query answers both questions.
+    last = Case.objects.filter(conversation=conversation).order_by("-id").first()
+    if last is not None and last.status != Case.Status.RESOLVED:
         return None
-    last = Case.objects.filter(conversation=conversation).order_by("-resolved_at", "-id").first()
     case, _ = case_open(
         conversation=conversation,
         trigger=Case.Trigger.RETURNED,
