@@ -137,11 +137,18 @@ def test_an_agent_takes_approves_replies_and_resolves(
         refund = Payment.objects.get(order=store.delivered, transaction_type="refund")
         assert refund.amount == Decimal("150.00")
 
+        # A reply being written survives another action on the page (here, a note)...
         page.fill("#reply-text", "I've refunded $150 to your card. Sorry about the boots!")
+        page.fill(".note-form input[name=text]", "Refund done; boots were defective.")
+        page.click(".note-form button[type=submit]")
+        page.wait_for_selector("#timeline :text('boots were defective')", timeout=10_000)
+        assert page.input_value("#reply-text").startswith("I've refunded $150")
         page.click("#reply button[type=submit]")
         message = _frames(platform, "message")[-1]
         assert message["text"] == "I've refunded $150 to your card. Sorry about the boots!"
         assert message["conversation"] == "web-501"
+        # ...and is emptied once sent.
+        page.wait_for_function("document.getElementById('reply-text').value === ''")
 
         page.select_option("#resolve-outcome", "resolved")
         page.click("#resolve-form button[type=submit]")
