@@ -197,7 +197,7 @@ def _timed(run: Callable[[], Any], n: int) -> list[float]:
 def _customer_with_orders(count: int) -> Any:
     from django.utils import timezone
 
-    from desk.store.models import (
+    from store.models import (
         Customer,
         Fulfillment,
         Order,
@@ -284,7 +284,7 @@ def _case_with_messages(integration: Any, customer: Any, messages: int) -> Any:
     from django.utils import timezone
 
     from conversations.models import Conversation, Event
-    from desk.actions.services import action_draft
+    from actions.services import action_draft
     from escalation.models import Case, CaseEvent, HandoffPacket
     from escalation.routing import case_schedule
 

@@ -250,7 +250,7 @@ def main() -> None:
 
     from conversations.models import Event
     from conversations.services import events_ingest, integration_create
-    from desk.store.models import Order
+    from store.models import Order
     from escalation.analysis import Turn, message_analyze
     from escalation.models import Case, Signal
     from escalation.services import packet_embedded

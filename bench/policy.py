@@ -39,8 +39,8 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from desk.actions.services import action_execute, authority_limits
-    from desk.store.models import Order, Payment
+    from actions.services import action_execute, authority_limits
+    from store.models import Order, Payment
 
     call_command("migrate", verbosity=0)
     if (args.data / "orders.json").is_file():

@@ -10,15 +10,15 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
+from actions.catalog import TOOLS
+from actions.models import Actor
+from actions.services import action_check, action_draft, action_execute
 from conversations.api import IntegrationToken
 from conversations.models import Conversation
 from conversations.selectors import conversation_get_for_integration
-from desk.actions.catalog import TOOLS
-from desk.actions.models import Actor
-from desk.actions.services import action_check, action_draft, action_execute
 from desk.selectors import conversation_account_id
-from desk.store.providers import StoreUnavailable
 from escalation.services import signal_record
+from store.providers import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -15,11 +15,10 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from desk.models import (
-    AgentProfile,
+from desk.models import AgentProfile, Macro, Team
+from store.models import (
     Customer,
     Fulfillment,
-    Macro,
     Order,
     OrderItem,
     Payment,
@@ -27,7 +26,6 @@ from desk.models import (
     PriorContact,
     Product,
     Subscription,
-    Team,
     Variant,
 )
 

@@ -63,35 +63,3 @@ class Macro(models.Model):
     def __str__(self) -> str:
         return self.name
 
-
-from desk.actions.models import Actor, AuditEntry, AuthorityLimit, DraftedAction  # noqa: E402
-from desk.store.models import (  # noqa: E402
-    Customer,
-    Fulfillment,
-    Order,
-    OrderItem,
-    Payment,
-    PaymentMethod,
-    PriorContact,
-    Product,
-    Subscription,
-    Variant,
-)
-
-__all__ = [
-    "Actor",
-    "AgentProfile",
-    "AuditEntry",
-    "AuthorityLimit",
-    "Customer",
-    "DraftedAction",
-    "Fulfillment",
-    "Order",
-    "OrderItem",
-    "Payment",
-    "PaymentMethod",
-    "PriorContact",
-    "Product",
-    "Subscription",
-    "Variant",
-]

@@ -10,13 +10,13 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from actions.models import DraftedAction
 from conversations.models import Conversation, Event
 from desk.access import user_is_supervisor
-from desk.actions.models import DraftedAction
 from desk.models import AgentProfile, Macro, Team
-from desk.store.models import Customer
-from desk.store.providers import store_provider
 from escalation.models import Case, CaseEvent, HandoffPacket
+from store.models import Customer
+from store.providers import store_provider
 
 # A person reads the top of the queue; the count says how many more wait.
 QUEUE_PAGE_SIZE = 100

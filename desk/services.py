@@ -9,6 +9,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from actions.models import DraftedAction
+from actions.services import drafted_action_approve, drafted_action_reject
 from conversations.events import (
     agent_group,
     case_group,
@@ -20,8 +22,6 @@ from conversations.events import (
 from conversations.models import Conversation, Event
 from conversations.schemas import ControlOut
 from desk.access import user_is_supervisor
-from desk.actions.models import DraftedAction
-from desk.actions.services import drafted_action_approve, drafted_action_reject
 from desk.models import AgentProfile, Team
 from escalation.models import Case, CaseEvent
 from escalation.routing import case_requeue, warm_greeting_text

@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from actions.models import DraftedAction
 from conversations.schemas import json_loads_strict
 from desk.access import agent_required
-from desk.actions.models import DraftedAction
 from desk.cards import queue_cards
 from desk.selectors import (
     agent_teams,

@@ -385,7 +385,7 @@ def _person_names(text: str) -> Iterator[tuple[str, int, int]]:
 def product_names() -> tuple[str, ...]:
     """The store's product names, read once per process; call `product_names.cache_clear()`
     after the catalogue changes."""
-    from desk.store.models import Product
+    from store.models import Product
 
     return tuple(sorted(set(Product.objects.values_list("name", flat=True))))
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from desk.store.models import Customer, Order
+from store.models import Customer, Order
 from escalation.entities import Entity
 
 CUSTOMER_ROLE = "customer"

@@ -362,10 +362,10 @@ def _packet_store(*, case: Case, backend: str, data: dict[str, Any]) -> HandoffP
 
 def packet_embedded(*, case: Case) -> dict[str, Any]:
     """Build the embedded packet for a case from its conversation as stored now."""
-    from desk.actions.catalog import TOOLS
-    from desk.actions.services import action_draft
+    from actions.catalog import TOOLS
+    from actions.services import action_draft
     from desk.selectors import conversation_account_id
-    from desk.store.models import Customer
+    from store.models import Customer
 
     conversation = case.conversation
     events = list(Event.objects.filter(conversation=conversation).order_by("seq", "id"))

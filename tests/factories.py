@@ -13,7 +13,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from desk.models import AgentProfile
-from desk.store.models import (
+from store.models import (
     Customer,
     Order,
     OrderItem,

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "conversations",
+    "store",
+    "actions",
     "escalation",
     "desk",
 ]

@@ -14,7 +14,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from conversations.services import integration_create
 from desk.models import AgentProfile
-from desk.store.models import Payment
+from store.models import Payment
 from tests.factories import agent_user, store_scenario
 from tests.live import LiveServer
 

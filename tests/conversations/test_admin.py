@@ -41,20 +41,20 @@ def test_adding_an_integration_in_the_admin_shows_its_token_once(admin_client: C
 
 
 def test_drafted_actions_are_read_only_in_the_admin(admin_client: Client) -> None:
-    from desk.actions.models import DraftedAction
+    from actions.models import DraftedAction
 
     drafted = DraftedAction.objects.create(
         tool="refund_payment", args={"amount": "10"}, original_args={"amount": "10"}
     )
-    change = reverse("admin:desk_draftedaction_change", args=[drafted.pk])
+    change = reverse("admin:actions_draftedaction_change", args=[drafted.pk])
 
     admin_client.post(change, {"status": "executed", "args": '{"amount": "9999"}'})
     assert (
         admin_client.post(
-            reverse("admin:desk_draftedaction_delete", args=[drafted.pk]), {"post": "yes"}
+            reverse("admin:actions_draftedaction_delete", args=[drafted.pk]), {"post": "yes"}
         ).status_code
         == 403
     )
     drafted.refresh_from_db()
     assert (drafted.status, drafted.args) == (DraftedAction.Status.DRAFTED, {"amount": "10"})
-    assert admin_client.get(reverse("admin:desk_draftedaction_add")).status_code == 403
+    assert admin_client.get(reverse("admin:actions_draftedaction_add")).status_code == 403

@@ -121,7 +121,7 @@ def test_the_demo_store_cast_is_what_the_simulator_reads(db: None, tmp_path: Pat
     cast = cast_load(_cast_file(tmp_path, demo_cast(size=12)))
 
     assert len(cast) == 12
-    from desk.models import Order
+    from store.models import Order
 
     for member in cast:
         stored = {

@@ -9,8 +9,8 @@ from django.test import Client
 
 from conversations.models import Conversation, CustomerRef
 from conversations.services import integration_create
-from desk.actions.models import AuditEntry, DraftedAction
-from desk.store.models import Customer, Order, Payment, PaymentMethod
+from actions.models import AuditEntry, DraftedAction
+from store.models import Customer, Order, Payment, PaymentMethod
 from escalation.models import Signal
 
 

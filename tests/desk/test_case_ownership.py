@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations.models import Conversation, Event
-from desk.actions.models import DraftedAction
-from desk.actions.services import action_draft
+from actions.models import DraftedAction
+from actions.services import action_draft
 from desk.macros import macro_fill
 from desk.models import AgentProfile, Macro, Team
 from escalation.models import Case, CaseEvent

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from desk.actions.models import AuditEntry
+from actions.models import AuditEntry
 from tests.factories import store_scenario, store_snapshot
 
 TAU_RETAIL = Path(__file__).resolve().parents[3] / "shared/data/tau-retail"

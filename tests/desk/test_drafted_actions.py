@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from desk.actions.models import AuditEntry, DraftedAction
-from desk.actions.services import (
+from actions.models import AuditEntry, DraftedAction
+from actions.services import (
     action_draft,
     action_execute,
     drafted_action_approve,
     drafted_action_reject,
 )
 from desk.models import AgentProfile
-from desk.store.models import Order, Payment
+from store.models import Order, Payment
 from tests.factories import (
     OrderFactory,
     ProductFactory,

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from desk.actions.catalog import TOOLS
-from desk.actions.models import AuditEntry, AuthorityLimit
-from desk.actions.services import ActionOutcome, action_check, action_execute
-from desk.store.models import Customer, Order, Payment, PaymentMethod, Subscription
+from actions.catalog import TOOLS
+from actions.models import AuditEntry, AuthorityLimit
+from actions.services import ActionOutcome, action_check, action_execute
+from store.models import Customer, Order, Payment, PaymentMethod, Subscription
 from tests.factories import (
     CustomerFactory,
     OrderFactory,

@@ -17,9 +17,9 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from desk.actions.models import AuditEntry
-from desk.actions.services import action_execute
-from desk.store.models import Customer, Order, Payment, PaymentMethod, Variant
+from actions.models import AuditEntry
+from actions.services import action_execute
+from store.models import Customer, Order, Payment, PaymentMethod, Variant
 from tests.factories import OrderFactory, PaymentMethodFactory, store_scenario, store_snapshot
 
 PROPERTY_SETTINGS = settings(

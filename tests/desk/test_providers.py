@@ -15,7 +15,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from desk.store.models import (
+from store.models import (
     Customer,
     Fulfillment,
     Order,
@@ -27,7 +27,7 @@ from desk.store.models import (
     Subscription,
     Variant,
 )
-from desk.store.providers import (
+from store.providers import (
     CustomerRecord,
     DjangoStoreProvider,
     HttpStoreProvider,

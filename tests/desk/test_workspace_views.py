@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from conversations.models import Conversation, CustomerRef, Event, Integration
 from conversations.services import integration_create
-from desk.actions.models import AuditEntry, DraftedAction
-from desk.actions.services import action_draft
+from actions.models import AuditEntry, DraftedAction
+from actions.services import action_draft
 from desk.models import AgentProfile, Team
 from desk.selectors import QUEUE_PAGE_SIZE
-from desk.store.models import (
+from store.models import (
     Fulfillment,
     Order,
     OrderItem,

@@ -21,7 +21,7 @@ from django.db.models.signals import post_save
 from conversations.events import integration_group
 from conversations.models import Conversation, Integration
 from conversations.services import events_ingest
-from desk.actions.models import DraftedAction
+from actions.models import DraftedAction
 from escalation import llm_packets
 from escalation.models import (
     Case,

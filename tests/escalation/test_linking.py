@@ -4,7 +4,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from desk.store.models import Customer
+from store.models import Customer
 from escalation.entities import extract_entities, product_names
 from escalation.linking import Link, link_account
 from tests.factories import CustomerFactory, OrderFactory

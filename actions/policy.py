@@ -16,9 +16,9 @@ from typing import Any, Literal
 from django.utils import timezone
 from pydantic import ValidationError
 
-from desk.actions import catalog
-from desk.actions.models import ACTOR_RANK, Actor, AuthorityLimit
-from desk.store.models import (
+from actions import catalog
+from actions.models import ACTOR_RANK, Actor, AuthorityLimit
+from store.models import (
     Customer,
     Order,
     OrderItem,

@@ -23,7 +23,7 @@ ACTOR_RANK = [Actor.AI, Actor.AGENT, Actor.SUPERVISOR]
 
 class AuthorityLimit(models.Model):
     """What one kind of actor may do on its own. A missing row means the seeded defaults
-    (desk.actions.services.DEFAULT_LIMITS), never "no limit"."""
+    (actions.services.DEFAULT_LIMITS), never "no limit"."""
 
     actor = models.CharField(max_length=12, choices=Actor.choices, unique=True)
     max_refund = models.DecimalField(
@@ -45,6 +45,9 @@ class AuthorityLimit(models.Model):
 
     def __str__(self) -> str:
         return f"limits for {self.get_actor_display()}"
+
+    class Meta:
+        db_table = "desk_authoritylimit"
 
 
 class DraftedAction(models.Model):
@@ -93,6 +96,7 @@ class DraftedAction(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "desk_draftedaction"
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["case", "status"], name="drafted_action_case_idx")]
 
@@ -147,6 +151,7 @@ class AuditEntry(models.Model):
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "desk_auditentry"
         ordering = ["at", "id"]
         verbose_name_plural = "audit entries"
         constraints = [

@@ -20,7 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Prefetch, QuerySet
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
-from desk.store.models import (
+from store.models import (
     Customer,
     Order,
     PaymentMethod,

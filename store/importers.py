@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from desk.store.models import (
+from store.models import (
     Customer,
     Fulfillment,
     Order,

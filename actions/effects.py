@@ -9,8 +9,8 @@ from typing import Any
 from django.core.mail import send_mail
 from django.db import transaction
 
-from desk.actions.policy import ActionState, price_difference
-from desk.store.models import Order, OrderItem, Payment, PaymentMethod, Subscription
+from actions.policy import ActionState, price_difference
+from store.models import Order, OrderItem, Payment, PaymentMethod, Subscription
 
 
 def _credit(method: PaymentMethod | None, amount: Decimal) -> None:

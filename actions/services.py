@@ -10,18 +10,18 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from desk.actions.effects import EFFECTS
-from desk.actions.models import Actor, AuditEntry, AuthorityLimit, DraftedAction
-from desk.actions.policy import (
+from actions.effects import EFFECTS
+from actions.models import Actor, AuditEntry, AuthorityLimit, DraftedAction
+from actions.policy import (
     ActionState,
     Decision,
     PolicyContext,
     args_parse,
     policy_evaluate,
 )
-from desk.actions.reads import read_run
-from desk.store.models import Customer, Order, PaymentMethod, Subscription, Variant
-from desk.store.providers import StoreUnavailable
+from actions.reads import read_run
+from store.models import Customer, Order, PaymentMethod, Subscription, Variant
+from store.providers import StoreUnavailable
 
 
 @dataclass

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from desk.actions.models import Actor
-from desk.actions.services import action_execute, authority_limits
+from actions.models import Actor
+from actions.services import action_execute, authority_limits
 
 
 def _case_parse(line: str) -> tuple[dict[str, Any], str | None, list[tuple[str, Any]]]:

@@ -1,6 +1,6 @@
 """The store of record: the account context agents see beside a conversation.
 
-These built-in models stand in for a real commerce backend (see desk/store/providers.py).
+These built-in models stand in for a real commerce backend (see store/providers.py).
 Ids are the store's own (customer ids, `#W…` order ids, product and item ids, payment method
 ids), so imported data keeps them.
 """
@@ -29,6 +29,7 @@ class Customer(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "desk_customer"
         indexes = [
             models.Index(fields=["last_name", "first_name", "zip"], name="customer_name_zip_idx"),
         ]
@@ -57,6 +58,7 @@ class PaymentMethod(models.Model):
     )
 
     class Meta:
+        db_table = "desk_paymentmethod"
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(balance__isnull=True) | models.Q(balance__gte=0),
@@ -83,6 +85,9 @@ class Product(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    class Meta:
+        db_table = "desk_product"
+
 
 class Variant(models.Model):
     item_id = models.CharField(max_length=64, unique=True)
@@ -93,6 +98,9 @@ class Variant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} {self.options}"
+
+    class Meta:
+        db_table = "desk_variant"
 
 
 class Order(models.Model):
@@ -115,6 +123,7 @@ class Order(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "desk_order"
         indexes = [models.Index(fields=["customer", "-created_at"], name="order_customer_idx")]
 
     def __str__(self) -> str:
@@ -132,6 +141,7 @@ class OrderItem(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2)
 
     class Meta:
+        db_table = "desk_orderitem"
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -145,6 +155,7 @@ class Fulfillment(models.Model):
     carrier = models.CharField(max_length=50, blank=True)
 
     class Meta:
+        db_table = "desk_fulfillment"
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -165,6 +176,7 @@ class Payment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "desk_payment"
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
@@ -194,6 +206,9 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return f"{self.plan} ({self.subscription_id})"
 
+    class Meta:
+        db_table = "desk_subscription"
+
 
 class PriorContact(models.Model):
     class Outcome(models.TextChoices):
@@ -208,6 +223,7 @@ class PriorContact(models.Model):
     contacted_at = models.DateTimeField()
 
     class Meta:
+        db_table = "desk_priorcontact"
         indexes = [models.Index(fields=["customer", "-contacted_at"], name="contact_customer_idx")]
 
     def __str__(self) -> str:

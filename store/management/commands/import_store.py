@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from desk.store.importers import store_import_tau_retail
+from store.importers import store_import_tau_retail
 
 FORMATS = {"tau-retail": store_import_tau_retail}
 

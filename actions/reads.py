@@ -12,9 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from desk.actions import catalog
-from desk.actions.policy import Decision
-from desk.store.providers import StoreProvider, store_provider
+from actions import catalog
+from actions.policy import Decision
+from store.providers import StoreProvider, store_provider
 
 
 def _plain(value: Any) -> Any:
