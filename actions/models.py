@@ -43,11 +43,12 @@ class AuthorityLimit(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        db_table = "desk_authoritylimit"
+
     def __str__(self) -> str:
         return f"limits for {self.get_actor_display()}"
 
-    class Meta:
-        db_table = "desk_authoritylimit"
 
 
 class DraftedAction(models.Model):
@@ -55,6 +56,8 @@ class DraftedAction(models.Model):
 
     # Set (not stored) when an approval with edited arguments was refused: the draft stands.
     refusal: Any = None
+    # Set (not stored) by the call that approved, executed or rejected it.
+    changed: bool = False
 
     class Status(models.TextChoices):
         DRAFTED = "drafted", "Drafted"

@@ -276,18 +276,19 @@ def action_draft(
     return drafted
 
 
-def user_actor(user: Any) -> str:
-    from desk.access import user_is_supervisor
-
-    return Actor.SUPERVISOR if user_is_supervisor(user) else Actor.AGENT
-
-
 def drafted_action_approve(
-    *, drafted_id: int, user: Any, args: dict[str, Any] | None = None, note: str = ""
+    *,
+    drafted_id: int,
+    user: Any,
+    actor: str,
+    args: dict[str, Any] | None = None,
+    note: str = "",
 ) -> DraftedAction:
-    """Approve (optionally edited) and execute, exactly once however many approvals race."""
+    """Approve (optionally edited) and execute as `actor` (the person's role, an Actor),
+    exactly once however many approvals race. `changed` on the result says whether this call
+    decided it."""
     try:
-        return _approve(drafted_id=drafted_id, user=user, args=args, note=note)
+        return _approve(drafted_id=drafted_id, user=user, actor=actor, args=args, note=note)
     except IntegrityError:
         drafted = DraftedAction.objects.get(pk=drafted_id)
         if drafted.status == DraftedAction.Status.EXECUTED:
@@ -298,12 +299,11 @@ def drafted_action_approve(
 
 @transaction.atomic
 def _approve(
-    *, drafted_id: int, user: Any, args: dict[str, Any] | None, note: str
+    *, drafted_id: int, user: Any, actor: str, args: dict[str, Any] | None, note: str
 ) -> DraftedAction:
     drafted = DraftedAction.objects.select_for_update().get(pk=drafted_id)
     if drafted.status != DraftedAction.Status.DRAFTED:
         return drafted
-    actor = user_actor(user)
     conversation = drafted.conversation
     drafted_args = drafted.args
     edited = args is not None and args != drafted.args
@@ -360,36 +360,22 @@ def _approve(
     else:
         drafted.status = DraftedAction.Status.FAILED
     drafted.save()
-    _timeline(drafted=drafted, user=user)
+    drafted.changed = True
     return drafted
 
 
-def _timeline(*, drafted: DraftedAction, user: Any) -> None:
-    """The case's timeline records what happened to its actions."""
-    if drafted.case_id is None:
-        return
-    from escalation.models import CaseEvent
-
-    CaseEvent.objects.create(
-        case_id=drafted.case_id,
-        kind=CaseEvent.Kind.ACTION,
-        actor=user,
-        data={"tool": drafted.tool, "status": drafted.status, "action": drafted.pk},
-    )
-
-
 @transaction.atomic
-def drafted_action_reject(*, drafted_id: int, user: Any, note: str) -> DraftedAction:
+def drafted_action_reject(*, drafted_id: int, user: Any, actor: str, note: str) -> DraftedAction:
     drafted = DraftedAction.objects.select_for_update().get(pk=drafted_id)
     if drafted.status != DraftedAction.Status.DRAFTED:
         return drafted
     drafted.status = DraftedAction.Status.REJECTED
     drafted.decided_by, drafted.decided_at, drafted.decision_note = user, timezone.now(), note
     drafted.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    _timeline(drafted=drafted, user=user)
+    drafted.changed = True
     _audit(
         kind=AuditEntry.Kind.REJECTED,
-        actor=user_actor(user),
+        actor=actor,
         user=user,
         tool=drafted.tool,
         args=drafted.args,

@@ -116,7 +116,7 @@ def main() -> int:
 def _agent(username: str, **profile: Any) -> Any:
     from django.contrib.auth import get_user_model
 
-    from desk.models import AgentProfile
+    from escalation.models import AgentProfile
 
     user = get_user_model().objects.create_user(username=username, first_name=username.title())
     AgentProfile.objects.create(user=user, **profile)
@@ -146,8 +146,8 @@ def _open_cases(
 ) -> list[Any]:
     from django.utils import timezone
 
+    from escalation.cases.routing import case_schedule
     from escalation.models import Case
-    from escalation.routing import case_schedule
 
     now = timezone.now()
     topics = ["shipping", "refund", "billing", "bereavement", "fraud", "product"]
@@ -283,10 +283,10 @@ def _customer_with_orders(count: int) -> Any:
 def _case_with_messages(integration: Any, customer: Any, messages: int) -> Any:
     from django.utils import timezone
 
-    from conversations.models import Conversation, Event
     from actions.services import action_draft
+    from conversations.models import Conversation, Event
+    from escalation.cases.routing import case_schedule
     from escalation.models import Case, CaseEvent, HandoffPacket
-    from escalation.routing import case_schedule
 
     conversation = Conversation.objects.create(
         integration=integration,
@@ -358,14 +358,10 @@ def bench_pages(args: argparse.Namespace) -> None:
     from django.urls import reverse
 
     from conversations.services import integration_create
-    from desk.models import Team
-    from desk.selectors import (
-        QUEUE_PAGE_SIZE,
-        agent_teams,
-        case_get_for_agent,
-        case_workspace,
-        queue_for_agent,
-    )
+    from desk.selectors import QUEUE_PAGE_SIZE, case_workspace, queue_for_agent
+    from escalation.cases.access import agent_teams
+    from escalation.cases.access import case_access
+    from escalation.models import Team
 
     integration, _ = integration_create(name="bench-pages")
     agents = [_agent(f"agent{n:02d}") for n in range(args.agents)]
@@ -421,7 +417,7 @@ def bench_pages(args: argparse.Namespace) -> None:
         assert response.status_code == 200 and b"#B0000000" in response.content
 
     def case_orm() -> None:
-        workspace = case_workspace(case=case_get_for_agent(user=maya, case_id=case.pk))
+        workspace = case_workspace(case=case_access(user=maya, case_id=case.pk))
         assert len(workspace.events) == args.messages
 
     page = statistics.median(_timed(case_page, args.requests))
@@ -477,9 +473,8 @@ def bench_assignment(args: argparse.Namespace, vendor: str) -> None:
     from django.utils import timezone
 
     from conversations.services import integration_create
-    from desk.models import AgentProfile, Team
-    from escalation.models import Case
-    from escalation.routing import cases_auto_assign
+    from escalation.cases.routing import cases_auto_assign
+    from escalation.models import AgentProfile, Case, Team
 
     # The pages' cases and agents step aside.
     Case.objects.update(status=Case.Status.RESOLVED)

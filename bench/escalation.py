@@ -11,7 +11,7 @@ the LLM backend pointed at tests/escalation/fake_openai.py's local chat-completi
 - Signals: `message_analyze` on each customer message of generated conversations (templates,
   slots and noise, nothing from ../shared/data), given the earlier messages as live analysis
   is. Baseline: VADER's compound score alone on the same messages.
-- Packet: `packet_embedded` on a stored 50-message conversation whose messages are already
+- Packet: `case_packet_prepare` on a stored 50-message conversation whose messages are already
   analysed, in a transaction rolled back after each run; median of the runs. Baseline: reading
   the conversation's events.
 - Handoff-to-queued: ingest a customer message and a `handoff` through `events_ingest`, with the
@@ -250,11 +250,11 @@ def main() -> None:
 
     from conversations.models import Event
     from conversations.services import events_ingest, integration_create
-    from store.models import Order
     from escalation.analysis import Turn, message_analyze
+    from escalation.cases.packet import case_packet_prepare
     from escalation.models import Case, Signal
-    from escalation.services import packet_embedded
     from escalation.signals import sentiment
+    from store.models import Order
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", customers=300, orders=1500, stdout=io.StringIO())
@@ -333,7 +333,7 @@ def main() -> None:
 
     def packet() -> None:
         with transaction.atomic():
-            built = packet_embedded(case=case)
+            built = case_packet_prepare(case=case)
             transaction.set_rollback(True)
         assert built["orders"] == [order.order_id], built["orders"]
 

@@ -8,6 +8,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.dispatch import Signal
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,12 @@ def send_on_commit(group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: send_now(group, event))
 
 
+def enqueue_on_commit(task: Any, *args: Any) -> None:
+    """Run a Celery task after commit. In-process (embedded) a failing task is logged, never
+    raised into the request that committed."""
+    transaction.on_commit(lambda: task.delay(*args), robust=True)
+
+
 def queue_send_now(team: str, event: dict[str, Any]) -> None:
     """Tell the team's queue pages, every supervisor's, and the case's own open pages, that a
     case changed."""
@@ -65,3 +72,19 @@ def queue_send_now(team: str, event: dict[str, Any]) -> None:
 
 def queue_send_on_commit(team: str, event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: queue_send_now(team, event))
+
+
+# The record tells the layers above it what happened, after commit, without importing them:
+# the escalation engine listens (escalation/apps.py) and analyses the conversations. Sent with
+# `conversation_ids` (every conversation that got events) and `urgent` (those handed off).
+events_stored = Signal()
+
+
+def events_stored_on_commit(*, conversation_ids: list[int], urgent: list[int]) -> None:
+    if conversation_ids:
+        transaction.on_commit(
+            lambda: events_stored.send(
+                sender=None, conversation_ids=conversation_ids, urgent=urgent
+            ),
+            robust=True,
+        )

@@ -81,6 +81,8 @@ class Conversation(models.Model):
     # The seq of the `close` event: later events are refused, earlier late ones still fill in.
     closed_at_seq = models.PositiveIntegerField(null=True, blank=True)
     last_seq = models.PositiveIntegerField(default=0)
+    # Events were stored that the escalation engine has not analysed yet (see events.py).
+    analysis_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)

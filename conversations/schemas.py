@@ -127,10 +127,27 @@ class ErrorOut(BaseModel):
 
 
 class ControlOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     type: Literal["control"] = "control"
     conversation: str
     owner: Literal["ai", "human"]
     by: Literal["escalation", "agent", "ai"]
+    # Sent only on a hand-back to the AI: the agent's context note.
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class MessageOut(BaseModel):
+    """A message written by a person at the desk, sent to the integration's sockets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["message"] = "message"
+    conversation: str
+    role: Literal["agent"] = "agent"
+    text: str
+    id: str
+    at: str
 
 
 class EventsIn(BaseModel):

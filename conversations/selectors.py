@@ -37,3 +37,12 @@ def conversation_wire(*, conversation: Conversation) -> dict[str, Any]:
         "status": conversation.status,
         "events": list(events),
     }
+
+
+def conversations_analysis_overdue(*, before: Any, limit: int = 500) -> list[int]:
+    """Conversations with events the engine should have analysed by `before` (a lost task)."""
+    return list(
+        Conversation.objects.filter(analysis_due_at__lt=before)
+        .order_by("analysis_due_at")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -5,15 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import datetime
+from typing import Literal
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from conversations.events import conversation_group, integration_group, send_on_commit
+from conversations.events import (
+    conversation_group,
+    events_stored_on_commit,
+    integration_group,
+    send_on_commit,
+)
 from conversations.models import Conversation, CustomerRef, Event, Integration
 from conversations.ratelimit import rate_limit_take
 from conversations.schemas import (
@@ -25,6 +33,7 @@ from conversations.schemas import (
     ErrorOut,
     HandoffEvent,
     MessageEvent,
+    MessageOut,
     ParseFailure,
     ProtocolEvent,
     client_event_id,
@@ -162,9 +171,8 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
     )
     rows: list[Event] = []
     changed: dict[int, Conversation] = {}
-    handoffs: list[tuple[Conversation, HandoffEvent]] = []
+    handoffs: list[Conversation] = []
     handed_off: set[int] = set()
-    customer_wrote: set[int] = set()
     for item in pending:
         event = item.event
         if event.id in known_ids:
@@ -200,13 +208,15 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
         _conversation_apply(conversation=conversation, event=event)
         changed[conversation.pk] = conversation
         if isinstance(event, HandoffEvent) and conversation.status == Conversation.Status.OPEN:
-            handoffs.append((conversation, event))
+            handoffs.append(conversation)
             handed_off.add(conversation.pk)
-        if isinstance(event, MessageEvent) and event.role == "customer":
-            customer_wrote.add(conversation.pk)
         results[item.index] = AckOut(id=event.id, status="stored")
     Event.objects.bulk_create(rows)
+    now = timezone.now()
     for conversation in changed.values():
+        # The durable mark: whatever happens to the task that events_stored starts, the
+        # engine's sweep finds the conversation and analyses it (analysis_done clears it).
+        conversation.analysis_due_at = now
         conversation.save(
             update_fields=[
                 "last_seq",
@@ -216,27 +226,17 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
                 "closed_at",
                 "owner",
                 "customer",
+                "analysis_due_at",
                 "updated_at",
             ]
         )
-    for conversation, event in handoffs:
-        conversation_take_for_humans(
-            conversation=conversation, by="ai", reason=event.reason, note=event.note or ""
-        )
-    from escalation.services import analysis_request, case_reopen_if_needed
-
+    for conversation in handoffs:
+        conversation_owner_set(conversation=conversation, owner=Conversation.Owner.HUMAN, by="ai")
     for conversation in changed.values():
-        if (
-            conversation.pk in customer_wrote
-            and conversation.owner == Conversation.Owner.HUMAN
-            and conversation.status == Conversation.Status.OPEN
-        ):
-            # A person closed the last case, and the AI may not answer: someone must.
-            case_reopen_if_needed(conversation=conversation)
         # Only a human's case page watches a conversation live.
         if conversation.owner == Conversation.Owner.HUMAN:
             send_on_commit(conversation_group(conversation.pk), {"type": "conversation.events"})
-        analysis_request(conversation_id=conversation.pk)
+    events_stored_on_commit(conversation_ids=sorted(changed), urgent=sorted(handed_off))
     return results
 
 
@@ -315,31 +315,88 @@ def _customer_link(*, conversation: Conversation, customer: CustomerIn) -> None:
     conversation.customer = ref
 
 
-def conversation_take_for_humans(
+def conversation_owner_set(
     *,
     conversation: Conversation,
+    owner: str,
     by: Literal["escalation", "agent", "ai"],
-    reason: str,
     note: str = "",
-    **case_fields: Any,
-) -> None:
-    """Hand the conversation to humans and open a case (queued once its packet is built). Call
-    holding the conversation row lock. `case_fields` go to escalation's case_open (rule,
-    priority, team, evidence).
+) -> bool:
+    """Give the conversation to humans or back to the AI, and tell every open socket of the
+    integration after commit (with the agent's note on a hand-back). Call holding the
+    conversation row lock. Returns whether the owner changed."""
+    if conversation.owner == owner:
+        return False
+    conversation.owner = owner
+    conversation.save(update_fields=["owner", "updated_at"])
+    frame = ControlOut(
+        conversation=conversation.external_id,
+        owner=owner,  # type: ignore[arg-type]
+        by=by,
+        note=note[:2000] if owner == Conversation.Owner.AI and note else None,
+    )
+    send_on_commit(
+        integration_group(conversation.integration_id),
+        {"type": "conversation.control", "frame": frame.model_dump(exclude_none=True)},
+    )
+    return True
 
-    Every open socket of the integration is told the new owner after commit.
-    """
-    from escalation.services import case_open
 
-    if conversation.owner != Conversation.Owner.HUMAN:
-        conversation.owner = Conversation.Owner.HUMAN
-        conversation.save(update_fields=["owner", "updated_at"])
-        frame = ControlOut(conversation=conversation.external_id, owner="human", by=by)
-        # Registered before the case, so the platform hears of the new owner before anything
-        # the case's agent says (in-process tasks run in registration order).
-        send_on_commit(
-            integration_group(conversation.integration_id),
-            {"type": "conversation.control", "frame": frame.model_dump()},
-        )
-    trigger = "handoff" if by == "ai" else "rule"
-    case_open(conversation=conversation, trigger=trigger, reason=reason, note=note, **case_fields)
+def conversation_message_add(
+    *, conversation: Conversation, role: Literal["agent"], text: str, author: str
+) -> Event:
+    """Store a message a person at the desk wrote, and send it on the customer's channel as a
+    protocol `message` frame after commit. `author` is the name the customer sees. Call holding
+    the conversation row lock (the next seq is taken from it)."""
+    now = timezone.now()
+    Conversation.objects.filter(pk=conversation.pk).update(last_seq=F("last_seq") + 1)
+    conversation.refresh_from_db(fields=["last_seq"])
+    frame = MessageOut(
+        conversation=conversation.external_id,
+        role=role,
+        text=text,
+        id=f"desk-{uuid.uuid4().hex}",
+        at=now.isoformat().replace("+00:00", "Z"),
+    )
+    # The stored event is the frame plus where it sits and who wrote it.
+    payload = frame.model_dump() | {"seq": conversation.last_seq, "agent": author}
+    event = Event.objects.create(
+        integration_id=conversation.integration_id,
+        conversation=conversation,
+        event_id=frame.id,
+        seq=conversation.last_seq,
+        type=Event.Type.MESSAGE,
+        role=role,
+        text=text,
+        payload=payload,
+        at=now,
+    )
+    send_on_commit(
+        integration_group(conversation.integration_id),
+        {"type": "conversation.message", "frame": frame.model_dump()},
+    )
+    send_on_commit(conversation_group(conversation.pk), {"type": "conversation.events"})
+    return event
+
+
+def conversation_ai_read_only_set(*, conversation: Conversation) -> None:
+    """From now on the AI may only read in this conversation (an injection attempt was seen)."""
+    if not conversation.ai_read_only:
+        conversation.ai_read_only = True
+        conversation.save(update_fields=["ai_read_only", "updated_at"])
+
+
+def conversation_account_bind(*, conversation: Conversation, account_id: str) -> bool:
+    """Bind the store account the conversation is about, once: a later, different account is
+    never bound over it. Returns whether the conversation is bound to `account_id` now."""
+    Conversation.objects.filter(pk=conversation.pk, account_id="").update(account_id=account_id)
+    conversation.refresh_from_db(fields=["account_id"])
+    return conversation.account_id == account_id
+
+
+def conversation_analysis_done(*, conversation_id: int, started_at: datetime) -> None:
+    """The engine analysed everything stored before `started_at`: clear the durable mark,
+    unless events arrived since."""
+    Conversation.objects.filter(pk=conversation_id, analysis_due_at__lte=started_at).update(
+        analysis_due_at=None
+    )

@@ -1,4 +1,4 @@
-"""Who may use the desk. The one place that answers it."""
+"""The desk's pages are for desk agents: the view decorator over escalation.cases.access."""
 
 from __future__ import annotations
 
@@ -12,26 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django_htmx.http import HttpResponseClientRedirect
 
-from desk.models import AgentProfile
-
-
-def user_is_agent(user: Any) -> bool:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    return user.is_superuser or AgentProfile.objects.filter(user_id=user.pk).exists()
-
-
-def user_is_supervisor(user: Any) -> bool:
-    """Supervisors work every team's queue and may act on any open case. Reads the user's
-    profile through the relation, so a profile already loaded costs no query."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    try:
-        return user.agent_profile.role == AgentProfile.Role.SUPERVISOR
-    except AgentProfile.DoesNotExist:
-        return False
+from escalation.cases.access import user_is_agent
 
 
 def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

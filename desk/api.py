@@ -12,11 +12,11 @@ from ninja.errors import HttpError
 
 from actions.catalog import TOOLS
 from actions.models import Actor
+from actions.selectors import conversation_account_id
 from actions.services import action_check, action_draft, action_execute
 from conversations.api import IntegrationToken
 from conversations.models import Conversation
 from conversations.selectors import conversation_get_for_integration
-from desk.selectors import conversation_account_id
 from escalation.services import signal_record
 from store.providers import StoreUnavailable
 

@@ -17,8 +17,8 @@ from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from desk.templatetags.desk_tags import sentiment_label, trend_arrow
+from escalation.cases.routing import sla_phrase, sla_state
 from escalation.models import Case
-from escalation.routing import sla_phrase, sla_state
 
 
 @dataclass(frozen=True)

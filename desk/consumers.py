@@ -8,7 +8,6 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.generic.websocket import WebsocketConsumer
-from django.http import Http404
 from django.template.loader import render_to_string
 
 from conversations.events import (
@@ -18,17 +17,15 @@ from conversations.events import (
     conversation_group,
     queue_group,
 )
-from desk.access import user_is_agent
 from desk.cards import queue_cards
 from desk.selectors import (
-    agent_teams,
-    case_get_for_agent,
     case_page_context,
     case_transcript,
     queue_count,
     queue_for_agent,
 )
-from desk.services import presence_heartbeat
+from escalation.cases.access import CaseNotFound, agent_teams, case_access, user_is_agent
+from escalation.cases.routing import presence_heartbeat
 
 
 class DeskConsumer(WebsocketConsumer):
@@ -121,8 +118,8 @@ class CaseConsumer(DeskConsumer):
 
     def extra_groups(self) -> list[str]:
         try:
-            self.case = case_get_for_agent(user=self.user, case_id=self.case_id)
-        except Http404:
+            self.case = case_access(user=self.user, case_id=self.case_id)
+        except CaseNotFound:
             self.case = None
             return []
         return [conversation_group(self.case.conversation_id), case_group(self.case_id)]
@@ -136,8 +133,8 @@ class CaseConsumer(DeskConsumer):
         if self.case is None:
             return
         try:
-            case = case_get_for_agent(user=self.user, case_id=self.case_id)
-        except Http404:
+            case = case_access(user=self.user, case_id=self.case_id)
+        except CaseNotFound:
             # Moved to a team this agent does not work: the page says so, once.
             self.send(text_data=render_to_string("desk/_case_gone.html", {}))
             return

@@ -15,7 +15,8 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from desk.models import AgentProfile, Macro, Team
+from desk.models import Macro
+from escalation.models import AgentProfile, Team
 from store.models import (
     Customer,
     Fulfillment,

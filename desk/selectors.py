@@ -7,37 +7,18 @@ from datetime import timedelta
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from actions.models import DraftedAction
-from conversations.models import Conversation, Event
-from desk.access import user_is_supervisor
-from desk.models import AgentProfile, Macro, Team
-from escalation.models import Case, CaseEvent, HandoffPacket
-from store.models import Customer
+from conversations.models import Event
+from desk.models import Macro
+from escalation.cases.access import agent_teams, case_may_work
+from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Team
 from store.providers import store_provider
 
 # A person reads the top of the queue; the count says how many more wait.
 QUEUE_PAGE_SIZE = 100
 CONTACT_WINDOW = timedelta(days=30)
-
-
-def agent_profile(*, user: Any) -> AgentProfile | None:
-    profile = AgentProfile.objects.filter(user_id=user.pk).prefetch_related("teams").first()
-    if profile is not None:
-        # Cached on the user, so the page's presence switch reads it without a query.
-        user.agent_profile = profile
-    return profile
-
-
-def agent_teams(*, user: Any) -> list[str] | None:
-    """The teams whose queues this person works; None means every team (supervisors)."""
-    profile = agent_profile(user=user)
-    if user_is_supervisor(user):
-        return None
-    # Everyone works the general queue unless they were put on particular teams.
-    return [team.slug for team in profile.teams.all()] or ["general"] if profile else []
 
 
 def _queue(*, teams: list[str] | None, user: Any = None) -> QuerySet[Case]:
@@ -93,21 +74,6 @@ def queue_count(*, user: Any, teams: list[str] | bool | None = False) -> int:
     if teams is False:
         teams = agent_teams(user=user)
     return _queue(teams=teams, user=user).count()  # type: ignore[arg-type]
-
-
-def case_get_for_agent(*, user: Any, case_id: int) -> Case:
-    """The one access path to a case for a person: their teams' cases and their own."""
-    case = (
-        Case.objects.select_related("conversation", "conversation__customer", "assignee", "rule")
-        .filter(pk=case_id)
-        .first()
-    )
-    if case is None:
-        raise Http404("No such case.")
-    teams = agent_teams(user=user)
-    if teams is not None and case.team not in teams and case.assignee_id != user.pk:
-        raise Http404("No such case.")
-    return case
 
 
 @dataclass
@@ -172,27 +138,6 @@ def case_workspace(*, case: Case) -> Workspace:
     )
 
 
-def conversation_account_id(*, conversation: Conversation) -> str | None:
-    """The store customer a conversation is about: the one bound to it, else the one its
-    customer reference names (by external id, else by an email that only one customer has)."""
-    if conversation.account_id:
-        return conversation.account_id
-    ref = conversation.customer
-    if ref is None:
-        return None
-    if ref.external_id and Customer.objects.filter(customer_id=ref.external_id).exists():
-        return ref.external_id
-    if ref.email:
-        matches = list(
-            Customer.objects.filter(email__iexact=ref.email).values_list("customer_id", flat=True)[
-                :2
-            ]
-        )
-        if len(matches) == 1:
-            return matches[0]
-    return None
-
-
 def next_case_for_agent(*, user: Any) -> Case | None:
     """Where 'next case' goes: the agent's own oldest unanswered case, else the top of the queue."""
     mine = (
@@ -215,7 +160,6 @@ def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
 
     workspace = case_workspace(case=case)
     is_open = case.status != Case.Status.RESOLVED
-    mine = case.status == Case.Status.ASSIGNED and case.assignee_id == user.pk
     return {
         "w": workspace,
         "case": case,
@@ -224,7 +168,7 @@ def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
         "outcomes": Case.Outcome.choices,
         "is_open": is_open,
         # Reply, approve, transfer, resolve: the case's agent, or a supervisor.
-        "can_work": is_open and (mine or user_is_supervisor(user)),
+        "can_work": case_may_work(case=case, user=user),
         # The suggested reply fills the box until the customer has had a first answer.
         "draft_reply": (
             (workspace.packet.data.get("suggested_reply", "") if workspace.packet else "")

@@ -18,24 +18,22 @@ from conversations.schemas import json_loads_strict
 from desk.access import agent_required
 from desk.cards import queue_cards
 from desk.selectors import (
-    agent_teams,
-    case_get_for_agent,
     case_page_context,
     next_case_for_agent,
     queue_count,
     queue_for_agent,
 )
-from desk.services import (
+from escalation.cases.access import (
     CaseClosed,
+    CaseNotFound,
     NotYourCase,
-    case_action_decide,
-    case_note,
-    case_reply,
-    case_resolve,
-    case_transfer,
+    agent_teams,
+    case_access,
 )
+from escalation.cases.lifecycle import case_resolve, case_transfer
+from escalation.cases.routing import CannotTake, CaseTaken, case_pick
+from escalation.cases.work import case_action_decide, case_note, case_reply
 from escalation.models import Case
-from escalation.routing import CannotTake, CaseTaken, case_pick
 
 MAX_TEXT = 4000
 
@@ -51,6 +49,14 @@ def queue(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, template, context)
 
 
+def _case(request: HttpRequest, case_id: int) -> Case:
+    """The case, if this person may see it; 404 otherwise (ids leak nothing)."""
+    try:
+        return case_access(user=request.user, case_id=case_id)
+    except CaseNotFound as exc:
+        raise Http404(str(exc)) from exc
+
+
 def _workspace_response(
     request: HttpRequest, case: Case, fragment: str | None = None
 ) -> HttpResponse:
@@ -62,14 +68,14 @@ def _workspace_response(
 
 @agent_required
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = case_get_for_agent(user=request.user, case_id=case_id)
+    case = _case(request, case_id)
     return _workspace_response(request, case, "workspace")
 
 
 def _done(request: HttpRequest, case: Case, fragment: str) -> HttpResponse:
     if request.htmx:
         return _workspace_response(
-            request, case_get_for_agent(user=request.user, case_id=case.pk), fragment
+            request, _case(request, case.pk), fragment
         )
     return redirect("desk:case", case_id=case.pk)
 
@@ -81,7 +87,7 @@ def _text(request: HttpRequest, name: str) -> str:
 @agent_required
 @require_POST
 def case_take(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = case_get_for_agent(user=request.user, case_id=case_id)
+    case = _case(request, case_id)
     try:
         case_pick(case_id=case.pk, user=request.user)
     except (CaseTaken, CannotTake) as exc:
@@ -92,7 +98,7 @@ def case_take(request: HttpRequest, case_id: int) -> HttpResponse:
 @agent_required
 @require_POST
 def reply(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = case_get_for_agent(user=request.user, case_id=case_id)
+    case = _case(request, case_id)
     text = _text(request, "text")
     if not text:
         messages.error(request, "Write a reply first.")
@@ -112,7 +118,7 @@ def reply(request: HttpRequest, case_id: int) -> HttpResponse:
 @agent_required
 @require_POST
 def note(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = case_get_for_agent(user=request.user, case_id=case_id)
+    case = _case(request, case_id)
     text = _text(request, "text")
     if not text:
         messages.error(request, "A note needs some text.")
@@ -127,7 +133,7 @@ def note(request: HttpRequest, case_id: int) -> HttpResponse:
 @agent_required
 @require_POST
 def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
-    case = case_get_for_agent(user=request.user, case_id=case_id)
+    case = _case(request, case_id)
     args: Any = None
     raw = request.POST.get("args", "").strip()
     if raw:
@@ -175,7 +181,7 @@ def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpRe
 @agent_required
 @require_POST
 def action_reject(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
-    case = case_get_for_agent(user=request.user, case_id=case_id)
+    case = _case(request, case_id)
     try:
         case_action_decide(
             case_id=case.pk,
@@ -196,7 +202,7 @@ def action_reject(request: HttpRequest, case_id: int, action_id: int) -> HttpRes
 @agent_required
 @require_POST
 def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = case_get_for_agent(user=request.user, case_id=case_id)
+    case = _case(request, case_id)
     target = request.POST.get("target", "")
     kind, _, value = target.partition(":")
     try:
@@ -223,7 +229,7 @@ def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
 @agent_required
 @require_POST
 def resolve(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = case_get_for_agent(user=request.user, case_id=case_id)
+    case = _case(request, case_id)
     try:
         case_resolve(
             case_id=case.pk,

@@ -5,7 +5,15 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 
-from escalation.models import Case, ConversationState, HandoffPacket, Rule, Signal
+from escalation.models import (
+    AgentProfile,
+    Case,
+    ConversationState,
+    HandoffPacket,
+    Rule,
+    Signal,
+    Team,
+)
 from escalation.rules import RuleError, condition_validate
 
 
@@ -115,3 +123,14 @@ class ConversationStateAdmin(admin.ModelAdmin):
     ]
     list_filter = [FlaggedFilter, "topic"]
     raw_id_fields = ["conversation"]
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "capacity"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "skills"]
+    prepopulated_fields = {"slug": ["name"]}

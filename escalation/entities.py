@@ -2,7 +2,7 @@
 
 Extraction is deterministic and needs no network. Every pattern is compiled at import; product
 names are matched through a word index built once per process from the store's catalogue
-(`product_names()`, cached: clear it after the catalogue changes).
+(`product_names()`, cached for a minute).
 
 Values are normalised so that the same thing said two ways compares equal: order ids in the
 store's "#W1234567" form, emails lowercased, phones as "+15551234567", amounts as "12.50", dates
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -381,13 +382,25 @@ def _person_names(text: str) -> Iterator[tuple[str, int, int]]:
                 yield found
 
 
-@functools.cache
-def product_names() -> tuple[str, ...]:
-    """The store's product names, read once per process; call `product_names.cache_clear()`
-    after the catalogue changes."""
+# The importer runs in another process than the engine: each process rereads the names this
+# often, so a new catalogue reaches every worker without telling them.
+PRODUCT_NAMES_TTL_SECONDS = 60
+
+
+@functools.lru_cache(maxsize=2)
+def _product_names(epoch: int) -> tuple[str, ...]:
     from store.models import Product
 
     return tuple(sorted(set(Product.objects.values_list("name", flat=True))))
+
+
+def product_names() -> tuple[str, ...]:
+    """The store's product names, reread at most once a minute; `product_names.cache_clear()`
+    forgets them at once (after an import in this process, or in tests)."""
+    return _product_names(int(time.monotonic() // PRODUCT_NAMES_TTL_SECONDS))
+
+
+product_names.cache_clear = _product_names.cache_clear  # type: ignore[attr-defined]
 
 
 _WORD = re.compile(r"[^\W_]+")

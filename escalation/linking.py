@@ -17,8 +17,8 @@ from typing import NamedTuple
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from store.models import Customer, Order
 from escalation.entities import Entity
+from store.models import Customer, Order
 
 CUSTOMER_ROLE = "customer"
 

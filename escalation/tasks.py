@@ -1,4 +1,6 @@
-"""Celery tasks of the escalation engine. They take ids, and running one twice changes nothing."""
+"""Celery tasks of the escalation engine and the case lifecycle. They take ids, and running one
+twice changes nothing. Services import this module at the top; tasks import services inside
+their bodies (HackSoft's rule), so the two never import each other at load time."""
 
 from __future__ import annotations
 
@@ -6,13 +8,6 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.db import OperationalError
-
-from escalation.services import (
-    analysis_started,
-    case_prepare,
-    case_prepare_failed,
-    conversation_analyze,
-)
 
 
 @shared_task(
@@ -23,12 +18,17 @@ from escalation.services import (
     time_limit=30,
 )
 def analyze_conversation(conversation_id: int) -> None:
+    from escalation.cases.lifecycle import conversation_analyze
+    from escalation.services import analysis_started
+
     analysis_started(conversation_id=conversation_id)
     conversation_analyze(conversation_id=conversation_id)
 
 
 class _PrepareCase(Task):
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        from escalation.cases.lifecycle import case_prepare_failed
+
         case_prepare_failed(case_id=args[0] if args else kwargs["case_id"])
 
 
@@ -41,18 +41,20 @@ class _PrepareCase(Task):
     time_limit=30,
 )
 def prepare_case(case_id: int) -> None:
+    from escalation.cases.lifecycle import case_prepare
+
     case_prepare(case_id=case_id)
 
 
 @shared_task(soft_time_limit=20, time_limit=30)
 def sweep_cases() -> dict[str, int]:
-    from escalation.routing import cases_sweep
+    from escalation.cases.lifecycle import cases_sweep
 
     return cases_sweep()
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def auto_assign() -> int:
-    from escalation.routing import cases_auto_assign
+    from escalation.cases.routing import cases_auto_assign
 
     return cases_auto_assign()

@@ -156,10 +156,6 @@ def store_import_tau_retail(*, directory: Path) -> ImportCounts:
         for o in orders.values()
         for f in o["fulfillments"]
     )
-    from escalation.entities import product_names
-
-    # Entity extraction matches product names against the catalogue it cached.
-    transaction.on_commit(product_names.cache_clear)
     return ImportCounts(
         customers=len(customer_rows),
         payment_methods=len(method_rows),

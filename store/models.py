@@ -82,11 +82,12 @@ class Product(models.Model):
     product_id = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
 
+    class Meta:
+        db_table = "desk_product"
+
     def __str__(self) -> str:
         return self.name
 
-    class Meta:
-        db_table = "desk_product"
 
 
 class Variant(models.Model):
@@ -96,11 +97,12 @@ class Variant(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2)
     available = models.BooleanField(default=True)
 
+    class Meta:
+        db_table = "desk_variant"
+
     def __str__(self) -> str:
         return f"{self.product} {self.options}"
 
-    class Meta:
-        db_table = "desk_variant"
 
 
 class Order(models.Model):
@@ -203,11 +205,12 @@ class Subscription(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2)
     payment_method_id = models.CharField(max_length=64, blank=True)
 
+    class Meta:
+        db_table = "desk_subscription"
+
     def __str__(self) -> str:
         return f"{self.plan} ({self.subscription_id})"
 
-    class Meta:
-        db_table = "desk_subscription"
 
 
 class PriorContact(models.Model):

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 
 from conversations.models import Integration
 from conversations.services import integration_create
-from desk.models import AgentProfile
+from escalation.models import AgentProfile
 from tests.live import LiveServer, SpawnedDaphneProcess, live_server_setup
 
 

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from desk.models import AgentProfile
+from escalation.models import AgentProfile
 from store.models import (
     Customer,
     Order,

@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from escalation.routing import sla_phrase, sla_state
+from escalation.cases.routing import sla_phrase, sla_state
 
 register = template.Library()
 

@@ -13,7 +13,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from conversations.services import integration_create
-from desk.models import AgentProfile
+from escalation.models import AgentProfile
 from store.models import Payment
 from tests.factories import agent_user, store_scenario
 from tests.live import LiveServer

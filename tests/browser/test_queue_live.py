@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from conversations.services import integration_create
-from desk.models import AgentProfile
+from escalation.models import AgentProfile
 from tests.conftest import event
 from tests.live import LiveServer
 

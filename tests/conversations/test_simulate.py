@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from actions.selectors import conversation_account_id
 from conversations.models import Conversation, Event
 from conversations.services import integration_create
 from conversations.simulate import (
@@ -19,7 +20,6 @@ from conversations.simulate import (
     run_simulation,
 )
 from desk.demo import demo_cast, demo_store_seed
-from desk.selectors import conversation_account_id
 from tests.live import LiveServer
 
 

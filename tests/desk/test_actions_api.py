@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from actions.models import AuditEntry, DraftedAction
 from conversations.models import Conversation, CustomerRef
 from conversations.services import integration_create
-from actions.models import AuditEntry, DraftedAction
-from store.models import Customer, Order, Payment, PaymentMethod
 from escalation.models import Signal
+from store.models import Customer, Order, Payment, PaymentMethod
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from conversations.models import Conversation, Event
 from actions.models import DraftedAction
 from actions.services import action_draft
+from conversations.models import Conversation, Event
 from desk.macros import macro_fill
-from desk.models import AgentProfile, Macro, Team
-from escalation.models import Case, CaseEvent
-from escalation.routing import case_pick
+from desk.models import Macro
+from escalation.cases.routing import case_pick
+from escalation.models import AgentProfile, Case, CaseEvent, Team
 from tests.desk.test_workspace_views import (  # noqa: F401 (the desk fixture)
     HTMX,
     Desk,
@@ -207,7 +207,7 @@ def test_a_macro_with_a_stray_brace_renders_and_leaves_the_page_working(desk: De
 
 
 def test_an_away_agent_stays_away_when_a_desk_page_opens(desk: Desk) -> None:
-    from desk.services import presence_heartbeat
+    from escalation.cases.routing import presence_heartbeat
 
     at_desk(desk.maya)
     AgentProfile.objects.filter(user=desk.maya).update(presence=AgentProfile.Presence.AWAY)

@@ -17,7 +17,8 @@ from actions.services import (
     drafted_action_approve,
     drafted_action_reject,
 )
-from desk.models import AgentProfile
+from escalation.cases.access import user_actor
+from escalation.models import AgentProfile
 from store.models import Order, Payment
 from tests.factories import (
     OrderFactory,
@@ -80,7 +81,7 @@ def test_a_draft_records_the_decision_an_agent_would_get(store: Store) -> None:
 
 def test_an_approved_draft_executes_and_records_who_and_when(store: Store, agent: Any) -> None:
     drafted = refund_draft(store)
-    approved = drafted_action_approve(drafted_id=drafted.pk, user=agent, note="looks right")
+    approved = drafted_action_approve(drafted_id=drafted.pk, user=agent, actor=user_actor(agent), note="looks right")
     drafted.refresh_from_db()
     assert drafted.status == DraftedAction.Status.EXECUTED
     assert drafted.decided_by == agent
@@ -102,7 +103,7 @@ def test_an_approved_draft_executes_and_records_who_and_when(store: Store, agent
 def test_edited_args_are_audited_and_executed_as_edited(store: Store, agent: Any) -> None:
     drafted = refund_draft(store, amount="80.00")
     edited = {**drafted.args, "amount": "30.00"}
-    drafted_action_approve(drafted_id=drafted.pk, user=agent, args=edited, note="partial")
+    drafted_action_approve(drafted_id=drafted.pk, user=agent, actor=user_actor(agent), args=edited, note="partial")
     drafted.refresh_from_db()
     assert drafted.status == DraftedAction.Status.EXECUTED
     assert drafted.args == edited
@@ -115,11 +116,11 @@ def test_edited_args_are_audited_and_executed_as_edited(store: Store, agent: Any
 
 def test_a_rejected_draft_never_executes(store: Store, agent: Any, supervisor: Any) -> None:
     drafted = refund_draft(store)
-    rejected = drafted_action_reject(drafted_id=drafted.pk, user=agent, note="not owed")
+    rejected = drafted_action_reject(drafted_id=drafted.pk, user=agent, actor=user_actor(agent), note="not owed")
     assert rejected.status == DraftedAction.Status.REJECTED
     assert (rejected.decided_by, rejected.decision_note) == (agent, "not owed")
 
-    after = drafted_action_approve(drafted_id=drafted.pk, user=supervisor)
+    after = drafted_action_approve(drafted_id=drafted.pk, user=supervisor, actor=user_actor(supervisor))
     assert after.status == DraftedAction.Status.REJECTED
     assert refund_rows(store.delivered) == []
     assert sorted(audit_kinds(drafted)) == ["drafted", "rejected"]
@@ -141,7 +142,7 @@ def test_the_policy_runs_again_at_execution(store: Store, agent: Any) -> None:
     )
     payments_before = list(store.pending.payments.values_list("pk", flat=True))
 
-    drafted_action_approve(drafted_id=drafted.pk, user=agent)
+    drafted_action_approve(drafted_id=drafted.pk, user=agent, actor=user_actor(agent))
     drafted.refresh_from_db()
     assert drafted.status == DraftedAction.Status.FAILED
     assert drafted.decision["decision"] == "deny"
@@ -162,7 +163,7 @@ def test_an_agent_cannot_approve_a_refund_over_their_limit(
     assert drafted.decision["decision"] == "needs_approval"
     assert drafted.decision["approver"] == "supervisor"
 
-    drafted_action_approve(drafted_id=drafted.pk, user=agent)
+    drafted_action_approve(drafted_id=drafted.pk, user=agent, actor=user_actor(agent))
     drafted.refresh_from_db()
     assert drafted.status == DraftedAction.Status.DRAFTED
     assert (drafted.decision["decision"], drafted.decision["approver"]) == (
@@ -172,7 +173,7 @@ def test_an_agent_cannot_approve_a_refund_over_their_limit(
     assert drafted.decided_by is None
     assert refund_rows(order) == []
 
-    drafted_action_approve(drafted_id=drafted.pk, user=supervisor)
+    drafted_action_approve(drafted_id=drafted.pk, user=supervisor, actor=user_actor(supervisor))
     drafted.refresh_from_db()
     assert drafted.status == DraftedAction.Status.EXECUTED
     assert drafted.decided_by == supervisor
@@ -181,8 +182,8 @@ def test_an_agent_cannot_approve_a_refund_over_their_limit(
 
 def test_approving_twice_executes_once(store: Store, agent: Any, supervisor: Any) -> None:
     drafted = refund_draft(store)
-    first = drafted_action_approve(drafted_id=drafted.pk, user=agent)
-    second = drafted_action_approve(drafted_id=drafted.pk, user=supervisor)
+    first = drafted_action_approve(drafted_id=drafted.pk, user=agent, actor=user_actor(agent))
+    second = drafted_action_approve(drafted_id=drafted.pk, user=supervisor, actor=user_actor(supervisor))
     assert first.status == second.status == DraftedAction.Status.EXECUTED
     assert second.decided_by == agent
     assert refund_rows(store.delivered) == [Decimal("50.00")]
@@ -204,7 +205,7 @@ def test_concurrent_approvals_execute_once() -> None:
     def approve(user: Any) -> None:
         try:
             barrier.wait(timeout=10)
-            statuses.append(drafted_action_approve(drafted_id=drafted.pk, user=user).status)
+            statuses.append(drafted_action_approve(drafted_id=drafted.pk, user=user, actor=user_actor(user)).status)
         except BaseException as exc:
             errors.append(exc)
         finally:

@@ -13,17 +13,18 @@ from django.urls import reverse
 
 from config.asgi import application
 from conversations.models import Conversation
-from conversations.services import conversation_take_for_humans, integration_create
-from desk.models import AgentProfile, Team
-from escalation.models import Case
-from escalation.routing import case_schedule
+from conversations.services import conversation_owner_set, integration_create
+from escalation.cases.lifecycle import case_open
+from escalation.cases.routing import case_schedule
+from escalation.models import AgentProfile, Case, Team
 
 
 def _queued_case(integration: Any, external_id: str, reason: str = "customer_request") -> Case:
     """Hand a conversation to humans and run what commit triggers (packet, then queue)."""
     conversation = Conversation.objects.create(integration=integration, external_id=external_id)
     with TestCase.captureOnCommitCallbacks(execute=True), transaction.atomic():
-        conversation_take_for_humans(conversation=conversation, by="ai", reason=reason)
+        conversation_owner_set(conversation=conversation, owner="human", by="ai")
+        case_open(conversation=conversation, trigger="handoff", reason=reason)
     case = Case.objects.get(conversation=conversation)
     # Queued, or already with an agent who is online (a connected desk page).
     assert case.status in (Case.Status.QUEUED, Case.Status.ASSIGNED)
@@ -215,7 +216,7 @@ async def test_the_case_socket_sends_the_transcript_and_follows_new_events() -> 
 async def test_an_open_case_page_follows_what_others_do_to_the_case() -> None:
     """Leo has the case open; Maya takes it: his page shows her as its agent without a reload,
     and drops the forms that are hers now."""
-    from escalation.routing import case_pick
+    from escalation.cases.routing import case_pick
 
     leo = await database_sync_to_async(get_user_model().objects.create_user)(
         username="leo", password="pw"

@@ -18,10 +18,8 @@ from django.utils import timezone
 from conversations.events import integration_group
 from conversations.models import Conversation, CustomerRef, Event, Integration
 from conversations.services import events_ingest, integration_create
-from desk.models import AgentProfile, Team
-from desk.services import case_resolve
-from escalation.models import Case, CaseEvent
-from escalation.routing import (
+from escalation.cases.lifecycle import case_resolve, cases_sweep
+from escalation.cases.routing import (
     PRESENCE_TIMEOUT,
     CannotTake,
     CaseTaken,
@@ -30,10 +28,10 @@ from escalation.routing import (
     case_schedule,
     case_weight,
     cases_auto_assign,
-    cases_sweep,
     sla_minutes,
     sla_state,
 )
+from escalation.models import AgentProfile, Case, CaseEvent, Team
 from tests.conftest import Listener, event
 from tests.factories import agent_user
 
@@ -325,7 +323,14 @@ def test_the_sweeper_requeues_the_cases_of_an_agent_gone_offline(bot: Integratio
 
     result = cases_sweep()
 
-    assert result == {"offline": 1, "requeued": 1, "warned": 0, "unstuck": 0, "assigned": 1}
+    assert result == {
+        "offline": 1,
+        "requeued": 1,
+        "warned": 0,
+        "unstuck": 0,
+        "reanalysed": 0,
+        "assigned": 1,
+    }
     assert AgentProfile.objects.get(user=gone).presence == AgentProfile.Presence.OFFLINE
     case.refresh_from_db()
     assert case.assignee == stays

@@ -16,12 +16,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from conversations.models import Conversation, CustomerRef, Event, Integration
-from conversations.services import integration_create
 from actions.models import AuditEntry, DraftedAction
 from actions.services import action_draft
-from desk.models import AgentProfile, Team
+from conversations.models import Conversation, CustomerRef, Event, Integration
+from conversations.services import integration_create
 from desk.selectors import QUEUE_PAGE_SIZE
+from escalation.cases.routing import case_pick, case_schedule
+from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Team
 from store.models import (
     Fulfillment,
     Order,
@@ -29,8 +30,6 @@ from store.models import (
     Payment,
     PriorContact,
 )
-from escalation.models import Case, CaseEvent, HandoffPacket
-from escalation.routing import case_pick, case_schedule
 from tests.factories import Store, agent_user, store_scenario
 
 HTMX = {"HX-Request": "true"}

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from django.db.models.signals import post_save
 
+from actions.models import DraftedAction
 from conversations.events import integration_group
 from conversations.models import Conversation, Integration
 from conversations.services import events_ingest
-from actions.models import DraftedAction
 from escalation import llm_packets
 from escalation.models import (
     Case,
@@ -513,12 +513,12 @@ def test_an_llm_error_queues_the_case_with_the_embedded_packet(
 def test_a_packet_that_cannot_be_built_does_not_hold_the_case_back(
     bot: Integration, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from escalation import services
+    from escalation.cases import lifecycle
 
     def broken(*, case: Case) -> dict[str, Any]:
         raise RuntimeError("store unreachable")
 
-    monkeypatch.setattr(services, "packet_embedded", broken)
+    monkeypatch.setattr(lifecycle, "case_packet_prepare", broken)
     with django_capture_on_commit_callbacks(execute=True):
         ingest(
             bot,
@@ -553,7 +553,7 @@ def test_the_sweeper_queues_a_case_whose_packet_never_came(bot: Integration) -> 
 
     from django.utils import timezone
 
-    from escalation.routing import cases_sweep
+    from escalation.cases.lifecycle import cases_sweep
 
     ingest(bot, say("stuck", 1, "Hello"))  # on_commit callbacks are not run: no task ran
     conversation = conversation_of(bot, "stuck")
@@ -670,3 +670,47 @@ def test_the_llm_reads_the_tool_calls_and_their_results(bot: Integration) -> Non
         ("customer", "Where is #W1?"),
         ("tool", 'get_order_details {"order_id": "#W1"} -> ok: {"status": "shipped"}'),
     ]
+
+
+def test_a_handoff_whose_analysis_task_was_lost_is_caught_up_by_the_sweep(
+    bot: Integration, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The durable mark: ingest commits the handoff, the task that should open its case is
+    lost (a worker died), and the periodic sweep opens the case from the mark."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations.events import events_stored
+    from conversations.models import Conversation
+    from escalation.cases.lifecycle import ANALYSIS_TIMEOUT, cases_sweep
+
+    lost = events_stored.disconnect(dispatch_uid="escalation.events_stored")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            ingest(
+                bot,
+                say("lost", 1, "I want a person"),
+                event("lost-2", "lost", 2, type="handoff", reason="customer_request"),
+            )
+    finally:
+        from escalation.receivers import on_events_stored
+
+        events_stored.connect(on_events_stored, dispatch_uid="escalation.events_stored")
+    assert lost
+    conversation = Conversation.objects.get(external_id="lost")
+    assert conversation.owner == Conversation.Owner.HUMAN
+    assert not Case.objects.filter(conversation=conversation).exists()
+    assert conversation.analysis_due_at is not None
+
+    Conversation.objects.filter(pk=conversation.pk).update(
+        analysis_due_at=timezone.now() - ANALYSIS_TIMEOUT - timedelta(seconds=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = cases_sweep()
+
+    assert result["reanalysed"] == 1
+    case = Case.objects.get(conversation=conversation)
+    assert (case.trigger, case.reason, case.status) == ("handoff", "customer_request", "queued")
+    conversation.refresh_from_db()
+    assert conversation.analysis_due_at is None

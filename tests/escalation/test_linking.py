@@ -4,9 +4,9 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from store.models import Customer
 from escalation.entities import extract_entities, product_names
 from escalation.linking import Link, link_account
+from store.models import Customer
 from tests.factories import CustomerFactory, OrderFactory
 
 

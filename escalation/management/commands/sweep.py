@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from escalation.routing import cases_sweep
+from escalation.cases.lifecycle import cases_sweep
 
 
 class Command(BaseCommand):

@@ -1,5 +1,6 @@
 """Queueing and routing: priority with aging, first-response SLAs, and assignment to the online
-agent with room, balanced by how hard the cases they already hold are (not by how many)."""
+agent with room, balanced by how hard the cases they already hold are (not by how many); the
+roster's presence."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from conversations.events import agent_group, queue_send_on_commit, send_on_commit
-from escalation.analysis import SENSITIVE_TOPICS
-from escalation.models import Case, CaseEvent
+from conversations.events import (
+    agent_group,
+    enqueue_on_commit,
+    queue_send_on_commit,
+    send_on_commit,
+)
+from escalation import tasks
+from escalation.cases.access import user_is_supervisor, user_name
+from escalation.cases.work import case_greet
+from escalation.models import AgentProfile, Case, CaseEvent
+from escalation.signals.topics import TOPIC_KINDS as SENSITIVE_TOPICS
 
 # First response due within (minutes), by priority band.
 SLA_MINUTES = ((75, 5), (40, 15), (0, 60))
@@ -52,6 +61,8 @@ def case_schedule(*, case: Case, now: Any = None) -> None:
 
 @dataclass
 class Candidate:
+    """An agent as routing sees them: what they may hold and what they hold now."""
+
     user_id: int
     capacity: int
     skills: set[str]
@@ -60,11 +71,24 @@ class Candidate:
     held: int
     name: str
 
+    def refusal(self, case: Case, *, by_supervisor: bool = False, you: bool = False) -> str:
+        """Why this agent may not hold the case ("" if they may): a sensitive case needs its
+        skill, and everyone needs room under their capacity unless a supervisor decides. The
+        one rule for auto-assignment, a pick and a transfer."""
+        name = "you" if you else self.name
+        if case.required_skill and case.required_skill not in self.skills:
+            skill = case.required_skill.replace("_", " ")
+            verb = "do" if you else "does"
+            return f"This case needs the {skill} skill, which {name} {verb} not have."
+        if not by_supervisor and self.held >= self.capacity:
+            return f"{'You are' if you else f'{name} is'} at capacity ({self.capacity} cases)."
+        return ""
+
     def can_take(self, case: Case) -> bool:
+        """Auto-assignment: also their team's case, and not one whose deadline they missed."""
         return (
-            self.held < self.capacity
+            not self.refusal(case)
             and case.team in self.teams
-            and (not case.required_skill or case.required_skill in self.skills)
             and case.missed_by_id != self.user_id
         )
 
@@ -73,9 +97,7 @@ def _held(user_id: int) -> int:
     return Case.objects.filter(assignee_id=user_id, status=Case.Status.ASSIGNED).count()
 
 
-def _is_present(profile: Any) -> bool:
-    from desk.models import AgentProfile
-
+def _is_present(profile: AgentProfile) -> bool:
     return (
         profile.presence == AgentProfile.Presence.ONLINE
         and profile.last_seen_at is not None
@@ -83,33 +105,33 @@ def _is_present(profile: Any) -> bool:
     )
 
 
-def holding_refusal(*, case: Case, profile: Any, by_supervisor: bool, you: bool) -> str:
-    """Why this agent may not hold the case ("" if they may): a sensitive case needs its skill,
-    and everyone needs room under their capacity unless a supervisor decides. The same rules
-    as auto-assignment (Candidate.can_take), for a person's choice: a pick or a transfer."""
-    name = "you" if you else (profile.user.get_full_name() or profile.user.username)
-    if case.required_skill and case.required_skill not in (profile.skills or []):
-        skill = case.required_skill.replace("_", " ")
-        return (
-            f"This case needs the {skill} skill, which {name} {'do' if you else 'does'} not have."
-        )
-    if not by_supervisor and _held(profile.user_id) >= profile.capacity:
-        return f"{'You are' if you else f'{name} is'} at capacity ({profile.capacity} cases)."
-    return ""
+def _candidate(profile: AgentProfile) -> Candidate:
+    return Candidate(
+        user_id=profile.user_id,
+        capacity=profile.capacity,
+        skills=set(profile.skills or []),
+        teams=set(),
+        load=0.0,
+        held=_held(profile.user_id),
+        name=user_name(profile.user),
+    )
 
 
-def transfer_refusal(*, case: Case, profile: Any, by_supervisor: bool) -> str:
+def holding_refusal(*, case: Case, profile: AgentProfile, by_supervisor: bool, you: bool) -> str:
+    """Why this agent may not hold the case, for a person's choice (a pick or a transfer)."""
+    return _candidate(profile).refusal(case, by_supervisor=by_supervisor, you=you)
+
+
+def transfer_refusal(*, case: Case, profile: AgentProfile, by_supervisor: bool) -> str:
     """Why the case cannot go to this agent now ("" if it can): they must be at the desk, and
     may hold it."""
     if not _is_present(profile):
-        name = profile.user.get_full_name() or profile.user.username
-        return f"{name} is not available right now; transfer to their team instead."
+        return f"{user_name(profile.user)} is not available right now; transfer to their team instead."
     return holding_refusal(case=case, profile=profile, by_supervisor=by_supervisor, you=False)
 
 
 def _candidates(*, lock: bool) -> list[Candidate]:
     """Online agents with a fresh heartbeat, with their difficulty-weighted load."""
-    from desk.models import AgentProfile
 
     fresh = timezone.now() - PRESENCE_TIMEOUT
     profiles = AgentProfile.objects.filter(
@@ -142,10 +164,8 @@ def _candidates(*, lock: bool) -> list[Candidate]:
     ]
 
 
-def _assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None:
+def case_assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None:
     """Assign a locked, queued case. The warm greeting goes out on the customer's channel."""
-    from desk.services import warm_greeting_send
-
     greeted = CaseEvent.objects.filter(
         case=case, kind=CaseEvent.Kind.ASSIGNED, data__to=user_id
     ).exists()
@@ -158,7 +178,7 @@ def _assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None:
     )
     if not greeted:
         # An agent taking a case back does not introduce themselves twice.
-        warm_greeting_send(case=case)
+        case_greet(case=case)
     # The agent hears of it, unless they took it themselves.
     send_on_commit(
         agent_group(user_id),
@@ -196,7 +216,7 @@ def cases_auto_assign(*, limit: int = 50) -> int:
         if not eligible:
             continue
         agent = min(eligible, key=lambda a: (a.load, a.held, a.user_id))
-        _assign(case=case, user_id=agent.user_id, auto=True)
+        case_assign(case=case, user_id=agent.user_id, auto=True)
         agent.load += case.weight
         agent.held += 1
         assigned += 1
@@ -215,8 +235,6 @@ class CannotTake(Exception):
 def case_pick(*, case_id: int, user: Any) -> Case:
     """An agent takes a queued case by hand, if they may hold it (holding_refusal). Taking a
     case is being at the desk."""
-    from desk.access import user_is_supervisor
-    from desk.models import AgentProfile
 
     case = Case.objects.select_for_update(skip_locked=True).filter(pk=case_id).first()
     if case is None or case.status != Case.Status.QUEUED:
@@ -232,7 +250,7 @@ def case_pick(*, case_id: int, user: Any) -> Case:
         AgentProfile.objects.filter(pk=profile.pk).update(
             presence=AgentProfile.Presence.ONLINE, last_seen_at=timezone.now()
         )
-    _assign(case=case, user_id=user.pk, by=user, auto=False)
+    case_assign(case=case, user_id=user.pk, by=user, auto=False)
     return case
 
 
@@ -250,66 +268,37 @@ def case_requeue(*, case: Case, reason: str, by: Any = None) -> None:
     queue_send_on_commit(case.team, {"type": "case.updated", "case_id": case.pk})
 
 
-@transaction.atomic
-def cases_sweep() -> dict[str, int]:
-    """Periodic (Celery beat): mark silent agents offline, re-queue cases whose agent went
-    offline or that missed their first-response SLA, warn before a breach, then assign."""
-    from desk.models import AgentProfile
+def case_queue(*, case: Case, data: dict[str, Any] | None = None) -> None:
+    """Put a prepared case on the queue and tell the desk. Call holding the case row lock.
 
+    `data` is the packet: its risk, topic, summary and the customer's value set the priority,
+    the difficulty weight and what the queue card shows.
+    """
+    data = data or {}
+    risk = float(data.get("risk") or 0.0)
+    topic = str(data.get("topic") or "")[:40]
+    customer = data.get("customer") or {}
+    sentiment = data.get("sentiment") or {}
     now = timezone.now()
-    stale = AgentProfile.objects.filter(
-        ~Q(presence=AgentProfile.Presence.OFFLINE), last_seen_at__lt=now - PRESENCE_TIMEOUT
-    ).update(presence=AgentProfile.Presence.OFFLINE)
-    offline_users = set(
-        AgentProfile.objects.filter(presence=AgentProfile.Presence.OFFLINE).values_list(
-            "user_id", flat=True
-        )
+    case.status = Case.Status.QUEUED
+    case.risk = risk
+    case.topic = topic
+    case.queued_at = now
+    case.priority = case_priority(
+        base=case.priority, risk=risk, customer_value=float(customer.get("lifetime_value") or 0)
     )
-    requeued = 0
-    held = Case.objects.select_for_update(skip_locked=True).filter(status=Case.Status.ASSIGNED)
-    # Only the agent who held the case when its deadline passed missed it: one who took it over
-    # afterwards keeps it (else it would bounce, greeting the customer again, on every sweep).
-    missed = Q(first_response_at__isnull=True, sla_due_at__lt=now, assigned_at__lt=F("sla_due_at"))
-    for case in held.filter(Q(assignee_id__in=offline_users) | missed):
-        if case.assignee_id in offline_users:
-            reason = "agent offline"
-        else:
-            reason = "first response SLA missed"
-            case.missed_by_id = case.assignee_id
-        case_requeue(case=case, reason=reason)
-        requeued += 1
-    warned = 0
-    warn_before = now + timedelta(minutes=1)
-    for case in (
-        Case.objects.select_for_update(skip_locked=True)
-        .filter(
-            status__in=[Case.Status.QUEUED, Case.Status.ASSIGNED],
-            first_response_at__isnull=True,
-            sla_due_at__lte=warn_before,
-            sla_due_at__gte=now,
-        )
-        .exclude(timeline__kind=CaseEvent.Kind.SLA_WARNING)
-    ):
-        CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.SLA_WARNING)
-        queue_send_on_commit(case.team, {"type": "case.updated", "case_id": case.pk})
-        warned += 1
-    stuck = 0
-    from escalation.services import case_queue
-
-    for case in Case.objects.select_for_update(skip_locked=True).filter(
-        status=Case.Status.PREPARING, queued_at__lt=now - PREPARING_TIMEOUT
-    ):
-        # Its packet task died (a lost worker, a crash): queue it without a packet.
-        case_queue(case=case)
-        stuck += 1
-    assigned = cases_auto_assign()
-    return {
-        "offline": stale,
-        "requeued": requeued,
-        "warned": warned,
-        "unstuck": stuck,
-        "assigned": assigned,
-    }
+    case.weight = case_weight(risk=risk, topic=topic)
+    case.required_skill = topic if topic in SENSITIVE_TOPICS else ""
+    case.summary_line = str((data.get("summary") or {}).get("customer_wants") or case.note)[:200]
+    case.sentiment = float(sentiment.get("now") or 0.0)
+    case.sentiment_trend = float(sentiment.get("trend") or 0.0)
+    case_schedule(case=case, now=now)
+    case.save()
+    CaseEvent.objects.create(
+        case=case, kind=CaseEvent.Kind.QUEUED, data={"priority": case.priority}
+    )
+    queue_send_on_commit(case.team, {"type": "case.queued", "case_id": case.pk})
+    enqueue_on_commit(tasks.auto_assign)
 
 
 def sla_state(case: Case, now: Any = None) -> str:
@@ -338,3 +327,30 @@ def sla_phrase(case: Case, now: Any = None) -> str:
 def warm_greeting_text(*, agent_name: str, customer_first_name: str = "") -> str:
     template = getattr(settings, "BATON_WARM_GREETING", "")
     return template.format(agent=agent_name, customer=customer_first_name or "there")
+
+
+def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
+    """The desk socket's heartbeat: keeps the agent online, or away if they said so. Without a
+    stated presence (a page connecting) an away agent stays away; an offline one comes online."""
+    current = (
+        AgentProfile.objects.filter(user_id=user.pk).values_list("presence", flat=True).first()
+    )
+    if current is None:
+        return
+    if presence in AgentProfile.Presence.values:
+        wanted = presence
+    elif current == AgentProfile.Presence.AWAY:
+        wanted = AgentProfile.Presence.AWAY
+    else:
+        wanted = AgentProfile.Presence.ONLINE
+    came_online = wanted == AgentProfile.Presence.ONLINE and current != wanted
+    AgentProfile.objects.filter(user_id=user.pk).update(
+        presence=wanted, last_seen_at=timezone.now()
+    )
+    if came_online:
+        # Someone with room just arrived: queued cases may go to them now.
+        enqueue_on_commit(tasks.auto_assign)
+
+
+def presence_away(*, user: Any) -> None:
+    AgentProfile.objects.filter(user_id=user.pk).update(presence=AgentProfile.Presence.OFFLINE)
