@@ -1,16 +1,83 @@
-"""Realtime fan-out. Services never broadcast inside a transaction: they call send_on_commit."""
+"""Realtime fan-out. Services never broadcast inside a transaction: they call send_on_commit
+with one of the typed events below (as Zulip's event_types.py): a push nobody declared, or
+one with a field it does not declare, fails where it is made, not in a browser."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.dispatch import Signal
+from pydantic import BaseModel, ConfigDict, Field
+
+from conversations.schemas import ControlOut, MessageOut
 
 logger = logging.getLogger(__name__)
+
+
+class _Push(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IntegrationRevoked(_Push):
+    """To the integration's sockets: their token no longer works."""
+
+    type: Literal["integration.revoked"] = "integration.revoked"
+
+
+class ConversationControl(_Push):
+    """To the integration's sockets: the conversation's owner changed."""
+
+    type: Literal["conversation.control"] = "conversation.control"
+    frame: ControlOut
+
+
+class ConversationMessage(_Push):
+    """To the integration's sockets: a person at the desk wrote to the customer."""
+
+    type: Literal["conversation.message"] = "conversation.message"
+    frame: MessageOut
+
+
+class ConversationEvents(_Push):
+    """To the conversation's open case pages: the transcript grew."""
+
+    type: Literal["conversation.events"] = "conversation.events"
+
+
+class CaseQueued(_Push):
+    type: Literal["case.queued"] = "case.queued"
+    case_id: int
+
+
+class CaseUpdated(_Push):
+    """Anything about the case changed: queues redraw, its open pages redraw."""
+
+    type: Literal["case.updated"] = "case.updated"
+    case_id: int
+
+
+class CaseAssigned(_Push):
+    """To the agent who holds the case now; `notify` unless they took it themselves."""
+
+    type: Literal["case.assigned"] = "case.assigned"
+    case_id: int
+    notify: bool
+    summary: Annotated[str, Field(max_length=160)]
+
+
+Push = (
+    IntegrationRevoked
+    | ConversationControl
+    | ConversationMessage
+    | ConversationEvents
+    | CaseQueued
+    | CaseUpdated
+    | CaseAssigned
+)
 
 
 def integration_group(integration_id: int) -> str:
@@ -38,19 +105,20 @@ def case_group(case_id: int) -> str:
     return f"case.{case_id}"
 
 
-def send_now(group: str, event: dict[str, Any]) -> None:
+def send_now(group: str, event: Push) -> None:
+    message = event.model_dump(mode="json", exclude_none=True)
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, event)
+        async_to_sync(layer.group_send)(group, message)
     except Exception:
         # The channel layer is lossy by design: clients re-fetch on reconnect, so a failed push
         # must not fail the write that caused it.
         logger.exception("push to %s failed", group)
 
 
-def send_on_commit(group: str, event: dict[str, Any]) -> None:
+def send_on_commit(group: str, event: Push) -> None:
     """Push `event` to `group` once the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: send_now(group, event))
 
@@ -61,16 +129,15 @@ def enqueue_on_commit(task: Any, *args: Any) -> None:
     transaction.on_commit(lambda: task.delay(*args), robust=True)
 
 
-def queue_send_now(team: str, event: dict[str, Any]) -> None:
+def queue_send_now(team: str, event: CaseQueued | CaseUpdated) -> None:
     """Tell the team's queue pages, every supervisor's, and the case's own open pages, that a
     case changed."""
     send_now(queue_group(team), event)
     send_now(ALL_QUEUES_GROUP, event)
-    if "case_id" in event:
-        send_now(case_group(event["case_id"]), {"type": "case.changed"})
+    send_now(case_group(event.case_id), CaseUpdated(case_id=event.case_id))
 
 
-def queue_send_on_commit(team: str, event: dict[str, Any]) -> None:
+def queue_send_on_commit(team: str, event: CaseQueued | CaseUpdated) -> None:
     transaction.on_commit(lambda: queue_send_now(team, event))
 
 

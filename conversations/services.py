@@ -17,6 +17,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from conversations.events import (
+    ConversationControl,
+    ConversationEvents,
+    ConversationMessage,
+    IntegrationRevoked,
     conversation_group,
     events_stored_on_commit,
     integration_group,
@@ -69,7 +73,7 @@ def integration_rotate_token(*, integration: Integration) -> str:
     integration.token_prefix = token[:12]
     integration.revoked_at = None
     integration.save(update_fields=["token_hash", "token_prefix", "revoked_at"])
-    send_on_commit(integration_group(integration.pk), {"type": "integration.revoked"})
+    send_on_commit(integration_group(integration.pk), IntegrationRevoked())
     return token
 
 
@@ -77,7 +81,7 @@ def integration_rotate_token(*, integration: Integration) -> str:
 def integration_revoke(*, integration: Integration) -> None:
     integration.revoked_at = timezone.now()
     integration.save(update_fields=["revoked_at"])
-    send_on_commit(integration_group(integration.pk), {"type": "integration.revoked"})
+    send_on_commit(integration_group(integration.pk), IntegrationRevoked())
 
 
 IngestResult = AckOut | ErrorOut
@@ -235,7 +239,7 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
     for conversation in changed.values():
         # Only a human's case page watches a conversation live.
         if conversation.owner == Conversation.Owner.HUMAN:
-            send_on_commit(conversation_group(conversation.pk), {"type": "conversation.events"})
+            send_on_commit(conversation_group(conversation.pk), ConversationEvents())
     events_stored_on_commit(conversation_ids=sorted(changed), urgent=sorted(handed_off))
     return results
 
@@ -337,7 +341,7 @@ def conversation_owner_set(
     )
     send_on_commit(
         integration_group(conversation.integration_id),
-        {"type": "conversation.control", "frame": frame.model_dump(exclude_none=True)},
+        ConversationControl(frame=frame),
     )
     return True
 
@@ -373,9 +377,9 @@ def conversation_message_add(
     )
     send_on_commit(
         integration_group(conversation.integration_id),
-        {"type": "conversation.message", "frame": frame.model_dump()},
+        ConversationMessage(frame=frame),
     )
-    send_on_commit(conversation_group(conversation.pk), {"type": "conversation.events"})
+    send_on_commit(conversation_group(conversation.pk), ConversationEvents())
     return event
 
 

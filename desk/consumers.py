@@ -127,10 +127,11 @@ class CaseConsumer(DeskConsumer):
     def resync(self) -> None:
         self.conversation_events({})
 
-    def case_changed(self, event: dict[str, Any]) -> None:
+    def case_updated(self, event: dict[str, Any]) -> None:
         """Someone took, moved, resolved or acted on the case: redraw what that changes (the
-        reply box is left alone, so nothing the agent is typing is lost)."""
-        if self.case is None:
+        reply box is left alone, so nothing the agent is typing is lost). The agent's own
+        group also hears of their other cases: those are not this page's business."""
+        if self.case is None or event.get("case_id") != self.case_id:
             return
         try:
             case = case_access(user=self.user, case_id=self.case_id)

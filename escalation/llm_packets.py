@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
-from conversations.events import queue_send_now
+from conversations.events import CaseUpdated, queue_send_now
 from conversations.models import Event
 
 # One tool call in the transcript the LLM reads, at most this long.
@@ -114,7 +114,7 @@ def _store_late(case_id: int, future: Future) -> None:
             version = case.packets.count() + 1
             HandoffPacket.objects.create(case=case, version=version, backend="llm", data=data)
             team = case.team
-        queue_send_now(team, {"type": "case.updated", "case_id": case_id})
+        queue_send_now(team, CaseUpdated(case_id=case_id))
     finally:
         connection.close()
 

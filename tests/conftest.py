@@ -14,6 +14,7 @@ from channels.layers import channel_layers, get_channel_layer
 from channels.testing.live import make_application
 from django.contrib.auth import get_user_model
 
+from conversations import events
 from conversations.models import Integration
 from conversations.services import integration_create
 from escalation.models import AgentProfile
@@ -172,6 +173,21 @@ def listen() -> Iterator[Callable[[str], Listener]]:
     yield start
     for listener in listeners:
         listener.close()
+
+
+@pytest.fixture
+def pushes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """Every push a service makes, as (group, typed event), in order; they are still sent.
+    Zulip's capture_send_event_calls: a test pins what each service broadcasts."""
+    sent: list[tuple[str, Any]] = []
+    real = events.send_now
+
+    def record(group: str, event: Any) -> None:
+        sent.append((group, event))
+        real(group, event)
+
+    monkeypatch.setattr(events, "send_now", record)
+    return sent
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

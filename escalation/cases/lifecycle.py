@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from conversations.events import agent_group, queue_send_on_commit, send_on_commit
+from conversations.events import CaseUpdated, agent_group, queue_send_on_commit, send_on_commit
 from conversations.models import Conversation, Event
 from conversations.selectors import conversations_analysis_overdue
 from conversations.services import (
@@ -257,7 +257,7 @@ def case_transfer(
         )
         if case.assignee_id:
             send_on_commit(
-                agent_group(case.assignee_id), {"type": "case.updated", "case_id": case.pk}
+                agent_group(case.assignee_id), CaseUpdated(case_id=case.pk)
             )
         case.status = Case.Status.QUEUED
         case_assign(case=case, user_id=target.user_id, by=user, auto=False)
@@ -271,7 +271,7 @@ def case_transfer(
     case.team = team
     case.save(update_fields=["team"])
     case_requeue(case=case, reason=f"transferred to {team}", by=user)
-    queue_send_on_commit(old_team, {"type": "case.updated", "case_id": case.pk})
+    queue_send_on_commit(old_team, CaseUpdated(case_id=case.pk))
     return case
 
 
@@ -294,7 +294,7 @@ def case_resolve(*, case_id: int, user: Any, outcome: str, note: str = "") -> Ca
         conversation_owner_set(
             conversation=conversation, owner=Conversation.Owner.AI, by="agent", note=note
         )
-    queue_send_on_commit(case.team, {"type": "case.updated", "case_id": case.pk})
+    queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
     return case
 
 
@@ -339,7 +339,7 @@ def cases_sweep() -> dict[str, int]:
         .exclude(timeline__kind=CaseEvent.Kind.SLA_WARNING)
     ):
         CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.SLA_WARNING)
-        queue_send_on_commit(case.team, {"type": "case.updated", "case_id": case.pk})
+        queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
         warned += 1
     stuck = 0
     for case in Case.objects.select_for_update(skip_locked=True).filter(

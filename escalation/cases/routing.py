@@ -15,6 +15,9 @@ from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
 from conversations.events import (
+    CaseAssigned,
+    CaseQueued,
+    CaseUpdated,
     agent_group,
     enqueue_on_commit,
     queue_send_on_commit,
@@ -182,14 +185,13 @@ def case_assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None
     # The agent hears of it, unless they took it themselves.
     send_on_commit(
         agent_group(user_id),
-        {
-            "type": "case.assigned",
-            "case_id": case.pk,
-            "notify": getattr(by, "pk", None) != user_id,
-            "summary": f"Case {case.pk}: {case.summary_line or case.reason}"[:160],
-        },
+        CaseAssigned(
+            case_id=case.pk,
+            notify=getattr(by, "pk", None) != user_id,
+            summary=f"Case {case.pk}: {case.summary_line or case.reason}"[:160],
+        ),
     )
-    queue_send_on_commit(case.team, {"type": "case.updated", "case_id": case.pk})
+    queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
 
 
 @transaction.atomic
@@ -265,7 +267,7 @@ def case_requeue(*, case: Case, reason: str, by: Any = None) -> None:
     CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.REQUEUED, actor=by, data={"reason": reason, "from": previous}
     )
-    queue_send_on_commit(case.team, {"type": "case.updated", "case_id": case.pk})
+    queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
 
 
 def case_queue(*, case: Case, data: dict[str, Any] | None = None) -> None:
@@ -297,7 +299,7 @@ def case_queue(*, case: Case, data: dict[str, Any] | None = None) -> None:
     CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.QUEUED, data={"priority": case.priority}
     )
-    queue_send_on_commit(case.team, {"type": "case.queued", "case_id": case.pk})
+    queue_send_on_commit(case.team, CaseQueued(case_id=case.pk))
     enqueue_on_commit(tasks.auto_assign)
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from actions.models import DraftedAction
 from actions.services import drafted_action_approve, drafted_action_reject
-from conversations.events import case_group, send_on_commit
+from conversations.events import CaseUpdated, case_group, send_on_commit
 from conversations.models import Conversation, Event
 from conversations.services import conversation_message_add
 from escalation.cases.access import CaseClosed, case_access, user_actor, user_name
@@ -65,7 +65,7 @@ def case_note(*, case_id: int, user: Any, text: str) -> CaseEvent:
     case = case_access(user=user, case_id=case_id, lock=True)
     if case.status == Case.Status.RESOLVED:
         raise CaseClosed("This case is resolved.")
-    send_on_commit(case_group(case.pk), {"type": "case.changed"})
+    send_on_commit(case_group(case.pk), CaseUpdated(case_id=case.pk))
     return CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.NOTE, actor=user, data={"text": text}
     )
@@ -92,7 +92,7 @@ def case_action_decide(
     if drafted.case_id is None:
         # Drafted before the case opened: it belongs to this case's timeline now.
         DraftedAction.objects.filter(pk=drafted.pk, case__isnull=True).update(case=case)
-    send_on_commit(case_group(case.pk), {"type": "case.changed"})
+    send_on_commit(case_group(case.pk), CaseUpdated(case_id=case.pk))
     actor = user_actor(user)
     if approve:
         result = drafted_action_approve(

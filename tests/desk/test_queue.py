@@ -143,11 +143,11 @@ async def test_a_supervisor_hears_of_cases_on_a_team_created_after_the_page_open
     await communicator.receive_from(timeout=5)
 
     def move_to_a_new_team() -> None:
-        from conversations.events import queue_send_now
+        from conversations.events import CaseUpdated, queue_send_now
 
         Team.objects.create(slug="warranty", name="Warranty")
         Case.objects.filter(pk=case.pk).update(team="warranty", summary_line="Moved to warranty")
-        queue_send_now("warranty", {"type": "case.updated", "case_id": case.pk})
+        queue_send_now("warranty", CaseUpdated(case_id=case.pk))
 
     await database_sync_to_async(move_to_a_new_team)()
     pushed = ""

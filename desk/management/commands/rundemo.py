@@ -13,6 +13,8 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from conversations.models import Integration
+from conversations.services import integration_create, integration_rotate_token
 from desk.demo import DEMO_PASSWORD, DEMO_PEOPLE
 
 INTEGRATION_NAME = "demo-simulator"
@@ -52,9 +54,6 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _interrupt)
         call_command("migrate", verbosity=0)
         call_command("seed_demo")
-        from conversations.models import Integration
-        from conversations.services import integration_create, integration_rotate_token
-
         existing = Integration.objects.filter(name=INTEGRATION_NAME).first()
         if existing is None:
             _, token = integration_create(name=INTEGRATION_NAME)
