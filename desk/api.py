@@ -5,26 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
-from actions.catalog import TOOLS
-from actions.models import Actor
-from actions.selectors import conversation_account_id
-from actions.services import action_check, action_draft, action_execute
 from conversations.api import IntegrationToken
-from conversations.models import Conversation
 from conversations.selectors import conversation_get_for_integration
-from escalation.services import signal_record
+from escalation.ai_actions import ai_tool_call_check, ai_tool_call_execute
 from store.providers import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
 router = Router(auth=IntegrationToken(), tags=["actions"])
-
-AUTHENTICATING_READS = frozenset({"find_user_id_by_email", "find_user_id_by_name_zip"})
 
 STORE_UNAVAILABLE = {
     "code": "store_unavailable",
@@ -75,13 +67,7 @@ def check(request: HttpRequest, body: ActionIn) -> Any:
     """What the policy would decide for the AI now. It decides again when the action runs."""
     conversation = _conversation(request, body.conversation)
     try:
-        decision = action_check(
-            actor=Actor.AI,
-            tool=body.tool,
-            args=body.args,
-            account_id=conversation_account_id(conversation=conversation),
-            ai_read_only=conversation.ai_read_only,
-        )
+        decision = ai_tool_call_check(conversation=conversation, tool=body.tool, args=body.args)
     except StoreUnavailable as exc:
         logger.warning("actions check: %s", exc)
         return Status(503, STORE_UNAVAILABLE)
@@ -98,44 +84,10 @@ def execute(request: HttpRequest, body: ActionIn) -> Any:
     it becomes a drafted action for a human, and a policy_denied signal for the escalation
     engine. A read that finds nothing, or a call the catalog does not know, is only answered."""
     conversation = _conversation(request, body.conversation)
-    tool = TOOLS.get(body.tool)
     try:
-        with transaction.atomic():
-            account_id = conversation_account_id(conversation=conversation)
-            outcome = action_execute(
-                actor=Actor.AI,
-                tool=body.tool,
-                args=body.args,
-                account_id=account_id,
-                ai_read_only=conversation.ai_read_only,
-                conversation=conversation,
-            )
-            drafted = None
-            found = outcome.result.get("user_id") if outcome.executed else None
-            if found and not account_id and body.tool in AUTHENTICATING_READS:
-                # The AI found the customer by email, or name and zip: that is how policy has
-                # a customer authenticated, and the conversation is about them from now on.
-                Conversation.objects.filter(pk=conversation.pk, account_id="").update(
-                    account_id=found
-                )
-            if tool is not None and tool.consequential and outcome.decision.outcome != "allow":
-                drafted = action_draft(
-                    tool=body.tool,
-                    args=body.args,
-                    drafted_by=Actor.AI,
-                    account_id=account_id or "",
-                    conversation=conversation,
-                )
-                signal_record(
-                    conversation=conversation,
-                    kind="policy_denied",
-                    evidence={
-                        "tool": body.tool,
-                        "decision": outcome.decision.outcome,
-                        "reasons": outcome.decision.reasons,
-                        "drafted_action": drafted.pk,
-                    },
-                )
+        outcome, drafted = ai_tool_call_execute(
+            conversation=conversation, tool=body.tool, args=body.args
+        )
     except StoreUnavailable as exc:
         logger.warning("actions execute: %s", exc)
         return Status(503, STORE_UNAVAILABLE)

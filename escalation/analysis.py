@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from escalation.signals import (
+    TOPIC_KINDS,
     frustration_hits,
     injection_hits,
     loop_hit,
@@ -20,14 +21,8 @@ from escalation.signals import (
 )
 
 LOW_CONFIDENCE = 0.4
-SENSITIVE_TOPICS = (
-    "bereavement",
-    "legal",
-    "injury_safety",
-    "fraud",
-    "accessibility",
-    "privacy",
-)
+# The one list of sensitive topics is the topic detector's (signals/topics.py).
+SENSITIVE_TOPICS = TOPIC_KINDS
 FRUSTRATION_KINDS = (
     "customer_requested_human",
     "repeated_question",

@@ -159,14 +159,7 @@ DEFAULT_RULES: list[RuleSpec] = [
                 {
                     "field": "topic",
                     "op": "in",
-                    "value": [
-                        "bereavement",
-                        "legal",
-                        "injury_safety",
-                        "fraud",
-                        "accessibility",
-                        "privacy",
-                    ],
+                    "value": list(SENSITIVE_TOPICS),
                 }
             ]
         },
