@@ -25,6 +25,8 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ShortText = Annotated[str, StringConstraints(max_length=254)]
 
 MAX_TEXT_CHARS = 16_000
+# How deep objects and arrays may nest in one event (docs/protocol.md): deeper is invalid_event.
+MAX_EVENT_DEPTH = 64
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
@@ -177,10 +179,11 @@ class ParseFailure(Exception):
 
 
 def client_event_id(raw: object) -> str | None:
-    """The event's own id if it has a usable one, so an error can name the event it is about."""
+    """The event's own id if it has a usable one, so an error can name the event it is about:
+    an id that could not itself be sent back (a NUL, an unpaired surrogate) is not named."""
     if isinstance(raw, dict):
         value = raw.get("id")
-        if isinstance(value, str) and 0 < len(value) <= 128:
+        if isinstance(value, str) and 0 < len(value) <= 128 and not unstorable(value):
             return value
     return None
 
@@ -196,10 +199,14 @@ def json_loads_strict(text: str | bytes) -> Any:
 
 def unstorable(value: object) -> str:
     """Why a decoded JSON value cannot be stored ("" if it can): a NUL character or an unpaired
-    surrogate in any string or key, or a number that is not finite (NaN, Infinity)."""
-    stack = [value]
+    surrogate in any string or key, a number that is not finite (NaN, Infinity), or nesting
+    deeper than MAX_EVENT_DEPTH."""
+    # depth: how many objects and arrays hold the item (the event itself is held by none).
+    stack: list[tuple[object, int]] = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth >= MAX_EVENT_DEPTH:
+            return f"objects and arrays nest deeper than {MAX_EVENT_DEPTH} levels"
         if isinstance(item, str):
             if "\x00" in item:
                 return "a string contains a NUL character"
@@ -211,10 +218,10 @@ def unstorable(value: object) -> str:
             if not math.isfinite(item):
                 return "a number is not finite"
         elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend((key, depth) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((child, depth + 1) for child in item)
     return ""
 
 
@@ -230,6 +237,12 @@ def event_parse(raw: object) -> ProtocolEvent:
             event_id=event_id, code=ErrorCode.INVALID_EVENT, detail=f"Cannot be stored: {why}."
         )
     event_type = raw.get("type")
+    if event_type is not None and not isinstance(event_type, str):
+        raise ParseFailure(
+            event_id=event_id,
+            code=ErrorCode.INVALID_EVENT,
+            detail="type: must be a string, one of " + ", ".join(sorted(EVENT_TYPES)) + ".",
+        )
     if event_type not in EVENT_TYPES:
         raise ParseFailure(
             event_id=event_id,

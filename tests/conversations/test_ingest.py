@@ -431,3 +431,85 @@ async def test_a_frame_nested_too_deeply_is_refused_and_the_socket_stays_open(to
     [ack] = await transport.send([event("e1", "c1", 1)])
     assert ack["status"] == "stored"
     await communicator.disconnect()
+
+
+@pytest.mark.parametrize("bad_type", [[], {}, 7, True])
+async def test_a_type_that_is_not_a_string_is_an_invalid_event_and_the_batch_is_stored(
+    transport: Any, bad_type: Any
+) -> None:
+    batch = [
+        event("t1", "c-type", 1),
+        event("t2", "c-type", 2),
+        {"type": bad_type, "id": "t3", "conversation": "c-type", "seq": 3},
+        event("t4", "c-type", 4),
+    ]
+    results = await transport.send(batch)
+    assert [r.get("status") or r["code"] for r in results] == [
+        "stored",
+        "stored",
+        "invalid_event",
+        "stored",
+    ]
+    assert results[2]["id"] == "t3"
+    # The client resends as the protocol says: the good ones are duplicates, nothing crashes.
+    again = await transport.send(batch)
+    assert [r.get("status") or r["code"] for r in again] == [
+        "duplicate",
+        "duplicate",
+        "invalid_event",
+        "duplicate",
+    ]
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+async def test_args_nested_past_the_documented_depth_are_an_invalid_event(
+    transport: Any,
+) -> None:
+    from conversations.schemas import MAX_EVENT_DEPTH
+
+    # The event itself is one level, its args a second: args may nest MAX_EVENT_DEPTH - 1 deep.
+    fits = event(
+        "deep-ok",
+        "c-deep",
+        1,
+        type="tool_call",
+        tool="t",
+        status="ok",
+        args=_nested(MAX_EVENT_DEPTH - 1),
+    )
+    too_deep = event(
+        "deep-no",
+        "c-deep",
+        2,
+        type="tool_call",
+        tool="t",
+        status="ok",
+        args=_nested(MAX_EVENT_DEPTH),
+    )
+    stored, refused = await transport.send([fits, too_deep])
+    assert stored["status"] == "stored"
+    assert (refused["code"], refused["id"]) == ("invalid_event", "deep-no")
+    assert f"deeper than {MAX_EVENT_DEPTH}" in refused["detail"]
+    far_too_deep = event(
+        "deep-far", "c-deep", 3, type="tool_call", tool="t", status="ok", args=_nested(300)
+    )
+    [refused] = await transport.send([far_too_deep])
+    assert refused["code"] == "invalid_event"
+
+
+async def test_an_event_id_with_a_lone_surrogate_is_refused_without_naming_it(token: str) -> None:
+    communicator = await socket_for(token)
+    transport = SocketTransport(communicator)
+    # json.dumps escapes the surrogate, as a client's encoder would: the frame is valid JSON.
+    await communicator.send_to(text_data=json.dumps(event("x\ud800", "c-sur", 1)))
+    error = await transport.receive()
+    assert (error["code"], error["id"]) == ("invalid_event", None)
+    [ack] = await transport.send([event("fine", "c-sur", 2)])
+    assert ack["status"] == "stored"
+    await communicator.disconnect()
