@@ -69,8 +69,16 @@ class CaseAssigned(_Push):
     summary: Annotated[str, Field(max_length=160)]
 
 
+class AgentAccessChanged(_Push):
+    """To the person's own sockets: their account, role or teams changed; what they may see
+    is worked out again (a deactivated account's sockets close)."""
+
+    type: Literal["agent.access"] = "agent.access"
+
+
 Push = (
-    IntegrationRevoked
+    AgentAccessChanged
+    | IntegrationRevoked
     | ConversationControl
     | ConversationMessage
     | ConversationEvents

@@ -24,8 +24,15 @@ from desk.selectors import (
     queue_count,
     queue_for_agent,
 )
-from escalation.cases.access import CaseNotFound, agent_teams, case_access, user_is_agent
+from escalation.cases.access import (
+    CaseNotFound,
+    agent_teams,
+    case_access,
+    user_fresh,
+    user_is_agent,
+)
 from escalation.cases.routing import presence_heartbeat
+from escalation.models import Case
 
 
 class DeskConsumer(WebsocketConsumer):
@@ -61,7 +68,27 @@ class DeskConsumer(WebsocketConsumer):
         except ValueError:
             return
         if isinstance(message, dict) and message.get("type") == "heartbeat":
+            # Pushes are lossy: the heartbeat also catches an account deactivated meanwhile.
+            if not user_is_agent(user_fresh(user_id=self.user.pk)):
+                self.close(code=4403)
+                return
             presence_heartbeat(user=self.user, presence=message.get("presence"))
+
+    def agent_access(self, event: dict[str, Any]) -> None:
+        """The person's account, role or teams changed: close if they are no longer a desk
+        agent; otherwise join the groups they may hear now, leave the others, and resync."""
+        user = user_fresh(user_id=self.user.pk)
+        if user is None or not user_is_agent(user):
+            self.close(code=4403)
+            return
+        self.user = user
+        wanted = [agent_group(user.pk), *self.extra_groups()]
+        for group in set(self.groups_joined) - set(wanted):
+            async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
+        for group in set(wanted) - set(self.groups_joined):
+            async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
+        self.groups_joined = wanted
+        self.resync()
 
     def case_assigned(self, event: dict[str, Any]) -> None:
         if event.get("notify", True):
@@ -133,11 +160,8 @@ class CaseConsumer(DeskConsumer):
         group also hears of their other cases: those are not this page's business."""
         if self.case is None or event.get("case_id") != self.case_id:
             return
-        try:
-            case = case_access(user=self.user, case_id=self.case_id)
-        except CaseNotFound:
-            # Moved to a team this agent does not work: the page says so, once.
-            self.send(text_data=render_to_string("desk/_case_gone.html", {}))
+        case = self._case_still_visible()
+        if case is None:
             return
         context = {**case_page_context(case=case, user=self.user), "oob": True}
         self.send(
@@ -147,8 +171,22 @@ class CaseConsumer(DeskConsumer):
             )
         )
 
+    def _case_still_visible(self) -> Case | None:
+        """The case, if this person may still see it. If not (moved to a team they do not
+        work), the page says so once and the socket leaves the case's groups: it hears
+        nothing more of the conversation."""
+        try:
+            return case_access(user=self.user, case_id=self.case_id)
+        except CaseNotFound:
+            self.send(text_data=render_to_string("desk/_case_gone.html", {}))
+            for group in self.groups_joined[1:]:
+                async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
+            self.groups_joined = self.groups_joined[:1]
+            self.case = None
+            return None
+
     def conversation_events(self, event: dict[str, Any]) -> None:
-        if self.case is None:
+        if self.case is None or self._case_still_visible() is None:
             return
         # Only the transcript changes here: read just its events, not the whole workspace.
         transcript = {"events": case_transcript(case=self.case)}

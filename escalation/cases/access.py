@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+
 from escalation.models import AgentProfile, Case
 
 
@@ -21,6 +23,11 @@ class CaseClosed(CaseAccessError):
 
 class NotYourCase(CaseAccessError):
     """Only the agent who holds the case (or a supervisor) may do that."""
+
+
+def user_fresh(*, user_id: int) -> Any:
+    """The user as stored now (a socket's scope holds the one it connected as)."""
+    return get_user_model().objects.filter(pk=user_id).first()
 
 
 def user_is_agent(user: Any) -> bool:
