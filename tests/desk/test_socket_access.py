@@ -110,3 +110,28 @@ async def test_a_case_page_stops_following_a_case_moved_to_another_team() -> Non
     )
     assert await communicator.receive_nothing(timeout=0.5)
     await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "connects"),
+    [
+        (b"http://localhost:8000", b"localhost:8000", True),
+        (b"http://localhost:9999", b"localhost:8000", False),
+        (b"https://localhost:8000", b"localhost:8000", False),
+        (b"http://evil.example:8000", b"localhost:8000", False),
+        (b"http://localhost", b"localhost:80", True),
+        (b"null", b"localhost:8000", False),
+    ],
+)
+async def test_the_desk_socket_takes_only_its_own_origin_with_its_port(
+    origin: bytes, host: bytes, connects: bool
+) -> None:
+    leo = await _agent("leo", teams=["general"])
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/desk/queue/",
+        headers=[(b"origin", origin), (b"host", host), (b"cookie", await _cookie(leo))],
+    )
+    connected, _ = await communicator.connect()
+    assert connected is connects
+    await communicator.disconnect()
