@@ -57,7 +57,6 @@ MESSAGES = {
     "subscription_not_active": "The subscription is not active.",
     "over_authority_limit": "The amount is over this actor's limit.",
     "subscription_too_old": "The subscription is older than this actor may refund.",
-    "store_unavailable": "The store could not be reached.",
 }
 
 PENDING_ONLY = {"pending"}

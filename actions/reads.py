@@ -1,4 +1,4 @@
-"""The read tools: what the AI (or an agent) may look up, through the store provider.
+"""The read tools: what the AI (or an agent) may look up in the store (store/selectors.py).
 
 Reads change nothing, but they are still held to one customer per conversation: once a
 conversation is about a customer, another customer's profile and orders are refused.
@@ -14,11 +14,11 @@ from typing import Any
 
 from actions import catalog
 from actions.policy import Decision
-from store.providers import StoreProvider, store_provider
+from store import selectors
 
 
 def _plain(value: Any) -> Any:
-    """A provider record as JSON-ready data."""
+    """A store record as JSON-ready data."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (list, tuple)):
@@ -48,15 +48,15 @@ def _customer_found(record: Any) -> tuple[Decision, dict[str, Any]]:
     return Decision("allow"), {"user_id": record.customer_id}
 
 
-READS: dict[str, Callable[[StoreProvider, Any], Any]] = {
-    "find_user_id_by_email": lambda p, a: p.customer_find_by_email(email=a.email),
-    "find_user_id_by_name_zip": lambda p, a: p.customer_find_by_name_zip(
+READS: dict[str, Callable[[Any], Any]] = {
+    "find_user_id_by_email": lambda a: selectors.customer_find_by_email(email=a.email),
+    "find_user_id_by_name_zip": lambda a: selectors.customer_find_by_name_zip(
         first_name=a.first_name, last_name=a.last_name, zip=a.zip
     ),
-    "get_user_details": lambda p, a: p.customer_get(customer_id=a.user_id),
-    "get_order_details": lambda p, a: p.order_get(order_id=a.order_id),
-    "get_product_details": lambda p, a: p.product_get(product_id=a.product_id),
-    "list_user_orders": lambda p, a: p.orders_for_customer(customer_id=a.user_id),
+    "get_user_details": lambda a: selectors.customer_get(customer_id=a.user_id),
+    "get_order_details": lambda a: selectors.order_get(order_id=a.order_id),
+    "get_product_details": lambda a: selectors.product_get(product_id=a.product_id),
+    "list_user_orders": lambda a: selectors.customer_orders(customer_id=a.user_id),
 }
 
 
@@ -73,12 +73,10 @@ def read_run(
 ) -> tuple[Decision, dict[str, Any]]:
     """Run a read tool; refuse another customer's data once the conversation has a customer.
     With `needs_customer` (the AI), a customer's data is refused until the conversation has an
-    authenticated customer (policy: find the user by email, or by name and zip, first).
-    Raises StoreUnavailable when the store provider cannot answer."""
+    authenticated customer (policy: find the user by email, or by name and zip, first)."""
     if needs_customer and not account_id and tool.name not in OPEN_READS:
         return Decision("deny", ["not_authenticated"]), {}
-    provider = store_provider()
-    record = READS[tool.name](provider, args)
+    record = READS[tool.name](args)
     if tool.name.startswith("find_user_id"):
         return _customer_found(record)
     if tool.name == "list_user_orders":

@@ -21,7 +21,6 @@ from actions.policy import (
 )
 from actions.reads import read_run
 from store.models import Customer, Order, PaymentMethod, Subscription, Variant
-from store.providers import StoreUnavailable
 
 
 @dataclass
@@ -150,7 +149,7 @@ def action_check(
 ) -> Decision:
     """What the policy would decide now. Reads only; the decision is made again at execution.
     A read tool is checked by running it, so another customer's data is refused here as in
-    action_execute; that may raise StoreUnavailable."""
+    action_execute."""
     parsed = args_parse(tool_name=tool, args=args)
     if isinstance(parsed, Decision):
         return parsed
@@ -244,13 +243,7 @@ def action_draft(
     case: Any = None,
 ) -> DraftedAction:
     """Hold a consequential action for a human. The decision shown is what an agent could do."""
-    try:
-        decision = action_check(
-            actor=Actor.AGENT, tool=tool, args=args, account_id=account_id or None
-        )
-    except StoreUnavailable:
-        # Only a read tool asks the store provider; its draft is kept, and checked on approval.
-        decision = Decision("deny", ["store_unavailable"])
+    decision = action_check(actor=Actor.AGENT, tool=tool, args=args, account_id=account_id or None)
     args = storable(args)
     drafted = DraftedAction.objects.create(
         conversation=conversation,

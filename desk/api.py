@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from conversations.api import IntegrationToken
 from conversations.selectors import conversation_get_for_integration
 from escalation.ai_actions import ai_tool_call_check, ai_tool_call_execute
-from store.providers import StoreUnavailable
-
-logger = logging.getLogger(__name__)
 
 router = Router(auth=IntegrationToken(), tags=["actions"])
-
-STORE_UNAVAILABLE = {
-    "code": "store_unavailable",
-    "detail": "The store could not be reached. Nothing was done; try again shortly.",
-}
 
 
 class ActionIn(Schema):
@@ -44,11 +35,6 @@ class ExecuteOut(DecisionOut):
     drafted_action: int | None
 
 
-class ErrorOut(Schema):
-    code: str
-    detail: str
-
-
 def _conversation(request: HttpRequest, external_id: str) -> Any:
     conversation = conversation_get_for_integration(
         integration=request.auth, external_id=external_id
@@ -58,37 +44,21 @@ def _conversation(request: HttpRequest, external_id: str) -> Any:
     return conversation
 
 
-@router.post(
-    "/actions/check",
-    response={200: DecisionOut, 503: ErrorOut},
-    summary="Preflight an AI tool call",
-)
+@router.post("/actions/check", response=DecisionOut, summary="Preflight an AI tool call")
 def check(request: HttpRequest, body: ActionIn) -> Any:
     """What the policy would decide for the AI now. It decides again when the action runs."""
     conversation = _conversation(request, body.conversation)
-    try:
-        decision = ai_tool_call_check(conversation=conversation, tool=body.tool, args=body.args)
-    except StoreUnavailable as exc:
-        logger.warning("actions check: %s", exc)
-        return Status(503, STORE_UNAVAILABLE)
+    decision = ai_tool_call_check(conversation=conversation, tool=body.tool, args=body.args)
     return decision.as_dict()
 
 
-@router.post(
-    "/actions/execute",
-    response={200: ExecuteOut, 503: ErrorOut},
-    summary="Run an AI tool call",
-)
+@router.post("/actions/execute", response=ExecuteOut, summary="Run an AI tool call")
 def execute(request: HttpRequest, body: ActionIn) -> Any:
     """Run the AI's call through the policy. A consequential call that is not allowed is not run:
     it becomes a drafted action for a human, and a policy_denied signal for the escalation
     engine. A read that finds nothing, or a call the catalog does not know, is only answered."""
     conversation = _conversation(request, body.conversation)
-    try:
-        outcome, drafted = ai_tool_call_execute(
-            conversation=conversation, tool=body.tool, args=body.args
-        )
-    except StoreUnavailable as exc:
-        logger.warning("actions execute: %s", exc)
-        return Status(503, STORE_UNAVAILABLE)
+    outcome, drafted = ai_tool_call_execute(
+        conversation=conversation, tool=body.tool, args=body.args
+    )
     return {**outcome.as_dict(), "drafted_action": drafted.pk if drafted else None}

@@ -14,7 +14,7 @@ from conversations.models import Event
 from desk.models import Macro
 from escalation.cases.access import agent_teams, case_may_work
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Team
-from store.providers import store_provider
+from store import selectors as store_selectors
 
 # A person reads the top of the queue; the count says how many more wait.
 QUEUE_PAGE_SIZE = 100
@@ -106,16 +106,15 @@ def case_workspace(*, case: Case) -> Workspace:
         )
     )
     timeline = list(CaseEvent.objects.filter(case=case).select_related("actor"))
-    provider = store_provider()
     account_id = case.conversation.account_id or (
         (packet.data.get("customer") or {}).get("customer_id") if packet else None
     )
-    account = provider.customer_get(customer_id=account_id) if account_id else None
+    account = store_selectors.customer_get(customer_id=account_id) if account_id else None
     orders, subscriptions, contacts = [], [], []
     if account is not None:
-        orders = provider.orders_for_customer(customer_id=account_id, limit=25)
-        subscriptions = provider.subscriptions_for_customer(customer_id=account_id)
-        contacts = provider.contacts_for_customer(
+        orders = store_selectors.customer_orders(customer_id=account_id, limit=25)
+        subscriptions = store_selectors.customer_subscriptions(customer_id=account_id)
+        contacts = store_selectors.customer_contacts(
             customer_id=account_id, since=timezone.now() - CONTACT_WINDOW
         )
     return Workspace(

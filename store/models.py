@@ -1,6 +1,7 @@
 """The store of record: the account context agents see beside a conversation.
 
-These built-in models stand in for a real commerce backend (see store/providers.py).
+A shop's data reaches these tables through the importer (store/importers.py), and every reader
+and every action uses them; there is no other store (docs/store.md).
 Ids are the store's own (customer ids, `#W…` order ids, product and item ids, payment method
 ids), so imported data keeps them.
 """

@@ -171,13 +171,6 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 # Until `collectstatic` has run (production), there is nothing at STATIC_ROOT to serve.
 warnings.filterwarnings("ignore", message="No directory at: .*staticfiles")
 
-# Where account context comes from: the built-in models ("django") or a commerce backend's
-# HTTP API ("http", docs/store-provider.md).
-BATON_STORE_PROVIDER = env.str("BATON_STORE_PROVIDER", default="django")
-BATON_STORE_URL = env.str("BATON_STORE_URL", default="")
-BATON_STORE_TOKEN = env.str("BATON_STORE_TOKEN", default="")
-BATON_STORE_TIMEOUT = env.float("BATON_STORE_TIMEOUT", default=5.0)
-
 # The LLM backend (any OpenAI-compatible endpoint). Without these, the embedded analyzers run.
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")

@@ -252,35 +252,6 @@ def test_check_refuses_another_customers_data_as_execute_does(
     assert (executed["decision"], executed["reasons"]) == ("deny", ["other_customer"])
 
 
-@pytest.mark.parametrize("path", ["/api/v1/actions/check", "/api/v1/actions/execute"])
-@pytest.mark.parametrize(
-    ("tool", "args"),
-    [
-        ("get_order_details", {"order_id": "#W1000001"}),
-        ("find_user_id_by_email", {"email": "noah@example.com"}),
-    ],
-)
-def test_a_read_while_the_store_is_down_is_a_503(
-    client: Client,
-    setup: dict[str, Any],
-    settings: Any,
-    path: str,
-    tool: str,
-    args: dict[str, Any],
-) -> None:
-    settings.BATON_STORE_PROVIDER = "http"
-    # Nothing listens on the discard port: the connection is refused.
-    settings.BATON_STORE_URL = "http://127.0.0.1:9/"
-    settings.BATON_STORE_TIMEOUT = 2.0
-    body = {"conversation": "web-1", "tool": tool, "args": args}
-    response = _post(client, setup["token"], path, body)
-    assert response.status_code == 503
-    assert response.json()["code"] == "store_unavailable"
-    assert "127.0.0.1" not in response.json()["detail"]
-    assert not DraftedAction.objects.exists()
-    assert not Signal.objects.exists()
-
-
 def unstorable(value: Any) -> bool:
     """Whether `value` holds what PostgreSQL refuses in text and JSON: NUL or a lone surrogate."""
     if isinstance(value, str):
