@@ -1,139 +1,39 @@
-"""The action catalog: every tool the AI, an agent or a supervisor can call.
-
-Each tool's arguments are a pydantic model; its JSON schema is usable as-is as an OpenAI tool
-definition. Consequential tools write to the store and always pass the policy layer.
+"""The action catalog: every tool the AI, an agent or a supervisor can call, each with all it
+needs in one place. A consequential tool carries its policy check (actions/policy.py) and
+its effect (actions/effects.py); a read tool carries its read (actions/reads.py). A tool
+missing one of these fails when this module loads, not when someone calls it.
 """
 
 from __future__ import annotations
 
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ValidationError
 
-CANCEL_REASONS = ("no longer needed", "ordered by mistake")
-
-
-def _one_line(value: str) -> str:
-    # Control characters belong in no id, name or address, and PostgreSQL cannot even store NUL:
-    # refused here, they are invalid_args rather than a database error.
-    if any(unicodedata.category(c) == "Cc" for c in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _text(value: str) -> str:
-    # Free text may run over lines; other control characters are refused as in _one_line.
-    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value):
-        raise ValueError("must not contain control characters other than line breaks and tabs")
-    return value
-
-
-OneLine = AfterValidator(_one_line)
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64), OneLine]
-Money = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(_text)]
-
-
-class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class FindCustomerByEmail(Args):
-    email: Annotated[str, StringConstraints(min_length=3, max_length=254), OneLine]
-
-
-class FindCustomerByNameZip(Args):
-    first_name: Annotated[str, StringConstraints(min_length=1, max_length=100), OneLine]
-    last_name: Annotated[str, StringConstraints(min_length=1, max_length=100), OneLine]
-    zip: Annotated[str, StringConstraints(min_length=1, max_length=20), OneLine]
-
-
-class GetCustomer(Args):
-    user_id: Id
-
-
-class GetOrder(Args):
-    order_id: Id
-
-
-class GetProduct(Args):
-    product_id: Id
-
-
-class ListOrders(Args):
-    user_id: Id
-
-
-class CancelPendingOrder(Args):
-    order_id: Id
-    # Checked by the policy (bad_cancel_reason), not here, so a wrong reason is a decision.
-    reason: Reason = Field(json_schema_extra={"enum": list(CANCEL_REASONS)})
-
-
-class Address(Args):
-    address1: Annotated[str, StringConstraints(min_length=1, max_length=200), OneLine]
-    address2: Annotated[str, StringConstraints(max_length=200), OneLine]
-    city: Annotated[str, StringConstraints(min_length=1, max_length=100), OneLine]
-    state: Annotated[str, StringConstraints(min_length=1, max_length=100), OneLine]
-    country: Annotated[str, StringConstraints(min_length=1, max_length=100), OneLine]
-    zip: Annotated[str, StringConstraints(min_length=1, max_length=20), OneLine]
-
-
-class ModifyPendingOrderAddress(Address):
-    order_id: Id
-
-
-class ModifyPendingOrderItems(Args):
-    order_id: Id
-    item_ids: Annotated[list[Id], Field(min_length=1)]
-    new_item_ids: Annotated[list[Id], Field(min_length=1)]
-    payment_method_id: Id
-
-
-class ModifyPendingOrderPayment(Args):
-    order_id: Id
-    payment_method_id: Id
-
-
-class ReturnDeliveredOrderItems(Args):
-    order_id: Id
-    item_ids: Annotated[list[Id], Field(min_length=1)]
-    payment_method_id: Id
-
-
-class ExchangeDeliveredOrderItems(Args):
-    order_id: Id
-    item_ids: Annotated[list[Id], Field(min_length=1)]
-    new_item_ids: Annotated[list[Id], Field(min_length=1)]
-    payment_method_id: Id
-
-
-class ModifyUserAddress(Address):
-    user_id: Id
-
-
-class RefundPayment(Args):
-    order_id: Id
-    amount: Money
-    reason: Reason
-
-
-class IssueStoreCredit(Args):
-    user_id: Id
-    amount: Money
-    reason: Reason
-
-
-class RefundSubscription(Args):
-    subscription_id: Id
-    reason: Reason
-
-
-class ResendConfirmation(Args):
-    order_id: Id
+from actions import effects, policy, reads
+from actions.policy import ActionState, Decision
+from actions.schemas import (
+    Args,
+    CancelPendingOrder,
+    ExchangeDeliveredOrderItems,
+    FindCustomerByEmail,
+    FindCustomerByNameZip,
+    GetCustomer,
+    GetOrder,
+    GetProduct,
+    IssueStoreCredit,
+    ListOrders,
+    ModifyPendingOrderAddress,
+    ModifyPendingOrderItems,
+    ModifyPendingOrderPayment,
+    ModifyUserAddress,
+    RefundPayment,
+    RefundSubscription,
+    ResendConfirmation,
+    ReturnDeliveredOrderItems,
+)
 
 
 @dataclass(frozen=True)
@@ -141,7 +41,24 @@ class Tool:
     name: str
     description: str
     args: type[Args]
-    consequential: bool
+    # Consequential tools: why the policy refuses it (reason codes), and what it writes.
+    check: Callable[[ActionState], list[str]] | None = None
+    effect: Callable[[ActionState], dict[str, Any]] | None = None
+    # Read tools: the answer, given the arguments and the conversation's customer.
+    read: Callable[[Any, str | None], tuple[Decision, dict[str, Any]]] | None = None
+    # A read that needs no authenticated customer (finding one, the product catalog).
+    open_read: bool = False
+    # Finding the customer this way authenticates them, as the store's policy says.
+    authenticates: bool = False
+
+    def __post_init__(self) -> None:
+        writes = self.check is not None and self.effect is not None
+        if writes == (self.read is not None) or (self.check is None) != (self.effect is None):
+            raise TypeError(f"tool {self.name}: give check and effect, or read, not both or none")
+
+    @property
+    def consequential(self) -> bool:
+        return self.effect is not None
 
     def openai_definition(self) -> dict[str, Any]:
         schema = self.args.model_json_schema()
@@ -152,100 +69,88 @@ class Tool:
         }
 
 
+def _write(name: str, description: str, args: type[Args]) -> Tool:
+    return Tool(name, description, args, check=getattr(policy, name), effect=getattr(effects, name))
+
+
+def _read(name: str, description: str, args: type[Args], **flags: bool) -> Tool:
+    return Tool(name, description, args, read=getattr(reads, name), **flags)
+
+
 TOOLS: dict[str, Tool] = {
     tool.name: tool
     for tool in [
-        Tool(
+        _read(
             "find_user_id_by_email",
             "Find a customer's user id by email.",
             FindCustomerByEmail,
-            False,
+            open_read=True,
+            authenticates=True,
         ),
-        Tool(
+        _read(
             "find_user_id_by_name_zip",
             "Find a customer's user id by first name, last name and zip code.",
             FindCustomerByNameZip,
-            False,
+            open_read=True,
+            authenticates=True,
         ),
-        Tool(
-            "get_user_details",
-            "A customer's profile, payment methods and orders.",
-            GetCustomer,
-            False,
+        _read("get_user_details", "A customer's profile, payment methods and orders.", GetCustomer),
+        _read(
+            "get_order_details", "An order's status, items, fulfillments and payments.", GetOrder
         ),
-        Tool(
-            "get_order_details",
-            "An order's status, items, fulfillments and payments.",
-            GetOrder,
-            False,
-        ),
-        Tool("get_product_details", "A product and its variants.", GetProduct, False),
-        Tool("list_user_orders", "A customer's orders, newest first.", ListOrders, False),
-        Tool(
+        _read("get_product_details", "A product and its variants.", GetProduct, open_read=True),
+        _read("list_user_orders", "A customer's orders, newest first.", ListOrders),
+        _write(
             "cancel_pending_order",
             "Cancel a pending order. Reason: 'no longer needed' or 'ordered by mistake'. "
             "Refunds go to the original payment methods.",
             CancelPendingOrder,
-            True,
         ),
-        Tool(
+        _write(
             "modify_pending_order_address",
             "Change a pending order's shipping address.",
             ModifyPendingOrderAddress,
-            True,
         ),
-        Tool(
+        _write(
             "modify_pending_order_items",
             "Swap items of a pending order for available variants of the same products; once "
             "per order. The price difference is paid or refunded with the given payment method.",
             ModifyPendingOrderItems,
-            True,
         ),
-        Tool(
+        _write(
             "modify_pending_order_payment",
             "Pay a pending order with another of the customer's payment methods.",
             ModifyPendingOrderPayment,
-            True,
         ),
-        Tool(
+        _write(
             "return_delivered_order_items",
             "Request a return of delivered items; the refund goes to the original payment "
             "method or a gift card of the customer's.",
             ReturnDeliveredOrderItems,
-            True,
         ),
-        Tool(
+        _write(
             "exchange_delivered_order_items",
             "Exchange delivered items for available variants of the same products.",
             ExchangeDeliveredOrderItems,
-            True,
         ),
-        Tool(
-            "modify_user_address", "Change the customer's default address.", ModifyUserAddress, True
-        ),
-        Tool(
+        _write("modify_user_address", "Change the customer's default address.", ModifyUserAddress),
+        _write(
             "refund_payment",
             "Refund part or all of an order's payment to its original payment method.",
             RefundPayment,
-            True,
         ),
-        Tool(
+        _write(
             "issue_store_credit",
             "Add store credit to the customer's gift card (a new one if they have none).",
             IssueStoreCredit,
-            True,
         ),
-        Tool(
+        _write(
             "refund_subscription",
             "Refund and cancel a subscription's current period.",
             RefundSubscription,
-            True,
         ),
-        Tool(
-            "resend_confirmation",
-            "Send the order confirmation email again.",
-            ResendConfirmation,
-            True,
+        _write(
+            "resend_confirmation", "Send the order confirmation email again.", ResendConfirmation
         ),
     ]
 }
@@ -258,3 +163,14 @@ def tool_definitions(*, consequential: bool | None = None) -> list[dict[str, Any
         for tool in TOOLS.values()
         if consequential is None or tool.consequential == consequential
     ]
+
+
+def tool_parse(*, tool_name: str, args: dict[str, Any]) -> tuple[Tool, Args] | Decision:
+    """The catalog tool and its validated arguments, or the policy's refusal of the call."""
+    tool = TOOLS.get(tool_name)
+    if tool is None:
+        return Decision("deny", ["unknown_tool"])
+    try:
+        return tool, tool.args.model_validate(args)
+    except ValidationError:
+        return Decision("deny", ["invalid_args"])

@@ -63,7 +63,7 @@ def _refund(state: ActionState, amount: Decimal) -> list[Payment]:
     return refunds
 
 
-def _cancel(state: ActionState) -> dict[str, Any]:
+def cancel_pending_order(state: ActionState) -> dict[str, Any]:
     order = state.order
     refunds = _refund(state, sum(_net_paid(state).values(), Decimal(0)))
     order.status = Order.Status.CANCELLED
@@ -82,7 +82,7 @@ def _address_fields(args: Any) -> dict[str, str]:
     }
 
 
-def _modify_address(state: ActionState) -> dict[str, Any]:
+def modify_pending_order_address(state: ActionState) -> dict[str, Any]:
     order = state.order
     order.address = _address_fields(state.args)
     order.save(update_fields=["address"])
@@ -105,7 +105,7 @@ def _swap_items(state: ActionState) -> Decimal:
     return diff
 
 
-def _modify_items(state: ActionState) -> dict[str, Any]:
+def modify_pending_order_items(state: ActionState) -> dict[str, Any]:
     order = state.order
     method = state.methods[state.args.payment_method_id]
     diff = _swap_items(state)
@@ -126,7 +126,7 @@ def _modify_items(state: ActionState) -> dict[str, Any]:
     return {"order_id": order.order_id, "status": order.status, "price_difference": str(diff)}
 
 
-def _modify_payment(state: ActionState) -> dict[str, Any]:
+def modify_pending_order_payment(state: ActionState) -> dict[str, Any]:
     order = state.order
     [old] = state.payments
     new = state.methods[state.args.payment_method_id]
@@ -151,7 +151,7 @@ def _modify_payment(state: ActionState) -> dict[str, Any]:
     return {"order_id": order.order_id, "payment_method_id": new.method_id}
 
 
-def _return(state: ActionState) -> dict[str, Any]:
+def return_delivered_order_items(state: ActionState) -> dict[str, Any]:
     order = state.order
     price_of = {item.item_id: item.price for item in state.items}
     amount = sum((price_of[i] for i in state.args.item_ids), Decimal(0))
@@ -165,7 +165,7 @@ def _return(state: ActionState) -> dict[str, Any]:
     return {"order_id": order.order_id, "status": order.status, "refund_amount": str(amount)}
 
 
-def _exchange(state: ActionState) -> dict[str, Any]:
+def exchange_delivered_order_items(state: ActionState) -> dict[str, Any]:
     order = state.order
     diff = price_difference(state, state.args.item_ids, state.args.new_item_ids)
     order.status = Order.Status.EXCHANGE_REQUESTED
@@ -179,7 +179,7 @@ def _exchange(state: ActionState) -> dict[str, Any]:
     return {"order_id": order.order_id, "status": order.status, "price_difference": str(diff)}
 
 
-def _modify_user_address(state: ActionState) -> dict[str, Any]:
+def modify_user_address(state: ActionState) -> dict[str, Any]:
     customer = state.customer
     customer.address = _address_fields(state.args)
     customer.zip = customer.address["zip"]
@@ -187,7 +187,7 @@ def _modify_user_address(state: ActionState) -> dict[str, Any]:
     return {"user_id": customer.customer_id, "address": customer.address}
 
 
-def _refund_payment(state: ActionState) -> dict[str, Any]:
+def refund_payment(state: ActionState) -> dict[str, Any]:
     refunds = _refund(state, state.args.amount)
     return {
         "order_id": state.order.order_id,
@@ -198,7 +198,7 @@ def _refund_payment(state: ActionState) -> dict[str, Any]:
     }
 
 
-def _store_credit(state: ActionState) -> dict[str, Any]:
+def issue_store_credit(state: ActionState) -> dict[str, Any]:
     customer = state.customer
     card = next(
         (m for m in state.methods.values() if m.source == PaymentMethod.Source.GIFT_CARD), None
@@ -218,7 +218,7 @@ def _store_credit(state: ActionState) -> dict[str, Any]:
     }
 
 
-def _refund_subscription(state: ActionState) -> dict[str, Any]:
+def refund_subscription(state: ActionState) -> dict[str, Any]:
     subscription = state.subscription
     subscription.status = Subscription.Status.REFUNDED
     subscription.save(update_fields=["status"])
@@ -226,7 +226,7 @@ def _refund_subscription(state: ActionState) -> dict[str, Any]:
     return {"subscription_id": subscription.subscription_id, "refunded": str(subscription.price)}
 
 
-def _resend(state: ActionState) -> dict[str, Any]:
+def resend_confirmation(state: ActionState) -> dict[str, Any]:
     order = state.order
     email = order.customer.email
     lines = "\n".join(f"- {item.name}: ${item.price}" for item in state.items)
@@ -241,16 +241,3 @@ def _resend(state: ActionState) -> dict[str, Any]:
     return {"order_id": order.order_id, "sent_to": email}
 
 
-EFFECTS = {
-    "cancel_pending_order": _cancel,
-    "modify_pending_order_address": _modify_address,
-    "modify_pending_order_items": _modify_items,
-    "modify_pending_order_payment": _modify_payment,
-    "return_delivered_order_items": _return,
-    "exchange_delivered_order_items": _exchange,
-    "modify_user_address": _modify_user_address,
-    "refund_payment": _refund_payment,
-    "issue_store_credit": _store_credit,
-    "refund_subscription": _refund_subscription,
-    "resend_confirmation": _resend,
-}

@@ -11,13 +11,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.utils import timezone
-from pydantic import ValidationError
 
-from actions import catalog
 from actions.models import ACTOR_RANK, Actor, AuthorityLimit
+from actions.schemas import CANCEL_REASONS, Args
 from store.models import (
     Customer,
     Order,
@@ -27,6 +26,9 @@ from store.models import (
     Subscription,
     Variant,
 )
+
+if TYPE_CHECKING:
+    from actions.catalog import Tool
 
 Outcome = Literal["allow", "needs_approval", "deny"]
 
@@ -94,8 +96,8 @@ class Decision:
 class ActionState:
     """The rows one action touches, loaded (and locked) by the caller."""
 
-    tool: catalog.Tool
-    args: catalog.Args
+    tool: Tool
+    args: Args
     account: Customer | None
     customer: Customer | None = None
     order: Order | None = None
@@ -113,18 +115,6 @@ class PolicyContext:
     limits: dict[str, AuthorityLimit]
 
 
-def args_parse(
-    *, tool_name: str, args: dict[str, Any]
-) -> tuple[catalog.Tool, catalog.Args] | Decision:
-    tool = catalog.TOOLS.get(tool_name)
-    if tool is None:
-        return Decision("deny", ["unknown_tool"])
-    try:
-        return tool, tool.args.model_validate(args)
-    except ValidationError:
-        return Decision("deny", ["invalid_args"])
-
-
 def policy_evaluate(*, state: ActionState, context: PolicyContext) -> Decision:
     """Decide on one action against the state it would change. Pure: reads, never writes."""
     if not state.tool.consequential:
@@ -137,7 +127,8 @@ def policy_evaluate(*, state: ActionState, context: PolicyContext) -> Decision:
     if context.actor == Actor.AI and state.account is None:
         # The AI acts only for a customer it has authenticated (policy: email or name + zip).
         return Decision("deny", ["not_authenticated"])
-    reasons = _CHECKS[state.tool.name](state)
+    assert state.tool.check is not None  # consequential tools carry one (catalog.Tool)
+    reasons = state.tool.check(state)
     if reasons:
         return Decision("deny", _unique(reasons))
     return _authority(state=state, context=context)
@@ -238,15 +229,15 @@ def _refund_covered(state: ActionState, amount: Decimal) -> list[str]:
 # Per-tool checks: each returns the reasons to deny (empty: within policy).
 
 
-def _cancel(state: ActionState) -> list[str]:
+def cancel_pending_order(state: ActionState) -> list[str]:
     args = state.args
     reasons = _order_checks(state, PENDING_ONLY)
-    if args.reason not in catalog.CANCEL_REASONS:
+    if args.reason not in CANCEL_REASONS:
         reasons.append("bad_cancel_reason")
     return reasons
 
 
-def _modify_address(state: ActionState) -> list[str]:
+def modify_pending_order_address(state: ActionState) -> list[str]:
     return _order_checks(state, PENDING_ONLY)
 
 
@@ -266,11 +257,11 @@ def _swap_checks(state: ActionState, statuses: set[str]) -> list[str]:
     return reasons
 
 
-def _modify_items(state: ActionState) -> list[str]:
+def modify_pending_order_items(state: ActionState) -> list[str]:
     return _swap_checks(state, PENDING_ONLY)
 
 
-def _modify_payment(state: ActionState) -> list[str]:
+def modify_pending_order_payment(state: ActionState) -> list[str]:
     args = state.args
     reasons = _order_checks(state, PENDING_ONLY)
     if "order_not_found" in reasons:
@@ -286,7 +277,7 @@ def _modify_payment(state: ActionState) -> list[str]:
     return reasons
 
 
-def _return(state: ActionState) -> list[str]:
+def return_delivered_order_items(state: ActionState) -> list[str]:
     args = state.args
     reasons = _order_checks(state, DELIVERED_ONLY)
     if "order_not_found" in reasons:
@@ -306,11 +297,11 @@ def _return(state: ActionState) -> list[str]:
     return reasons
 
 
-def _exchange(state: ActionState) -> list[str]:
+def exchange_delivered_order_items(state: ActionState) -> list[str]:
     return _swap_checks(state, DELIVERED_ONLY)
 
 
-def _modify_user_address(state: ActionState) -> list[str]:
+def modify_user_address(state: ActionState) -> list[str]:
     if state.customer is None:
         return ["customer_not_found"]
     if state.account is not None and state.customer.pk != state.account.pk:
@@ -318,7 +309,7 @@ def _modify_user_address(state: ActionState) -> list[str]:
     return []
 
 
-def _refund_payment(state: ActionState) -> list[str]:
+def refund_payment(state: ActionState) -> list[str]:
     statuses = {s.value for s in Order.Status}
     reasons = _order_checks(state, statuses)
     if "order_not_found" in reasons:
@@ -327,11 +318,11 @@ def _refund_payment(state: ActionState) -> list[str]:
     return reasons
 
 
-def _store_credit(state: ActionState) -> list[str]:
-    return _modify_user_address(state)
+def issue_store_credit(state: ActionState) -> list[str]:
+    return modify_user_address(state)
 
 
-def _refund_subscription(state: ActionState) -> list[str]:
+def refund_subscription(state: ActionState) -> list[str]:
     subscription = state.subscription
     if subscription is None:
         return ["subscription_not_found"]
@@ -343,24 +334,11 @@ def _refund_subscription(state: ActionState) -> list[str]:
     return reasons
 
 
-def _resend(state: ActionState) -> list[str]:
+def resend_confirmation(state: ActionState) -> list[str]:
     statuses = {s.value for s in Order.Status}
     return _order_checks(state, statuses)
 
 
-_CHECKS = {
-    "cancel_pending_order": _cancel,
-    "modify_pending_order_address": _modify_address,
-    "modify_pending_order_items": _modify_items,
-    "modify_pending_order_payment": _modify_payment,
-    "return_delivered_order_items": _return,
-    "exchange_delivered_order_items": _exchange,
-    "modify_user_address": _modify_user_address,
-    "refund_payment": _refund_payment,
-    "issue_store_credit": _store_credit,
-    "refund_subscription": _refund_subscription,
-    "resend_confirmation": _resend,
-}
 
 
 # Authority: money that leaves the shop at an actor's discretion is held to that actor's limit.

@@ -7,14 +7,16 @@ conversation is about a customer, another customer's profile and orders are refu
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from actions import catalog
 from actions.policy import Decision
+from actions.schemas import Args
 from store import selectors
+
+if TYPE_CHECKING:
+    from actions.catalog import Tool
 
 
 def _plain(value: Any) -> Any:
@@ -48,43 +50,59 @@ def _customer_found(record: Any) -> tuple[Decision, dict[str, Any]]:
     return Decision("allow"), {"user_id": record.customer_id}
 
 
-READS: dict[str, Callable[[Any], Any]] = {
-    "find_user_id_by_email": lambda a: selectors.customer_find_by_email(email=a.email),
-    "find_user_id_by_name_zip": lambda a: selectors.customer_find_by_name_zip(
-        first_name=a.first_name, last_name=a.last_name, zip=a.zip
-    ),
-    "get_user_details": lambda a: selectors.customer_get(customer_id=a.user_id),
-    "get_order_details": lambda a: selectors.order_get(order_id=a.order_id),
-    "get_product_details": lambda a: selectors.product_get(product_id=a.product_id),
-    "list_user_orders": lambda a: selectors.customer_orders(customer_id=a.user_id),
-}
+# One function a read tool (actions/catalog.py), named after it: the answer to the call, given
+# the conversation's customer. Once a conversation is about a customer, another's is refused.
 
 
-# Reads that need no customer: finding one, and the catalog.
-OPEN_READS = frozenset({"find_user_id_by_email", "find_user_id_by_name_zip", "get_product_details"})
+def find_user_id_by_email(args: Any, account_id: str | None) -> tuple[Decision, dict[str, Any]]:
+    return _customer_found(selectors.customer_find_by_email(email=args.email))
+
+
+def find_user_id_by_name_zip(args: Any, account_id: str | None) -> tuple[Decision, dict[str, Any]]:
+    return _customer_found(
+        selectors.customer_find_by_name_zip(
+            first_name=args.first_name, last_name=args.last_name, zip=args.zip
+        )
+    )
+
+
+def get_user_details(args: Any, account_id: str | None) -> tuple[Decision, dict[str, Any]]:
+    return _owned(selectors.customer_get(customer_id=args.user_id), "customer", account_id)
+
+
+def get_order_details(args: Any, account_id: str | None) -> tuple[Decision, dict[str, Any]]:
+    return _owned(selectors.order_get(order_id=args.order_id), "order", account_id)
+
+
+def get_product_details(args: Any, account_id: str | None) -> tuple[Decision, dict[str, Any]]:
+    return _found(selectors.product_get(product_id=args.product_id), "product")
+
+
+def list_user_orders(args: Any, account_id: str | None) -> tuple[Decision, dict[str, Any]]:
+    if account_id and args.user_id != account_id:
+        return Decision("deny", ["other_customer"]), {}
+    return Decision("allow"), {
+        "orders": _plain(selectors.customer_orders(customer_id=args.user_id))
+    }
+
+
+def _owned(record: Any, what: str, account_id: str | None) -> tuple[Decision, dict[str, Any]]:
+    if record is not None and account_id and _owner_of(record) not in (None, account_id):
+        return Decision("deny", ["other_customer"]), {}
+    return _found(record, what)
 
 
 def read_run(
     *,
-    tool: catalog.Tool,
-    args: catalog.Args,
+    tool: Tool,
+    args: Args,
     account_id: str | None,
     needs_customer: bool = False,
 ) -> tuple[Decision, dict[str, Any]]:
     """Run a read tool; refuse another customer's data once the conversation has a customer.
     With `needs_customer` (the AI), a customer's data is refused until the conversation has an
     authenticated customer (policy: find the user by email, or by name and zip, first)."""
-    if needs_customer and not account_id and tool.name not in OPEN_READS:
+    if needs_customer and not account_id and not tool.open_read:
         return Decision("deny", ["not_authenticated"]), {}
-    record = READS[tool.name](args)
-    if tool.name.startswith("find_user_id"):
-        return _customer_found(record)
-    if tool.name == "list_user_orders":
-        if account_id and args.user_id != account_id:
-            return Decision("deny", ["other_customer"]), {}
-        return Decision("allow"), {"orders": _plain(record)}
-    if tool.name == "get_product_details":
-        return _found(record, "product")
-    if record is not None and account_id and _owner_of(record) not in (None, account_id):
-        return Decision("deny", ["other_customer"]), {}
-    return _found(record, "order" if tool.name == "get_order_details" else "customer")
+    assert tool.read is not None  # read tools carry one (catalog.Tool)
+    return tool.read(args, account_id)

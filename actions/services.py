@@ -10,13 +10,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from actions.effects import EFFECTS
+from actions.catalog import tool_parse
 from actions.models import Actor, AuditEntry, AuthorityLimit, DraftedAction
 from actions.policy import (
     ActionState,
     Decision,
     PolicyContext,
-    args_parse,
     policy_evaluate,
 )
 from actions.reads import read_run
@@ -150,7 +149,7 @@ def action_check(
     """What the policy would decide now. Reads only; the decision is made again at execution.
     A read tool is checked by running it, so another customer's data is refused here as in
     action_execute."""
-    parsed = args_parse(tool_name=tool, args=args)
+    parsed = tool_parse(tool_name=tool, args=args)
     if isinstance(parsed, Decision):
         return parsed
     if not parsed[0].consequential:
@@ -184,7 +183,7 @@ def action_execute(
 ) -> ActionOutcome:
     """Decide and, if allowed, execute: one transaction, the touched rows locked, so the state
     the policy saw is the state the write changes."""
-    parsed = args_parse(tool_name=tool, args=args)
+    parsed = tool_parse(tool_name=tool, args=args)
     if isinstance(parsed, Decision):
         outcome = ActionOutcome(parsed)
     elif not parsed[0].consequential:
@@ -206,7 +205,7 @@ def action_execute(
             decision = policy_evaluate(state=state, context=context)
             outcome = ActionOutcome(decision)
             if decision.outcome == "allow" and parsed[0].consequential:
-                outcome.result = EFFECTS[tool](state)
+                outcome.result = parsed[0].effect(state)  # type: ignore[misc]
                 outcome.executed = True
     if outcome.executed or outcome.decision.outcome != "allow":
         if outcome.executed:

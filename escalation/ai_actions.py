@@ -17,10 +17,6 @@ from conversations.models import Conversation
 from conversations.services import conversation_account_bind
 from escalation.services import signal_record
 
-# Finding the customer by email, or by name and zip, is how the store's policy has a customer
-# authenticated: the conversation is about them from then on.
-AUTHENTICATING_READS = frozenset({"find_user_id_by_email", "find_user_id_by_name_zip"})
-
 
 def ai_tool_call_check(*, conversation: Conversation, tool: str, args: dict[str, Any]) -> Decision:
     """What the policy would decide for the AI now. It decides again when the call runs."""
@@ -49,10 +45,12 @@ def ai_tool_call_execute(
         ai_read_only=conversation.ai_read_only,
         conversation=conversation,
     )
-    found = outcome.result.get("user_id") if outcome.executed else None
-    if found and not account_id and tool in AUTHENTICATING_READS:
-        conversation_account_bind(conversation=conversation, account_id=found)
     spec = TOOLS.get(tool)
+    found = outcome.result.get("user_id") if outcome.executed else None
+    if found and not account_id and spec is not None and spec.authenticates:
+        # Found by email, or by name and zip: that is how the store's policy has a customer
+        # authenticated, and the conversation is about them from now on.
+        conversation_account_bind(conversation=conversation, account_id=found)
     if spec is None or not spec.consequential or outcome.decision.outcome == "allow":
         return outcome, None
     drafted = action_draft(
