@@ -3,11 +3,20 @@ as OpenAI tool definitions (actions/catalog.py)."""
 
 from __future__ import annotations
 
+import math
+import re
 import unicodedata
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 CANCEL_REASONS = ("no longer needed", "ordered by mistake")
 
@@ -29,7 +38,28 @@ def _text(value: str) -> str:
 
 OneLine = AfterValidator(_one_line)
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64), OneLine]
-Money = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?", re.ASCII)
+
+
+def _amount(value: Any) -> Any:
+    # Python reads Arabic-Indic or full-width digits, "50\u00a0" and "5_0" as 50; an amount is
+    # written with ASCII digits and at most two decimals, or is a finite JSON number.
+    if isinstance(value, str):
+        if not _AMOUNT.fullmatch(value):
+            raise ValueError("an amount is ASCII digits with at most two decimals, e.g. 49.90")
+        return value
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("an amount must be finite")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("an amount is a number or a string of digits")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("an amount must be finite")
+    return value
+
+
+Money = Annotated[Decimal, BeforeValidator(_amount), Field(gt=0, max_digits=12, decimal_places=2)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(_text)]
 
 

@@ -197,6 +197,23 @@ def json_loads_strict(text: str | bytes) -> Any:
     return json.loads(text, parse_constant=_not_json)
 
 
+NOT_FINITE = "a number is not finite"
+
+
+def has_non_finite(value: object) -> bool:
+    """Whether a decoded JSON value holds NaN or an infinity (Python reads 1e400 as one)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def unstorable(value: object) -> str:
     """Why a decoded JSON value cannot be stored ("" if it can): a NUL character or an unpaired
     surrogate in any string or key, a number that is not finite (NaN, Infinity), or nesting
@@ -216,7 +233,7 @@ def unstorable(value: object) -> str:
                 return "a string contains an unpaired surrogate"
         elif isinstance(item, float):
             if not math.isfinite(item):
-                return "a number is not finite"
+                return NOT_FINITE
         elif isinstance(item, dict):
             stack.extend((key, depth) for key in item)
             stack.extend((child, depth + 1) for child in item.values())

@@ -7,8 +7,10 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
+from pydantic import field_validator
 
 from conversations.api import IntegrationToken
+from conversations.schemas import NOT_FINITE, has_non_finite
 from conversations.selectors import conversation_get_for_integration
 from escalation.ai_actions import ai_tool_call_check, ai_tool_call_execute
 
@@ -19,6 +21,15 @@ class ActionIn(Schema):
     conversation: str
     tool: str
     args: dict[str, Any] = {}
+
+    @field_validator("args")
+    @classmethod
+    def _finite_numbers(cls, args: dict[str, Any]) -> dict[str, Any]:
+        # 1e400 is read as infinity: no JSON value, and nothing could store it (422). Other
+        # unstorable values (a NUL, a lone surrogate) are the policy's invalid_args, audited.
+        if has_non_finite(args):
+            raise ValueError(f"args cannot be accepted: {NOT_FINITE}")
+        return args
 
 
 class DecisionOut(Schema):

@@ -355,3 +355,46 @@ def test_finding_a_second_customer_does_not_move_the_conversation(
         body = {"conversation": "anon2", "tool": "find_user_id_by_email", "args": {"email": email}}
         _post(client, setup["token"], "/api/v1/actions/execute", body)
     assert Conversation.objects.get(external_id="anon2").account_id == "noah_brown_6181"
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["\u0665\u0660", "\uff15\uff10", "50\u00a0", "5_0", " 50", "50.001", "1e2", "NaN", True, [50]],
+)
+def test_an_amount_is_ascii_digits_or_a_number_on_check_and_execute_alike(
+    client: Client, setup: dict[str, Any], amount: Any
+) -> None:
+    args = {"order_id": setup["order"].order_id, "amount": amount, "reason": "late"}
+    body = {"conversation": "web-1", "tool": "refund_payment", "args": args}
+    for path in ("/api/v1/actions/check", "/api/v1/actions/execute"):
+        answer = _post(client, setup["token"], path, body).json()
+        assert answer["reasons"] == ["invalid_args"], (path, answer)
+    assert not Payment.objects.filter(transaction_type="refund").exists()
+
+
+@pytest.mark.parametrize("amount", ["20", "20.5", "20.50", 20, 20.5])
+def test_a_plain_amount_is_still_taken(
+    client: Client, setup: dict[str, Any], amount: Any
+) -> None:
+    args = {"order_id": setup["order"].order_id, "amount": amount, "reason": "late"}
+    body = {"conversation": "web-1", "tool": "refund_payment", "args": args}
+    answer = _post(client, setup["token"], "/api/v1/actions/check", body).json()
+    assert answer["reasons"] != ["invalid_args"]
+
+
+def test_a_number_json_reads_as_infinity_is_a_422_on_check_and_execute(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    body = (
+        '{"conversation": "web-1", "tool": "refund_payment", "args": '
+        '{"order_id": "#W1000001", "amount": 1e400, "reason": "late"}}'
+    )
+    for path in ("/api/v1/actions/check", "/api/v1/actions/execute"):
+        response = client.post(
+            path,
+            data=body,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {setup['token']}"},
+        )
+        assert response.status_code == 422, (path, response.content)
+    assert not AuditEntry.objects.exists()
