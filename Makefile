@@ -47,10 +47,10 @@ lint: install
 	$(PY) -m ruff check .
 
 bench: install
-	$(PY) bench/run.py
+	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) baton.sqlite3* .test-db*.sqlite3* staticfiles
 
 eval: install
-	$(PY) bench/eval.py
+	$(PY) -m bench.eval

@@ -1,6 +1,6 @@
 """Fit the risk score's weights (escalation/analysis.py RISK_WEIGHTS) on STC-3 dev.
 
-    python bench/calibrate_risk.py [--data ../shared/data/stc3/dialogues-dev.jsonl]
+    python -m bench.calibrate_risk [--data ../shared/data/stc3/dialogues-dev.jsonl]
 
 A logistic regression of `dissatisfied` on the engine's conversation-level features, with an L2
 penalty so that no weight leans on a few rows; 5-fold cross-validated AUROC is printed beside
@@ -13,13 +13,11 @@ import argparse
 import json
 import math
 import random
-import sys
 from pathlib import Path
 
+from bench.eval import auroc
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-# Appended, not prepended: bench/escalation.py must not shadow the escalation package.
-sys.path.append(str(ROOT / "bench"))
 
 
 def fit(xs: list[list[float]], ys: list[int], *, l2: float, steps: int = 1500) -> list[float]:
@@ -48,8 +46,6 @@ def main() -> None:
     import django
 
     django.setup()
-    from eval import auroc
-
     from escalation.analysis import Turn, conversation_messages, risk_features, state_compute
 
     parser = argparse.ArgumentParser()

@@ -1,6 +1,6 @@
 """Benchmark the agent desk: page server times, assignment throughput and handoff latency.
 
-    python bench/desk.py [--cases 10000] [--messages 500] [--orders 1000] [--requests 20]
+    python -m bench.desk [--cases 10000] [--messages 500] [--orders 1000] [--requests 20]
                          [--assign-cases 3000] [--handoffs 100] [--flush]
 
 Runs on a fresh database: a temporary SQLite file unless DATABASE_URL is set. On PostgreSQL
@@ -39,10 +39,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.server import daphne_server
 
-from bench.server import daphne_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 EMBEDDED_ONLY = ("REDIS_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY")
 
@@ -359,8 +358,7 @@ def bench_pages(args: argparse.Namespace) -> None:
 
     from conversations.services import integration_create
     from desk.selectors import QUEUE_PAGE_SIZE, case_workspace, queue_for_agent
-    from escalation.cases.access import agent_teams
-    from escalation.cases.access import case_access
+    from escalation.cases.access import agent_teams, case_access
     from escalation.models import Team
 
     integration, _ = integration_create(name="bench-pages")
@@ -563,7 +561,6 @@ def bench_latency(args: argparse.Namespace) -> int:
 
     env = {
         **os.environ,
-        "BATON_BENCH_ECHO": "1",
         "BATON_INGEST_RATE": "1000000",
         "BATON_INGEST_BURST": "1000000",
         "LOG_LEVEL": "WARNING",

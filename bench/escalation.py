@@ -1,12 +1,12 @@
 """Benchmark: the escalation engine's embedded signals and packet, and handoff-to-queued with a
 stub LLM of fixed delay, each beside its target and a baseline measured in the same run.
 
-    python bench/escalation.py [--messages 3000] [--packet-runs 60] [--handoffs 5]
+    python -m bench.escalation [--messages 3000] [--packet-runs 60] [--handoffs 5]
                                [--delays 0.5,1,2] [--seed 7]
 
 Runs on a fresh database (a temporary SQLite file unless DATABASE_URL is set) with a small demo
 shop, Celery eager (tasks run in-process when their transaction commits, as in `make run`), and
-the LLM backend pointed at tests/escalation/fake_openai.py's local chat-completions server.
+the LLM backend pointed at tools/fake_openai.py's local chat-completions server.
 
 - Signals: `message_analyze` on each customer message of generated conversations (templates,
   slots and noise, nothing from ../shared/data), given the earlier messages as live analysis
@@ -37,10 +37,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tools.fake_openai import FakeOpenAI
 
-from tests.escalation.fake_openai import FakeOpenAI  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 LLM_PACKET = {
     "summary": "The customer's order is late; the AI could not say where it is.",

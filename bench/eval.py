@@ -1,6 +1,6 @@
 """`make eval`: the escalation engine's figures on the evaluation data beside the checkout.
 
-    python bench/eval.py [--data ../shared/data]
+    python -m bench.eval [--data ../shared/data]
 
 Runs `manage.py analyze` (the same code as live conversations) on each data set, on a fresh
 database with the tau-retail store imported, and prints:
@@ -27,7 +27,6 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:

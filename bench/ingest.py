@@ -1,11 +1,12 @@
 """Ingest benchmark: throughput and ack latency of /ws/ingest/v1/ against a raw echo baseline.
 
-    python bench/ingest.py --url ws://127.0.0.1:8000 --token TOKEN --events 10000 --sockets 8
+    python -m bench.ingest --url ws://127.0.0.1:8000 --token TOKEN --events 10000 --sockets 8
 
 Streams N `message` events over K sockets (each socket its own conversations), pipelined with a
 bounded window of unacked events per socket, and times send -> ack per event. It then sends the
-same frames to /ws/bench/echo/ on the same server (run it with BATON_BENCH_ECHO=1), where the
-echoed frame is the "ack", so the ratio shows what ingest costs over the bare socket stack.
+same frames to /ws/bench/echo/ on the same server, where the echoed frame is the "ack", so the
+ratio shows what ingest costs over the bare socket stack. Only daphne serving
+bench.echo_asgi:application has that socket (bench.run starts one); config.asgi does not.
 
 Only stdlib and websockets, so it runs from any checkout without Django.
 """
@@ -405,8 +406,8 @@ def _refusal(*, name: str, url: str, why: str) -> str:
     if name == "echo":
         # An unrouted path fails the handshake in whatever way the ASGI server chooses.
         return (
-            f"the server refused the echo socket {url} ({why}): run the server with "
-            "BATON_BENCH_ECHO=1, or pass --no-echo"
+            f"the server refused the echo socket {url} ({why}): serve "
+            "bench.echo_asgi:application rather than config.asgi, or pass --no-echo"
         )
     return f"the server refused {url} ({why}): check --token"
 

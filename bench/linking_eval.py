@@ -1,6 +1,6 @@
 """Evaluate entity extraction and account linking on labelled transcripts.
 
-    python bench/linking_eval.py [--data ../shared/data] [--misses 8]
+    python -m bench.linking_eval [--data ../shared/data] [--misses 8]
 
 Runs on a fresh database (a temporary SQLite file unless DATABASE_URL is set), loads the
 tau-retail store, then runs `extract_entities` over every turn and `link_account` over each
@@ -16,13 +16,11 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:

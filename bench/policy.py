@@ -1,6 +1,6 @@
 """Benchmark: one policy check plus execution, against a bare locked write in the same run.
 
-    python bench/policy.py [--n 500] [--data ../shared/data/tau-retail]
+    python -m bench.policy [--n 500] [--data ../shared/data/tau-retail]
 
 Runs on a fresh database (a temporary SQLite file unless DATABASE_URL is set), loads the
 tau-retail store if present (else a small demo shop), and times `action_execute` for a cancel,
@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
-"""Start a server for the ingest benchmark, run bench/ingest.py against it, stop it.
+"""Start a server for the ingest benchmark, run bench.ingest against it, stop it.
 
-    python bench/run.py [--events 4000] [--sockets 8] [--batch 1] [ingest.py options...]
+    python -m bench.run [--events 4000] [--sockets 8] [--batch 1] [bench.ingest options...]
 
 The server is daphne on a free loopback port with the echo baseline on and the rate limit
 raised out of the way. It uses a fresh SQLite file (embedded default) unless DATABASE_URL is
@@ -17,10 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.server import daphne_server
 
-from bench.server import daphne_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
@@ -32,7 +31,6 @@ def main() -> int:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "BATON_BENCH_ECHO": "1",
         "BATON_INGEST_RATE": "1000000",
         "BATON_INGEST_BURST": "1000000",
         "LOG_LEVEL": "WARNING",
@@ -55,7 +53,8 @@ def main() -> int:
         return subprocess.run(
             [
                 sys.executable,
-                str(ROOT / "bench/ingest.py"),
+                "-m",
+                "bench.ingest",
                 "--url",
                 f"ws://127.0.0.1:{port}",
                 "--token",

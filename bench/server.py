@@ -1,4 +1,5 @@
-"""A daphne serving config.asgi on a free loopback port, for the benchmarks that need one."""
+"""A daphne on a free loopback port, for the benchmarks that need one. It serves Baton's
+application plus the echo baseline (bench.echo_asgi), not config.asgi alone."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def daphne_server(*, env: dict[str, str], startup_seconds: float = 30) -> Iterat
             "127.0.0.1",
             "-p",
             str(port),
-            "config.asgi:application",
+            "bench.echo_asgi:application",
         ],
         env=env,
         cwd=ROOT,

@@ -1,6 +1,6 @@
 """Evaluate the message signals (escalation.signals) on the shared dev data.
 
-    python bench/signals_eval.py [--data ../shared/data] [--show N]
+    python -m bench.signals_eval [--data ../shared/data] [--show N]
 
 Prints:
 - Bitext: recall of `customer_requested_human` on intent `contact_human_agent`, and its
@@ -21,22 +21,20 @@ import argparse
 import csv
 import json
 import statistics
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from escalation.signals import (  # noqa: E402
+from escalation.signals import (
     frustration_hits,
     injection_hits,
     loop_hit,
     sentiment,
     topic_hits,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 HUMAN = "customer_requested_human"
 EXCLUDED_INTENT = "contact_customer_service"

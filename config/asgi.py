@@ -10,10 +10,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from conversations.consumers import EchoConsumer, IngestConsumer  # noqa: E402
+from conversations.consumers import IngestConsumer  # noqa: E402
 from desk.routing import websocket_urlpatterns as desk_websockets  # noqa: E402
 
 websocket_routes = [
@@ -21,8 +20,6 @@ websocket_routes = [
     path("ws/ingest/v1/", IngestConsumer.as_asgi()),
     *desk_websockets,
 ]
-if settings.BATON_BENCH_ECHO:
-    websocket_routes.append(path("ws/bench/echo/", EchoConsumer.as_asgi()))
 
 application = ProtocolTypeRouter(
     {"http": django_asgi_app, "websocket": URLRouter(websocket_routes)}

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer
+from channels.generic.websocket import WebsocketConsumer
 from django.conf import settings
 
 from conversations.events import integration_group
@@ -109,9 +109,3 @@ class IngestConsumer(WebsocketConsumer):
         if integration_for_token(token=self.token) is None:
             self.close(code=4403)
 
-
-class EchoConsumer(AsyncWebsocketConsumer):
-    """The bench's baseline: a raw echo on the same server (only with BATON_BENCH_ECHO)."""
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        await self.send(text_data=text_data, bytes_data=bytes_data)

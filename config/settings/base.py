@@ -163,8 +163,6 @@ BATON_INGEST_MAX_FRAME_BYTES = env.int("BATON_INGEST_MAX_FRAME_BYTES", default=6
 BATON_INGEST_MAX_BATCH = env.int("BATON_INGEST_MAX_BATCH", default=500)
 BATON_INGEST_RATE = env.float("BATON_INGEST_RATE", default=200.0)
 BATON_INGEST_BURST = env.int("BATON_INGEST_BURST", default=2000)
-# A raw echo socket at /ws/bench/echo/, only for bench/ingest.py's baseline.
-BATON_BENCH_ECHO = env.bool("BATON_BENCH_ECHO", default=False)
 
 # Serve static files straight from the apps and static/ unless they were collected (production).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from escalation.llm import LlmBackend, LlmPacket, LlmUnavailable
-from tests.escalation.fake_openai import FakeOpenAI
+from tools.fake_openai import FakeOpenAI
 
 TURNS = [
     ("customer", "Where is my order #W2378156? It was due on 12 May."),

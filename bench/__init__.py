@@ -1,0 +1,1 @@
+"""Benchmarks and evaluations, run as modules from the repository root: `python -m bench.run`."""

@@ -1,0 +1,1 @@
+"""Development tools shared by the test suite and the benchmarks; not part of the deployed apps."""
