@@ -1,43 +1,54 @@
 """The LLM's handoff packet, raced against the handoff budget.
 
-A case never waits on the LLM: prepare_case waits at most BATON_LLM_HANDOFF_BUDGET seconds. If
-the LLM answers in time its packet goes out with the case; otherwise the case is queued with
-the embedded packet and the LLM's replaces it when it arrives.
+A case never waits long on the LLM. `case_prepare` asks it once, synchronously, with a client
+whose timeout is BATON_LLM_HANDOFF_BUDGET and which does not retry: if the packet comes in time
+it goes out with the case. Otherwise the case is queued with the embedded packet, and the
+`build_llm_packet` task (escalation/tasks.py), enqueued when the queueing commits, asks again,
+with retries, and stores the LLM's packet as the next version.
+
+Why no thread for the bounded wait: a thread that misses the budget cannot be stopped, only
+abandoned, so it would keep the HTTP request (and the model's tokens) running for an answer no
+one stores, and whatever it did next would run outside any worker's retries and time limits. A
+client timeout cuts the request at the budget and leaves nothing behind; everything after it is
+the task's, which survives a worker restart (acks_late) and is safe to run twice. The timeout
+bounds each of connecting, sending and each read, so a server that trickles its answer could
+hold the case a little longer than the budget; a model that thinks long, the usual case, cannot.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cache
 from typing import Any
 
+import openai
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import IntegrityError, transaction
 
-from conversations.events import CaseUpdated, queue_send_now
+from conversations.events import CaseUpdated, queue_send_on_commit
 from conversations.models import Event
+from escalation import tasks
+from escalation.llm import LlmBackend, LlmPacket, LlmUnavailable
+from escalation.models import Case, CaseEvent, HandoffPacket
 
 # One tool call in the transcript the LLM reads, at most this long.
 MAX_TOOL_LINE = 500
+# What llm_packet_failed keeps of the error, on the case's timeline.
+MAX_ERROR = 200
 
 logger = logging.getLogger(__name__)
 
-_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="baton-llm")
-
 
 @cache
-def _backend() -> Any:
-    from escalation.llm import LlmBackend
-
-    return LlmBackend()
+def _backend(timeout: float | None = None) -> LlmBackend:
+    """The shared client; with `timeout`, one that gives up after that long and never retries."""
+    if timeout is None:
+        return LlmBackend()
+    return LlmBackend(timeout=timeout, max_retries=0)
 
 
 def _turns(case_id: int) -> list[tuple[str, str]]:
-    from escalation.models import Case
-
     conversation_id = Case.objects.values_list("conversation_id", flat=True).get(pk=case_id)
     rows = Event.objects.filter(
         conversation_id=conversation_id, type__in=["message", "tool_call"]
@@ -55,7 +66,7 @@ def _tool_line(event: Event) -> str:
     return line[:MAX_TOOL_LINE]
 
 
-def llm_packet_merge(*, embedded: dict[str, Any], llm: Any) -> dict[str, Any]:
+def llm_packet_merge(*, embedded: dict[str, Any], llm: LlmPacket) -> dict[str, Any]:
     """The LLM's words over the embedded packet's facts. Links, orders, drafted actions, risk
     and reasons stay the engine's own: nothing the model says is taken as a fact."""
     summary = dict(embedded["summary"])
@@ -88,46 +99,85 @@ def _facts(embedded: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run(case_id: int, embedded: dict[str, Any]) -> dict[str, Any]:
+def llm_packet_within_budget(*, case_id: int, embedded: dict[str, Any]) -> dict[str, Any] | None:
+    """The LLM's packet if it answers within BATON_LLM_HANDOFF_BUDGET, else None (the backend
+    has logged why). Call outside any transaction: no row stays locked while the LLM thinks."""
+    budget = float(getattr(settings, "BATON_LLM_HANDOFF_BUDGET", 3.0))
+    try:
+        llm = _backend(budget).packet(turns=_turns(case_id), facts=_facts(embedded))
+        return llm_packet_merge(embedded=embedded, llm=llm)
+    except LlmUnavailable:
+        return None
+    except Exception:
+        # A customer is waiting: the embedded packet goes out, and the task tries again.
+        logger.exception("LLM packet of case %s not built within the budget", case_id)
+        return None
+
+
+def llm_packet_later(*, case_id: int) -> None:
+    """Build the case's LLM packet in a task, once the current transaction commits. Call in the
+    transaction that queues the case with its embedded packet."""
+    transaction.on_commit(lambda: tasks.build_llm_packet.delay(case_id), robust=True)
+
+
+def llm_packet_build(*, case_id: int) -> HandoffPacket | None:
+    """Ask the LLM for the packet of a case queued with its embedded one, and store it as the
+    next version. Safe to run twice: a case that is gone, resolved, has no embedded packet to
+    improve or already has an LLM one is left alone, and the (case, backend) constraint stops
+    a second packet that a concurrent run would store.
+
+    Raises the `openai` client's own error when the LLM call failed on one (the task retries
+    the transient ones), and `LlmUnavailable` when the answer was unusable.
+    """
+    case = Case.objects.filter(pk=case_id).exclude(status=Case.Status.RESOLVED).first()
+    if case is None or case.packets.filter(backend=HandoffPacket.Backend.LLM).exists():
+        return None
+    embedded = (
+        case.packets.filter(backend=HandoffPacket.Backend.EMBEDDED)
+        .values_list("data", flat=True)
+        .first()
+    )
+    if embedded is None:
+        return None
     try:
         llm = _backend().packet(turns=_turns(case_id), facts=_facts(embedded))
-        return llm_packet_merge(embedded=embedded, llm=llm)
-    finally:
-        connection.close()
+    except LlmUnavailable as exc:
+        if isinstance(exc.__cause__, openai.OpenAIError):
+            # The task tells a timeout or a 503 from a 400 by the client's own error class.
+            raise exc.__cause__ from None
+        raise
+    return _llm_packet_store(case_id=case_id, data=llm_packet_merge(embedded=embedded, llm=llm))
 
 
-def _store_late(case_id: int, future: Future) -> None:
-    """The LLM answered after the case was queued: store its packet as a new version."""
-    from escalation.models import Case, HandoffPacket
-
+def _llm_packet_store(*, case_id: int, data: dict[str, Any]) -> HandoffPacket | None:
     try:
-        data = future.result()
-    except Exception as exc:
-        logger.warning("LLM packet for case %s not built: %s", case_id, exc)
-        return
-    try:
-        close_old_connections()
         with transaction.atomic():
             case = Case.objects.select_for_update().filter(pk=case_id).first()
             if case is None or case.packets.filter(backend=HandoffPacket.Backend.LLM).exists():
-                return
-            version = case.packets.count() + 1
-            HandoffPacket.objects.create(case=case, version=version, backend="llm", data=data)
-            team = case.team
-        queue_send_now(team, CaseUpdated(case_id=case_id))
-    finally:
-        connection.close()
+                return None
+            last = case.packets.order_by("-version").values_list("version", flat=True).first()
+            packet = HandoffPacket.objects.create(
+                case=case, version=(last or 0) + 1, backend=HandoffPacket.Backend.LLM, data=data
+            )
+            queue_send_on_commit(case.team, CaseUpdated(case_id=case_id))
+    except IntegrityError:
+        return None
+    return packet
 
 
-def llm_packet_start(*, case_id: int, embedded: dict[str, Any]) -> dict[str, Any] | None:
-    """Ask the LLM for the case's packet; return it if it comes within the budget."""
-    future = _executor.submit(_run, case_id, embedded)
-    budget = float(getattr(settings, "BATON_LLM_HANDOFF_BUDGET", 3.0))
-    try:
-        return future.result(timeout=budget)
-    except FutureTimeout:
-        future.add_done_callback(lambda done: _store_late(case_id, done))
-        return None
-    except Exception as exc:
-        logger.warning("LLM packet for case %s not built: %s", case_id, exc)
-        return None
+@transaction.atomic
+def llm_packet_failed(*, case_id: int, error: str) -> None:
+    """The LLM packet could not be built, retries and all. The case keeps its embedded packet
+    and stays where it is; the failure is logged and shown once on the case's timeline."""
+    logger.error("LLM packet of case %s not built: %s", case_id, error)
+    case = Case.objects.select_for_update().filter(pk=case_id).first()
+    if (
+        case is None
+        or case.packets.filter(backend=HandoffPacket.Backend.LLM).exists()
+        or case.timeline.filter(kind=CaseEvent.Kind.LLM_PACKET_FAILED).exists()
+    ):
+        return
+    CaseEvent.objects.create(
+        case=case, kind=CaseEvent.Kind.LLM_PACKET_FAILED, data={"error": error[:MAX_ERROR]}
+    )
+    queue_send_on_commit(case.team, CaseUpdated(case_id=case_id))

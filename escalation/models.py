@@ -156,6 +156,7 @@ class CaseEvent(models.Model):
         REQUEUED = "requeued", "Re-queued"
         SLA_WARNING = "sla_warning", "SLA warning"
         RESOLVED = "resolved", "Resolved"
+        LLM_PACKET_FAILED = "llm_packet_failed", "LLM packet failed"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -311,6 +312,8 @@ class HandoffPacket(models.Model):
         ordering = ["case", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["case", "version"], name="packet_unique_version"),
+            # One packet per backend: a late LLM task that runs twice cannot store a second.
+            models.UniqueConstraint(fields=["case", "backend"], name="packet_unique_backend"),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import openai
 from celery import Task, shared_task
 from django.db import OperationalError
 
@@ -44,6 +45,39 @@ def prepare_case(case_id: int) -> None:
     from escalation.cases.lifecycle import case_prepare
 
     case_prepare(case_id=case_id)
+
+
+class _BuildLlmPacket(Task):
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        from escalation.llm_packets import llm_packet_failed
+
+        case_id = args[0] if args else kwargs["case_id"]
+        llm_packet_failed(case_id=case_id, error=f"{type(exc).__name__}: {exc}")
+
+
+# One try is one `LlmBackend.packet()`: up to (BATON_LLM_MAX_RETRIES + 1) requests of at most
+# BATON_LLM_TIMEOUT each, with the client's backoff between them (about 35 s at the defaults).
+@shared_task(
+    base=_BuildLlmPacket,
+    autoretry_for=(
+        OperationalError,
+        openai.APIConnectionError,
+        openai.APITimeoutError,
+        openai.RateLimitError,
+        openai.InternalServerError,
+    ),
+    retry_backoff=True,
+    retry_backoff_max=120,
+    max_retries=3,
+    soft_time_limit=60,
+    time_limit=75,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def build_llm_packet(case_id: int) -> None:
+    from escalation.llm_packets import llm_packet_build
+
+    llm_packet_build(case_id=case_id)
 
 
 @shared_task(soft_time_limit=20, time_limit=30)

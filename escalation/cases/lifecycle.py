@@ -206,6 +206,9 @@ def case_prepare(*, case_id: int) -> Case | None:
         if llm is not None:
             _packet_store(case=case, backend=HandoffPacket.Backend.LLM, data=llm)
         case_queue(case=case, data=llm or data)
+        if llm is None and getattr(settings, "BATON_LLM_ENABLED", False):
+            # It missed the budget (or failed): a task builds it, after the case is queued.
+            llm_packets.llm_packet_later(case_id=case.pk)
     return case
 
 
@@ -221,10 +224,10 @@ def case_prepare_failed(*, case_id: int) -> None:
 
 def _llm_within_budget(*, case: Case, data: dict[str, Any]) -> dict[str, Any] | None:
     """The LLM's packet if it answers within BATON_LLM_HANDOFF_BUDGET; otherwise the case is
-    queued with the embedded one and the LLM packet replaces it when it arrives."""
+    queued with the embedded one and a task stores the LLM packet as the next version."""
     if not getattr(settings, "BATON_LLM_ENABLED", False):
         return None
-    return llm_packets.llm_packet_start(case_id=case.pk, embedded=data)
+    return llm_packets.llm_packet_within_budget(case_id=case.pk, embedded=data)
 
 
 @transaction.atomic

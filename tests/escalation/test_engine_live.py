@@ -4,18 +4,21 @@ against the handoff budget.
 
 Celery runs eagerly in tests, so each task runs when its enqueuing transaction commits. Tests
 that stay inside the test transaction run the commit callbacks with
-captureOnCommitCallbacks(execute=True). The LLM tests commit for real (transaction=True): the
-LLM packet is built on another thread, with its own database connection, against a real local
-chat-completions server (fake_openai.FakeOpenAI).
+captureOnCommitCallbacks(execute=True). The LLM tests commit for real (transaction=True), against
+a real local chat-completions server (fake_openai.FakeOpenAI): the LLM packet that misses the
+budget is the build_llm_packet task, which runs (retries and all) when the case's queueing
+commits.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 
 from actions.models import DraftedAction
@@ -25,16 +28,17 @@ from conversations.services import events_ingest
 from escalation import llm_packets
 from escalation.models import (
     Case,
+    CaseEvent,
     ConversationState,
     HandoffPacket,
     MessageAnalysis,
     Rule,
     Signal,
 )
-from escalation.tasks import analyze_conversation, prepare_case
+from escalation.tasks import analyze_conversation, build_llm_packet, prepare_case
 from tests.conftest import Listener, event
 from tests.escalation.conftest import say
-from tests.escalation.fake_openai import FakeOpenAI
+from tools.fake_openai import Answer, FakeOpenAI, RecordedRequest, chat_completion
 
 LLM_PACKET = {
     "summary": "The customer's order is late and they asked for a person.",
@@ -422,6 +426,20 @@ def fake_llm(settings: Any) -> Iterator[FakeOpenAI]:
             llm_packets._backend.cache_clear()
 
 
+@pytest.fixture
+def like_a_worker() -> Iterator[None]:
+    """Eager tasks that fail as on a worker: through their retries (without the countdown) and
+    on_failure, rather than raising into whoever enqueued them, as the test settings make them."""
+    from config.celery import app
+
+    propagates = app.conf.task_eager_propagates
+    app.conf.task_eager_propagates = False
+    try:
+        yield
+    finally:
+        app.conf.task_eager_propagates = propagates
+
+
 def hand_off(integration: Integration, conversation: str) -> float:
     """Ingest a customer message and the AI's handoff; the seconds until ingest returned."""
     started = time.perf_counter()
@@ -431,15 +449,6 @@ def hand_off(integration: Integration, conversation: str) -> float:
         event(f"{conversation}-2", conversation, 2, type="handoff", reason="customer_upset"),
     )
     return time.perf_counter() - started
-
-
-def wait_for(check: Callable[[], bool], *, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -471,43 +480,157 @@ def test_a_fast_llm_answer_goes_out_with_the_case(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_slow_llm_does_not_hold_the_case_and_its_packet_arrives_later(
-    bot: Integration, fake_llm: FakeOpenAI, settings: Any
+    bot: Integration,
+    fake_llm: FakeOpenAI,
+    settings: Any,
+    case_saves: list[tuple[str, list[tuple[int, str]]]],
 ) -> None:
     settings.BATON_LLM_HANDOFF_BUDGET = 0.2
-    fake_llm.slow(1.0, LLM_PACKET)
+    fake_llm.slow(1.0, LLM_PACKET).ok(LLM_PACKET)
     waited = hand_off(bot, "l2")
 
     case = Case.objects.get(conversation__external_id="l2")
     assert case.status == Case.Status.QUEUED
     assert waited < 0.9  # the budget, not the LLM's second
-    assert list(case.packets.values_list("version", "backend")) == [(1, "embedded")]
-
-    assert wait_for(lambda: case.packets.count() == 2)
+    # Queued with the embedded packet; the task stored the LLM's after that commit.
+    assert ("queued", [(1, "embedded")]) in case_saves
+    assert list(case.packets.order_by("version").values_list("version", "backend")) == [
+        (1, "embedded"),
+        (2, "llm"),
+    ]
     late = case.packets.get(version=2)
-    assert late.backend == "llm"
     assert late.data["summary"]["text"] == LLM_PACKET["summary"]
-    assert late.created_at > Case.objects.get(pk=case.pk).queued_at
+    assert late.created_at > case.queued_at
+    first, second = fake_llm.requests
+    assert first.raw == second.raw  # the task asked the question the budget cut short
+
+
+def failed_llm_packets(case: Case) -> list[str]:
+    return [e.data["error"] for e in case.timeline.filter(kind=CaseEvent.Kind.LLM_PACKET_FAILED)]
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("failure", ["status_500", "status_429", "malformed", "wrong_schema"])
-def test_an_llm_error_queues_the_case_with_the_embedded_packet(
-    bot: Integration, fake_llm: FakeOpenAI, failure: str
+@pytest.mark.parametrize(
+    ("failure", "requests", "shown"),
+    [
+        # Transient: the task retries, with backoff, then gives up.
+        ("status_500", 2 + build_llm_packet.max_retries, "Error code: 500"),
+        ("status_429", 2 + build_llm_packet.max_retries, "Error code: 429"),
+        # An unusable answer is not retried: the task asks once.
+        ("malformed", 2, "invalid_json"),
+        ("wrong_schema", 2, "invalid_schema"),
+    ],
+)
+def test_a_failing_llm_ends_in_llm_packet_failed_with_the_case_queued(
+    bot: Integration,
+    fake_llm: FakeOpenAI,
+    like_a_worker: None,
+    failure: str,
+    requests: int,
+    shown: str,
 ) -> None:
     {
-        "status_500": lambda: fake_llm.status(500),
-        "status_429": lambda: fake_llm.status(429),
-        "malformed": fake_llm.malformed,
-        "wrong_schema": fake_llm.wrong_schema,
+        "status_500": lambda: fake_llm.status(500, times=requests),
+        "status_429": lambda: fake_llm.status(429, retry_after=0.01, times=requests),
+        "malformed": lambda: fake_llm.malformed(times=requests),
+        "wrong_schema": lambda: fake_llm.wrong_schema(times=requests),
     }[failure]()
     waited = hand_off(bot, "l3")
 
     case = Case.objects.get(conversation__external_id="l3")
     assert case.status == Case.Status.QUEUED
     assert waited < 2.0
-    assert len(fake_llm.requests) == 1
-    time.sleep(0.2)
+    assert len(fake_llm.requests) == requests
     assert list(case.packets.values_list("version", "backend")) == [(1, "embedded")]
+    (error,) = failed_llm_packets(case)
+    assert shown in error
+    # Told twice (a redelivered failure), the timeline still shows it once.
+    llm_packets.llm_packet_failed(case_id=case.pk, error="again")
+    assert failed_llm_packets(case) == [error]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transient_llm_error_is_retried_by_the_task(
+    bot: Integration, fake_llm: FakeOpenAI, like_a_worker: None
+) -> None:
+    fake_llm.status(503, times=2).ok(LLM_PACKET)  # the budget's try, the task's first, its retry
+    hand_off(bot, "l4")
+
+    case = Case.objects.get(conversation__external_id="l4")
+    assert case.status == Case.Status.QUEUED
+    assert list(case.packets.order_by("version").values_list("backend", flat=True)) == [
+        "embedded",
+        "llm",
+    ]
+    assert failed_llm_packets(case) == []
+    assert len(fake_llm.requests) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_llm_packet_task_run_twice_stores_one_packet(
+    bot: Integration, fake_llm: FakeOpenAI, settings: Any
+) -> None:
+    settings.BATON_LLM_ENABLED = False  # queued with its embedded packet, and no task
+    hand_off(bot, "l5")
+    case = Case.objects.get(conversation__external_id="l5")
+    settings.BATON_LLM_ENABLED = True
+    fake_llm.ok(LLM_PACKET, times=2)
+
+    build_llm_packet.delay(case.pk)
+    build_llm_packet.delay(case.pk)
+
+    assert list(case.packets.order_by("version").values_list("version", "backend")) == [
+        (1, "embedded"),
+        (2, "llm"),
+    ]
+    assert len(fake_llm.requests) == 1  # the second run found the packet and asked nothing
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HandoffPacket.objects.create(
+            case=case, version=3, backend=HandoffPacket.Backend.LLM, data={}
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_loses_the_race_to_a_concurrent_one_stores_nothing(
+    bot: Integration, fake_llm: FakeOpenAI, settings: Any
+) -> None:
+    settings.BATON_LLM_ENABLED = False
+    hand_off(bot, "l7")
+    case = Case.objects.get(conversation__external_id="l7")
+    settings.BATON_LLM_ENABLED = True
+
+    def the_other_run_stores_first(request: RecordedRequest, number: int) -> Answer:
+        # While this run waits on the LLM, another (a redelivery) stores its packet.
+        HandoffPacket.objects.create(
+            case_id=case.pk, version=2, backend=HandoffPacket.Backend.LLM, data={"by": "other"}
+        )
+        connection.close()  # the server thread's own connection
+        completion = chat_completion(json.dumps(LLM_PACKET), model="test-model", number=number)
+        return Answer(200, json.dumps(completion).encode())
+
+    fake_llm.enqueue(the_other_run_stores_first)
+
+    build_llm_packet.delay(case.pk)
+
+    assert list(case.packets.order_by("version").values_list("backend", "data")) == [
+        ("embedded", case.packets.get(version=1).data),
+        ("llm", {"by": "other"}),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_llm_packet_task_of_a_deleted_case_does_nothing(
+    bot: Integration, fake_llm: FakeOpenAI, settings: Any
+) -> None:
+    settings.BATON_LLM_ENABLED = False
+    hand_off(bot, "l6")
+    case = Case.objects.get(conversation__external_id="l6")
+    case.delete()
+
+    build_llm_packet.delay(case.pk)
+
+    assert fake_llm.requests == []
+    assert not HandoffPacket.objects.exists()
 
 
 def test_a_packet_that_cannot_be_built_does_not_hold_the_case_back(
