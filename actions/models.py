@@ -38,6 +38,29 @@ class AuthorityLimit(models.Model):
         blank=True,
         help_text="Oldest subscription this actor may refund; empty = any age.",
     )
+    # Money given back adds up: what this kind of actor may give on its own in sum, counting
+    # what it already gave (executed actions in the audit log). Empty = no limit in sum.
+    max_refund_per_order = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Most this actor may give back on one order, in sum; empty = no sum limit.",
+    )
+    max_refund_per_conversation = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Most this actor may give back in one conversation, in sum.",
+    )
+    max_refund_per_customer_day = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Most this actor may give one customer in 24 hours, in sum.",
+    )
     may_write = models.BooleanField(
         default=True, help_text="Off: this actor may only read (consequential tools are refused)."
     )
@@ -48,7 +71,6 @@ class AuthorityLimit(models.Model):
 
     def __str__(self) -> str:
         return f"limits for {self.get_actor_display()}"
-
 
 
 class DraftedAction(models.Model):
@@ -151,6 +173,11 @@ class AuditEntry(models.Model):
     )
     # Set on executions: the database refuses a second execution of the same drafted action.
     idempotency_key = models.UUIDField(null=True, blank=True)
+    # Executions that gave money back: how much, on which order, and the actor's running
+    # totals after it (per order, conversation and customer-day), as the limits count them.
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    order_id = models.CharField(max_length=64, blank=True)
+    totals = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -58,6 +58,12 @@ MESSAGES = {
     "refund_exceeds_paid": "The refund is more than what was paid and not yet refunded.",
     "subscription_not_active": "The subscription is not active.",
     "over_authority_limit": "The amount is over this actor's limit.",
+    "over_order_total_limit": "With what this actor already gave back on the order, the total "
+    "is over its limit for one order.",
+    "over_conversation_total_limit": "With what this actor already gave back in this "
+    "conversation, the total is over its limit for one conversation.",
+    "over_customer_day_total_limit": "With what this actor gave this customer in the last 24 "
+    "hours, the total is over its daily limit.",
     "subscription_too_old": "The subscription is older than this actor may refund.",
 }
 
@@ -106,6 +112,17 @@ class ActionState:
     methods: dict[str, PaymentMethod] = field(default_factory=dict)
     variants: dict[str, Variant] = field(default_factory=dict)
     subscription: Subscription | None = None
+    # What each kind of actor already gave back, by scope ("order", "conversation",
+    # "customer_day"): executed actions in the audit log, read under the caller's locks.
+    given: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+
+# The limits in sum, by scope: (AuthorityLimit field, reason when over it).
+CUMULATIVE_LIMITS = {
+    "order": ("max_refund_per_order", "over_order_total_limit"),
+    "conversation": ("max_refund_per_conversation", "over_conversation_total_limit"),
+    "customer_day": ("max_refund_per_customer_day", "over_customer_day_total_limit"),
+}
 
 
 @dataclass
@@ -367,12 +384,32 @@ def refund_amount(state: ActionState) -> Decimal | None:
     return None
 
 
+# The tools that give money back at someone's discretion (refund_amount, less the exempt).
+DISCRETIONARY_REFUNDS = frozenset(
+    {"refund_payment", "issue_store_credit", "return_delivered_order_items", "refund_subscription"}
+)
+
+
+def limited_amount(state: ActionState) -> Decimal | None:
+    """The money held to authority limits: what the action gives back at someone's discretion."""
+    return None if state.tool.name in LIMIT_EXEMPT_REFUNDS else refund_amount(state)
+
+
 def _within(limit: AuthorityLimit | None, state: ActionState, amount: Decimal | None) -> list[str]:
     if limit is None:
         return []
     reasons = []
     if amount is not None and limit.max_refund is not None and amount > limit.max_refund:
         reasons.append("over_authority_limit")
+    if amount is not None:
+        given = state.given.get(limit.actor, {})
+        for scope, (name, reason) in CUMULATIVE_LIMITS.items():
+            cap = getattr(limit, name, None)
+            if cap is None or scope not in given or given[scope] + amount <= cap:
+                continue
+            # An amount over the per-action limit on its own is that, not a sum over its cap.
+            if given[scope] or "over_authority_limit" not in reasons:
+                reasons.append(reason)
     if (
         state.subscription is not None
         and state.tool.name == "refund_subscription"
@@ -386,7 +423,7 @@ def _within(limit: AuthorityLimit | None, state: ActionState, amount: Decimal | 
 
 def _authority(*, state: ActionState, context: PolicyContext) -> Decision:
     amount = refund_amount(state)
-    limited = None if state.tool.name in LIMIT_EXEMPT_REFUNDS else amount
+    limited = limited_amount(state)
     reasons = _within(context.limits.get(context.actor), state, limited)
     if not reasons:
         return Decision("allow", refund_amount=amount)

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from actions.catalog import tool_parse
 from actions.models import Actor, AuditEntry, AuthorityLimit, DraftedAction
 from actions.policy import (
+    DISCRETIONARY_REFUNDS,
     ActionState,
     Decision,
     PolicyContext,
+    limited_amount,
     policy_evaluate,
 )
 from actions.reads import read_run
@@ -27,6 +31,12 @@ class ActionOutcome:
     decision: Decision
     result: dict[str, Any] = field(default_factory=dict)
     executed: bool = False
+    # On an execution that gave money back at someone's discretion: how much, on which order
+    # and customer, and the actor's running totals after it by scope (the audit keeps them).
+    given: Decimal | None = None
+    order_id: str = ""
+    customer_id: str = ""
+    totals: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.decision.as_dict(), "executed": self.executed, "result": self.result}
@@ -35,8 +45,20 @@ class ActionOutcome:
 # The seeded defaults (desk/migrations/0003), used for any actor whose row is missing: a deleted
 # row must never mean "no limit".
 DEFAULT_LIMITS = {
-    Actor.AI: {"max_refund": Decimal("100.00"), "max_subscription_age_days": 30},
-    Actor.AGENT: {"max_refund": Decimal("500.00"), "max_subscription_age_days": None},
+    Actor.AI: {
+        "max_refund": Decimal("100.00"),
+        "max_subscription_age_days": 30,
+        "max_refund_per_order": Decimal("100.00"),
+        "max_refund_per_conversation": Decimal("150.00"),
+        "max_refund_per_customer_day": Decimal("200.00"),
+    },
+    Actor.AGENT: {
+        "max_refund": Decimal("500.00"),
+        "max_subscription_age_days": None,
+        "max_refund_per_order": Decimal("500.00"),
+        "max_refund_per_conversation": Decimal("1000.00"),
+        "max_refund_per_customer_day": Decimal("1000.00"),
+    },
     Actor.SUPERVISOR: {"max_refund": None, "max_subscription_age_days": None},
 }
 
@@ -46,6 +68,48 @@ def authority_limits() -> dict[str, AuthorityLimit]:
     for actor, fields in DEFAULT_LIMITS.items():
         limits.setdefault(actor, AuthorityLimit(actor=actor, **fields))
     return limits
+
+
+GIVEN_DAY = timedelta(hours=24)
+
+
+def _scopes(state: ActionState, conversation_id: int | None) -> dict[str, Q]:
+    """Which executions count toward each limit in sum for this action."""
+    scopes: dict[str, Q] = {}
+    if state.order is not None:
+        scopes["order"] = Q(order_id=state.order.order_id)
+    if conversation_id is not None:
+        scopes["conversation"] = Q(conversation_id=conversation_id)
+    customer_id = _customer_of(state)
+    if customer_id:
+        scopes["customer_day"] = Q(customer_id=customer_id, at__gte=timezone.now() - GIVEN_DAY)
+    return scopes
+
+
+def _customer_of(state: ActionState) -> str:
+    if state.account is not None:
+        return state.account.customer_id
+    owner = state.customer or (state.order.customer if state.order is not None else None)
+    if owner is None and state.subscription is not None:
+        owner = state.subscription.customer
+    return owner.customer_id if owner is not None else ""
+
+
+def _given_load(state: ActionState, conversation_id: int | None) -> None:
+    """What each kind of actor already gave back in each scope. Call holding the rows the
+    action locks (the order, the customer's payment methods), so two concurrent actions on
+    the same customer cannot both count without the other."""
+    if state.tool.name not in DISCRETIONARY_REFUNDS:
+        return
+    for scope, where in _scopes(state, conversation_id).items():
+        rows = (
+            AuditEntry.objects.filter(where, kind=AuditEntry.Kind.EXECUTED, amount__isnull=False)
+            .values("actor")
+            .annotate(total=Sum("amount"))
+        )
+        totals = {row["actor"]: row["total"] for row in rows}
+        for actor in Actor.values:
+            state.given.setdefault(actor, {})[scope] = totals.get(actor, Decimal("0"))
 
 
 def _state_load(
@@ -120,7 +184,9 @@ def _audit(
     case: Any = None,
     drafted: DraftedAction | None = None,
     idempotency_key: Any = None,
+    given: ActionOutcome | None = None,
 ) -> AuditEntry:
+    money = given if given is not None and given.given is not None else None
     return AuditEntry.objects.create(
         kind=kind,
         actor=actor,
@@ -130,11 +196,16 @@ def _audit(
         decision=decision.outcome if decision else "",
         reasons=decision.reasons if decision else [],
         detail=detail,
-        customer_id=account_id or (drafted.customer_id if drafted else ""),
+        customer_id=account_id
+        or (money.customer_id if money else "")
+        or (drafted.customer_id if drafted else ""),
         conversation=conversation,
         case=case,
         drafted_action=drafted,
         idempotency_key=idempotency_key,
+        amount=money.given if money else None,
+        order_id=money.order_id if money else "",
+        totals=money.totals if money else {},
     )
 
 
@@ -145,6 +216,7 @@ def action_check(
     args: dict[str, Any],
     account_id: str | None,
     ai_read_only: bool = False,
+    conversation_id: int | None = None,
 ) -> Decision:
     """What the policy would decide now. Reads only; the decision is made again at execution.
     A read tool is checked by running it, so another customer's data is refused here as in
@@ -163,6 +235,7 @@ def action_check(
     state = _state_load(tool=parsed[0], args=parsed[1], account_id=account_id, lock=False)
     if isinstance(state, Decision):
         return state
+    _given_load(state, conversation_id)
     context = PolicyContext(actor=actor, ai_read_only=ai_read_only, limits=authority_limits())
     return policy_evaluate(state=state, context=context)
 
@@ -199,6 +272,7 @@ def action_execute(
         if isinstance(state, Decision):
             outcome = ActionOutcome(state)
         else:
+            _given_load(state, getattr(conversation, "pk", None))
             context = PolicyContext(
                 actor=actor, ai_read_only=ai_read_only, limits=limits or authority_limits()
             )
@@ -207,6 +281,15 @@ def action_execute(
             if decision.outcome == "allow" and parsed[0].consequential:
                 outcome.result = parsed[0].effect(state)  # type: ignore[misc]
                 outcome.executed = True
+                given = limited_amount(state)
+                if given is not None:
+                    outcome.given = given
+                    outcome.order_id = state.order.order_id if state.order else ""
+                    outcome.customer_id = _customer_of(state)
+                    outcome.totals = {
+                        scope: str(total + given)
+                        for scope, total in state.given.get(actor, {}).items()
+                    }
     if outcome.executed or outcome.decision.outcome != "allow":
         if outcome.executed:
             kind = AuditEntry.Kind.EXECUTED
@@ -227,6 +310,7 @@ def action_execute(
             case=case,
             drafted=drafted,
             idempotency_key=drafted.idempotency_key if drafted and outcome.executed else None,
+            given=outcome,
         )
     return outcome
 

@@ -26,6 +26,7 @@ def ai_tool_call_check(*, conversation: Conversation, tool: str, args: dict[str,
         args=args,
         account_id=conversation_account_id(conversation=conversation),
         ai_read_only=conversation.ai_read_only,
+        conversation_id=conversation.pk,
     )
 
 
