@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -13,11 +15,17 @@ import pytest
 from channels.layers import channel_layers, get_channel_layer
 from channels.testing.live import make_application
 from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
 
+from actions.models import DraftedAction
+from actions.services import action_draft
 from conversations import events
 from conversations.models import Integration
 from conversations.services import integration_create
-from escalation.models import AgentProfile
+from escalation.models import AgentProfile, Case, HandoffPacket
+from store.models import Payment
+from tests.factories import CaseFactory, EventFactory, Store, agent_user, store_scenario
 from tests.live import LiveServer, SpawnedDaphneProcess, live_server_setup
 
 
@@ -50,6 +58,74 @@ def agent(db: None) -> Any:
     )
     AgentProfile.objects.create(user=user, role=AgentProfile.Role.AGENT)
     return user
+
+
+@dataclass
+class Desk:
+    store: Store
+    bot: Integration
+    case: Case
+    drafted: DraftedAction
+    maya: Any
+    leo: Any
+    client: Client
+
+    def url(self, name: str, **kwargs: Any) -> str:
+        if name in {"approve", "reject"}:
+            kwargs.setdefault("action_id", self.drafted.pk)
+        return reverse(f"desk:{name}", kwargs={"case_id": self.case.pk, **kwargs})
+
+    def refunds(self) -> list[Decimal]:
+        return list(
+            Payment.objects.filter(
+                order=self.store.delivered, transaction_type=Payment.Type.REFUND
+            ).values_list("amount", flat=True)
+        )
+
+
+@pytest.fixture
+def desk(db: None) -> Desk:
+    """A queued refund case of the small store's customer: four messages, a packet and the
+    AI's drafted refund of $150 on the delivered order; Maya logged in, Leo offline."""
+    store = store_scenario()
+    bot, _ = integration_create(name="acme-bot")
+    customer = store.customer
+    case = CaseFactory(
+        conversation__integration=bot,
+        conversation__account_id=customer.customer_id,
+        conversation__customer_name=f"{customer.first_name} {customer.last_name}",
+        reason="policy",
+        note="Refund over the AI's limit",
+        summary_line="Wants a refund for boots that fell apart",
+    )
+    for role in ("ai", "customer", "ai", "customer"):
+        EventFactory(conversation=case.conversation, role=role)
+    HandoffPacket.objects.create(
+        case=case,
+        version=1,
+        backend=HandoffPacket.Backend.EMBEDDED,
+        data={
+            "summary": {
+                "text": "The boots fell apart after a week; the customer wants $150 back.",
+                "customer_wants": "a refund of $150",
+            },
+            "suggested_reply": "I'm sorry about the boots. Let me sort out the refund.",
+            "sentiment": {"trajectory": [-0.2, -0.6]},
+        },
+    )
+    # Drafted as the AI drafts, so the draft has its audit entry.
+    drafted = action_draft(
+        tool="refund_payment",
+        args={"order_id": store.delivered.order_id, "amount": "150.00", "reason": "defective"},
+        drafted_by="ai",
+        account_id=customer.customer_id,
+        conversation=case.conversation,
+        case=case,
+    )
+    client = Client()
+    maya = agent_user(username="maya")
+    client.force_login(maya)
+    return Desk(store, bot, case, drafted, maya, agent_user(username="leo"), client)
 
 
 @pytest.fixture

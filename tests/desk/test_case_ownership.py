@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (the desk fixture is imported, then requested by name)
 """Who may work a case: its agent or a supervisor; transfers go to agents who can take them;
 the desk's own state (presence, queue, next case, macros) follows the agent."""
 
@@ -20,17 +19,9 @@ from desk.macros import macro_fill
 from desk.models import Macro
 from escalation.cases.routing import case_pick
 from escalation.models import AgentProfile, Case, CaseEvent, Team
-from tests.desk.test_workspace_views import (  # noqa: F401 (the desk fixture)
-    HTMX,
-    Desk,
-    _agent,
-    at_desk,
-    desk,
-    fragment,
-    kinds,
-    make_case,
-)
-from tests.factories import agent_user
+from tests.conftest import Desk
+from tests.desk.conftest import HTMX, at_desk, fragment
+from tests.factories import CaseFactory, agent_user
 
 
 def as_user(user: Any) -> Client:
@@ -157,7 +148,7 @@ def test_a_sensitive_case_goes_only_to_an_agent_with_the_skill(desk: Desk) -> No
 
 def test_an_agent_at_capacity_gets_a_transfer_only_from_a_supervisor(desk: Desk) -> None:
     at_desk(desk.leo, capacity=1)
-    case_pick(case_id=make_case(desk.bot).pk, user=desk.leo)
+    case_pick(case_id=CaseFactory(conversation__integration=desk.bot).pk, user=desk.leo)
     desk.client.post(desk.url("take"))
 
     html = fragment(
@@ -176,7 +167,7 @@ def test_an_agent_at_capacity_gets_a_transfer_only_from_a_supervisor(desk: Desk)
 
 def test_a_case_transferred_from_another_team_shows_on_the_agents_queue(desk: Desk) -> None:
     Team.objects.create(slug="returns", name="Returns")
-    theirs = make_case(desk.bot, team="returns")
+    theirs = CaseFactory(conversation__integration=desk.bot, team="returns")
     Case.objects.filter(pk=theirs.pk).update(
         status=Case.Status.ASSIGNED, assignee=desk.maya, assigned_at=timezone.now()
     )
@@ -185,10 +176,10 @@ def test_a_case_transferred_from_another_team_shows_on_the_agents_queue(desk: De
 
 
 def test_next_case_is_my_unanswered_case_before_my_answered_one(desk: Desk) -> None:
-    answered = make_case(desk.bot)
+    answered = CaseFactory(conversation__integration=desk.bot)
     case_pick(case_id=answered.pk, user=desk.maya)
     Case.objects.filter(pk=answered.pk).update(first_response_at=timezone.now())
-    unanswered = make_case(desk.bot)
+    unanswered = CaseFactory(conversation__integration=desk.bot)
     case_pick(case_id=unanswered.pk, user=desk.maya)
 
     response = desk.client.get(reverse("desk:next"))
@@ -328,17 +319,3 @@ def test_an_unknown_case_gets_the_desk_not_found_page(desk: Desk) -> None:
     response = desk.client.get(reverse("desk:case", args=[999999]))
     assert response.status_code == 404
     assert "Back to the queue" in response.content.decode()
-
-
-def test_the_agent_is_not_notified_of_a_case_they_took_themselves(
-    desk: Desk, listen: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    from conversations.events import agent_group
-
-    inbox = listen(agent_group(desk.maya.pk))
-    with django_capture_on_commit_callbacks(execute=True):
-        case_pick(case_id=desk.case.pk, user=desk.maya)
-
-    [assigned] = [m for m in inbox.received() if m["type"] == "case.assigned"]
-    assert assigned["notify"] is False
-    assert assigned["summary"].startswith(f"Case {desk.case.pk}:")

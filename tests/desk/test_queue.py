@@ -12,16 +12,16 @@ from django.test import Client, TestCase
 from django.urls import reverse
 
 from config.asgi import application
-from conversations.models import Conversation
 from conversations.services import conversation_owner_set, integration_create
 from escalation.cases.lifecycle import case_open
 from escalation.cases.routing import case_schedule
 from escalation.models import AgentProfile, Case, Team
+from tests.factories import ConversationFactory
 
 
 def _queued_case(integration: Any, external_id: str, reason: str = "customer_request") -> Case:
     """Hand a conversation to humans and run what commit triggers (packet, then queue)."""
-    conversation = Conversation.objects.create(integration=integration, external_id=external_id)
+    conversation = ConversationFactory(integration=integration, external_id=external_id)
     with TestCase.captureOnCommitCallbacks(execute=True), transaction.atomic():
         conversation_owner_set(conversation=conversation, owner="human", by="ai")
         case_open(conversation=conversation, trigger="handoff", reason=reason)

@@ -3,9 +3,7 @@ pinned query counts of the case and queue pages."""
 
 from __future__ import annotations
 
-import itertools
 import json
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,221 +15,23 @@ from django.urls import reverse
 from django.utils import timezone
 
 from actions.models import AuditEntry, DraftedAction
-from actions.services import action_draft
-from conversations.models import Conversation, CustomerRef, Event, Integration
-from conversations.services import integration_create
+from conversations.models import Conversation, Event, Integration
 from desk.selectors import QUEUE_PAGE_SIZE
-from escalation.cases.routing import case_pick, case_schedule
-from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Team
-from store.models import (
-    Fulfillment,
-    Order,
-    OrderItem,
-    Payment,
-    PriorContact,
+from escalation.cases.routing import case_pick
+from escalation.models import AgentProfile, Case, CaseEvent, Team
+from store.models import Order
+from tests.conftest import Desk
+from tests.desk.conftest import HTMX, at_desk, fragment, kinds
+from tests.factories import (
+    AgentProfileFactory,
+    CaseFactory,
+    DraftedActionFactory,
+    EventFactory,
+    FulfillmentFactory,
+    OrderFactory,
+    PriorContactFactory,
+    agent_user,
 )
-from tests.factories import Store, agent_user, store_scenario
-
-HTMX = {"HX-Request": "true"}
-_external_ids = itertools.count(1)
-
-
-def make_case(
-    integration: Integration, *, team: str = "general", account_id: str = "", name: str = ""
-) -> Case:
-    customer = CustomerRef.objects.create(integration=integration, name=name) if name else None
-    conversation = Conversation.objects.create(
-        integration=integration,
-        external_id=f"web-{next(_external_ids):04d}",
-        owner=Conversation.Owner.HUMAN,
-        account_id=account_id,
-        customer=customer,
-    )
-    case = Case(
-        conversation=conversation,
-        status=Case.Status.QUEUED,
-        trigger=Case.Trigger.HANDOFF,
-        reason="policy",
-        note="Refund over the AI's limit",
-        team=team,
-        summary_line="Wants a refund for boots that fell apart",
-    )
-    case_schedule(case=case)
-    case.save()
-    return case
-
-
-def add_events(case: Case, count: int) -> None:
-    """`count` more customer and AI messages, and a tool call every tenth."""
-    conversation = Conversation.objects.get(pk=case.conversation_id)
-    start = conversation.last_seq
-    now = timezone.now()
-    rows = []
-    for seq in range(start + 1, start + count + 1):
-        if seq % 10 == 0:
-            kind, role, payload = (
-                Event.Type.TOOL_CALL,
-                "",
-                {"tool": "get_order_details", "status": "ok", "args": {"order_id": "#W1"}},
-            )
-        else:
-            kind, role, payload = Event.Type.MESSAGE, ("customer", "ai")[seq % 2], {}
-        rows.append(
-            Event(
-                integration_id=conversation.integration_id,
-                conversation=conversation,
-                event_id=f"{conversation.external_id}-{seq}",
-                seq=seq,
-                type=kind,
-                role=role,
-                text=f"message {seq}" if kind == Event.Type.MESSAGE else "",
-                payload={"type": kind, "seq": seq, "role": role, **payload},
-                at=now,
-            )
-        )
-    Event.objects.bulk_create(rows)
-    Conversation.objects.filter(pk=conversation.pk).update(last_seq=start + count)
-
-
-def add_orders(store: Store, count: int) -> None:
-    """`count` more orders of the store's customer, each with two items, a payment and a
-    fulfillment with tracking, and a prior contact per order."""
-    customer = store.customer
-    now = timezone.now()
-    first = Order.objects.count()
-    orders = Order.objects.bulk_create(
-        Order(
-            order_id=f"#B{first + n:07d}",
-            customer=customer,
-            status=Order.Status.DELIVERED,
-            total=Decimal("100.00"),
-            created_at=now - timedelta(days=n + 1),
-        )
-        for n in range(count)
-    )
-    variant = store.shirt_blue
-    OrderItem.objects.bulk_create(
-        OrderItem(
-            order=order,
-            item_id=variant.item_id,
-            product_id=variant.product.product_id,
-            name=variant.product.name,
-            options=variant.options,
-            price=Decimal("50.00"),
-        )
-        for order in orders
-        for _ in range(2)
-    )
-    Payment.objects.bulk_create(
-        Payment(
-            order=order,
-            transaction_type=Payment.Type.PAYMENT,
-            amount=order.total,
-            payment_method_id=store.card.method_id,
-        )
-        for order in orders
-    )
-    Fulfillment.objects.bulk_create(
-        Fulfillment(order=order, tracking_ids=[f"1Z{order.pk:08d}"], carrier="UPS")
-        for order in orders
-    )
-    PriorContact.objects.bulk_create(
-        PriorContact(
-            customer=customer,
-            topic="shipping",
-            outcome=PriorContact.Outcome.RESOLVED,
-            contacted_at=now - timedelta(days=n % 20),
-        )
-        for n in range(count)
-    )
-
-
-@dataclass
-class Desk:
-    store: Store
-    bot: Integration
-    case: Case
-    drafted: DraftedAction
-    maya: Any
-    leo: Any
-    client: Client
-
-    def url(self, name: str, **kwargs: Any) -> str:
-        if name in {"approve", "reject"}:
-            kwargs.setdefault("action_id", self.drafted.pk)
-        return reverse(f"desk:{name}", kwargs={"case_id": self.case.pk, **kwargs})
-
-    def refunds(self) -> list[Decimal]:
-        return list(
-            Payment.objects.filter(
-                order=self.store.delivered, transaction_type=Payment.Type.REFUND
-            ).values_list("amount", flat=True)
-        )
-
-
-def _agent(username: str, first_name: str) -> Any:
-    user = agent_user(username=username)
-    user.first_name = first_name
-    user.save(update_fields=["first_name"])
-    return user
-
-
-@pytest.fixture
-def desk(db: None) -> Desk:
-    store = store_scenario()
-    bot, _ = integration_create(name="acme-bot")
-    customer = store.customer
-    case = make_case(
-        bot,
-        account_id=customer.customer_id,
-        name=f"{customer.first_name} {customer.last_name}",
-    )
-    add_events(case, 4)
-    HandoffPacket.objects.create(
-        case=case,
-        version=1,
-        backend=HandoffPacket.Backend.EMBEDDED,
-        data={
-            "summary": {
-                "text": "The boots fell apart after a week; the customer wants $150 back.",
-                "customer_wants": "a refund of $150",
-            },
-            "suggested_reply": "I'm sorry about the boots. Let me sort out the refund.",
-            "sentiment": {"trajectory": [-0.2, -0.6]},
-        },
-    )
-    drafted = action_draft(
-        tool="refund_payment",
-        args={"order_id": store.delivered.order_id, "amount": "150.00", "reason": "defective"},
-        drafted_by="ai",
-        account_id=customer.customer_id,
-        conversation=case.conversation,
-        case=case,
-    )
-    client = Client()
-    maya = _agent("maya", "Maya")
-    client.force_login(maya)
-    return Desk(store, bot, case, drafted, maya, _agent("leo", "Leo"), client)
-
-
-def at_desk(user: Any, **fields: Any) -> None:
-    """The agent has the desk open (online, with a fresh heartbeat)."""
-    AgentProfile.objects.filter(user=user).update(
-        presence=AgentProfile.Presence.ONLINE, last_seen_at=timezone.now(), **fields
-    )
-
-
-def fragment(response: Any) -> str:
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert html.lstrip().startswith('<div id="workspace"'), html[:200]
-    assert "<html" not in html
-    return html
-
-
-def kinds(case: Case) -> list[str]:
-    return list(case.timeline.order_by("at", "id").values_list("kind", flat=True))
-
 
 # --- the page -------------------------------------------------------------------------------
 
@@ -260,7 +60,7 @@ def test_an_htmx_request_for_the_case_page_gets_the_workspace_fragment_only(desk
 
 
 def test_customer_text_is_escaped(desk: Desk) -> None:
-    add_events(desk.case, 1)
+    EventFactory(conversation=desk.case.conversation)
     Event.objects.filter(conversation=desk.case.conversation).update(
         text="<script>alert(1)</script>"
     )
@@ -422,14 +222,11 @@ def test_rejecting_never_runs_the_action(desk: Desk) -> None:
 
 
 def test_an_action_of_another_conversation_is_not_found(desk: Desk) -> None:
-    other = make_case(desk.bot)
-    foreign = action_draft(
-        tool="refund_payment",
-        args={"order_id": desk.store.delivered.order_id, "amount": "10.00", "reason": "x"},
-        drafted_by="ai",
-        account_id=desk.store.customer.customer_id,
-        conversation=other.conversation,
+    other = CaseFactory(conversation__integration=desk.bot)
+    foreign = DraftedActionFactory(
         case=other,
+        args={"order_id": desk.store.delivered.order_id, "amount": "10.00", "reason": "x"},
+        customer_id=desk.store.customer.customer_id,
     )
     desk.client.post(desk.url("take"))
     for name in ("approve", "reject"):
@@ -542,7 +339,7 @@ def test_after_the_last_case_the_queue_page_says_so_and_the_news_does_not_linger
     html = response.content.decode()
     assert f"Case {desk.case.pk} resolved: Resolved." in html
     assert "No case is waiting for you." in html
-    later = make_case(desk.bot)
+    later = CaseFactory(conversation__integration=desk.bot)
     html = desk.client.get(reverse("desk:case", args=[later.pk])).content.decode()
     assert "resolved: Resolved." not in html
 
@@ -564,8 +361,8 @@ def test_resolving_needs_a_known_outcome_and_an_open_case(desk: Desk) -> None:
 def test_next_case_goes_to_my_oldest_unanswered_case_then_the_queue_then_the_queue_page(
     desk: Desk,
 ) -> None:
-    queued_later = make_case(desk.bot)
-    mine = make_case(desk.bot)
+    queued_later = CaseFactory(conversation__integration=desk.bot)
+    mine = CaseFactory(conversation__integration=desk.bot)
     case_pick(case_id=mine.pk, user=desk.maya)
     assert desk.client.get(reverse("desk:next"))["Location"] == reverse("desk:case", args=[mine.pk])
 
@@ -587,8 +384,7 @@ POSTS = ["take", "reply", "note", "transfer", "resolve", "approve", "reject"]
 @pytest.mark.parametrize("name", ["case", *POSTS])
 def test_an_agent_of_another_team_gets_404(desk: Desk, name: str) -> None:
     returns = Team.objects.create(slug="returns", name="Returns")
-    outsider = _agent("rita", "Rita")
-    outsider.agent_profile.teams.add(returns)
+    outsider = AgentProfileFactory(user__username="rita", teams=[returns]).user
     client = Client()
     client.force_login(outsider)
     data = {"text": "x", "outcome": "resolved", "target": "team:returns"}
@@ -658,7 +454,18 @@ def test_the_case_page_costs_the_same_queries_for_any_number_of_events_and_order
     desk: Desk, django_assert_num_queries: Any
 ) -> None:
     case_pick(case_id=desk.case.pk, user=desk.maya)  # 4 events and the greeting: 5
-    add_orders(desk.store, 1)  # the store's two orders of this customer, and one more: 3
+    store, now = desk.store, timezone.now()
+    # The store's two orders of this customer, and one more: 3
+    FulfillmentFactory(
+        order=OrderFactory(
+            customer=store.customer,
+            items=[store.shirt_blue] * 2,
+            created_at=now - timedelta(days=1),
+            status=Order.Status.DELIVERED,
+            paid_with=store.card,
+        )
+    )
+    PriorContactFactory(customer=store.customer, contacted_at=now)
     CaseEvent.objects.create(case=desk.case, kind=CaseEvent.Kind.NOTE, actor=desk.leo)
     with django_assert_num_queries(CASE_PAGE_QUERIES):
         small = desk.client.get(desk.url("case"))
@@ -666,8 +473,24 @@ def test_the_case_page_costs_the_same_queries_for_any_number_of_events_and_order
     assert html.count('class="msg ') + html.count('class="tool ') == 5
     assert html.count('class="order"') == 3
 
-    add_events(desk.case, 195)
-    add_orders(desk.store, 57)
+    for seq in range(6, 201):  # customer and AI messages, and a tool call every tenth
+        if seq % 10 == 0:
+            EventFactory(conversation=desk.case.conversation, seq=seq, tool_call=True)
+        else:
+            EventFactory(
+                conversation=desk.case.conversation, seq=seq, role=("customer", "ai")[seq % 2]
+            )
+    for n in range(57):
+        FulfillmentFactory(
+            order=OrderFactory(
+                customer=store.customer,
+                items=[store.shirt_blue] * 2,
+                created_at=now - timedelta(days=n + 1),
+                status=Order.Status.DELIVERED,
+                paid_with=store.card,
+            )
+        )
+        PriorContactFactory(customer=store.customer, contacted_at=now - timedelta(days=n % 20))
     CaseEvent.objects.bulk_create(
         CaseEvent(case=desk.case, kind=CaseEvent.Kind.NOTE, actor=desk.leo, data={"text": "n"})
         for _ in range(50)
@@ -683,34 +506,21 @@ def test_the_case_page_costs_the_same_queries_for_any_number_of_events_and_order
 
 
 def _queue_cases(integration: Integration, count: int) -> None:
+    """`count` open cases, due a second apart; every fourth assigned to an agent, every third
+    of a named customer."""
     agents = list(get_user_model().objects.filter(agent_profile__isnull=False))
-    conversations = Conversation.objects.bulk_create(
-        Conversation(
-            integration=integration,
-            external_id=f"bulk-{next(_external_ids):05d}",
-            owner=Conversation.Owner.HUMAN,
-            customer=CustomerRef.objects.create(integration=integration, name=f"Customer {n}")
-            if n % 3 == 0
-            else None,
-        )
-        for n in range(count)
-    )
     now = timezone.now()
-    cases = []
-    for n, conversation in enumerate(conversations):
-        case = Case(
-            conversation=conversation,
+    for n in range(count):
+        CaseFactory(
+            conversation__integration=integration,
+            conversation__customer_name=f"Customer {n}" if n % 3 == 0 else "",
             status=Case.Status.ASSIGNED if n % 4 == 0 else Case.Status.QUEUED,
             assignee=agents[n % len(agents)] if n % 4 == 0 else None,
-            trigger=Case.Trigger.HANDOFF,
-            reason="customer_request",
             priority=30 + n % 60,
             topic="shipping",
             summary_line=f"Case {n}",
+            now=now - timedelta(seconds=n),
         )
-        case_schedule(case=case, now=now - timedelta(seconds=n))
-        cases.append(case)
-    Case.objects.bulk_create(cases)
 
 
 # session, user, agent check, profile and its teams, the cases, their count, presence

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (the desk fixture is imported, then requested by name)
 """What each case service pushes, and to whom: pinned, so a change to the fan-out is a choice."""
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from conversations.events import (
 from escalation.cases.lifecycle import case_resolve
 from escalation.cases.routing import case_pick
 from escalation.cases.work import case_note, case_reply
-from tests.desk.test_workspace_views import Desk, desk  # noqa: F401 (the desk fixture)
+from tests.conftest import Desk
 
 
 def _shape(pushes: list[tuple[str, Any]]) -> list[tuple[str, str]]:
@@ -120,3 +119,15 @@ def test_a_push_with_a_field_nobody_declared_is_refused_where_it_is_made() -> No
 
     with pytest.raises(ValidationError):
         CaseUpdated(case_id=1, html="<p>")  # type: ignore[call-arg]
+
+
+def test_the_agent_is_not_notified_of_a_case_they_took_themselves(
+    desk: Desk, listen: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    inbox = listen(agent_group(desk.maya.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        case_pick(case_id=desk.case.pk, user=desk.maya)
+
+    [assigned] = [m for m in inbox.received() if m["type"] == "case.assigned"]
+    assert assigned["notify"] is False
+    assert assigned["summary"].startswith(f"Case {desk.case.pk}:")

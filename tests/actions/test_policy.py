@@ -796,7 +796,9 @@ def test_authority_limits_are_data_an_admin_edits(store: Store) -> None:
     account = store.customer.customer_id
     before = action_check(actor="ai", tool="refund_payment", args=args, account_id=account)
     assert before.outcome == "needs_approval"
-    AuthorityLimit.objects.filter(actor="ai").update(max_refund=Decimal("200.00"))
+    AuthorityLimit.objects.filter(actor="ai").update(
+        max_refund=Decimal("200.00"), max_refund_per_order=Decimal("200.00")
+    )
     after = action_check(actor="ai", tool="refund_payment", args=args, account_id=account)
     assert after.outcome == "allow"
 

@@ -4,7 +4,6 @@ channel hears when a human takes over and hands back."""
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from conversations.events import integration_group
-from conversations.models import Conversation, CustomerRef, Event, Integration
+from conversations.models import Conversation, Event, Integration
 from conversations.services import events_ingest, integration_create
 from escalation.cases.lifecycle import case_resolve, cases_sweep
 from escalation.cases.routing import (
@@ -25,83 +24,14 @@ from escalation.cases.routing import (
     CaseTaken,
     case_pick,
     case_priority,
-    case_schedule,
     case_weight,
     cases_auto_assign,
     sla_minutes,
     sla_state,
 )
-from escalation.models import AgentProfile, Case, CaseEvent, Team
+from escalation.models import AgentProfile, Case, CaseEvent
 from tests.conftest import Listener, event
-from tests.factories import agent_user
-
-_external_ids = itertools.count(1)
-
-
-def make_agent(
-    username: str,
-    *,
-    capacity: int = 5,
-    skills: tuple[str, ...] = (),
-    teams: tuple[str, ...] = (),
-    presence: str = AgentProfile.Presence.ONLINE,
-    seen_ago: timedelta = timedelta(0),
-) -> Any:
-    """An agent whose desk socket last beat `seen_ago` ago."""
-    user = agent_user(username=username)
-    user.first_name = username.capitalize()
-    user.save(update_fields=["first_name"])
-    profile = user.agent_profile
-    profile.capacity = capacity
-    profile.skills = list(skills)
-    profile.presence = presence
-    profile.last_seen_at = timezone.now() - seen_ago
-    profile.save()
-    for slug in teams:
-        team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": slug.title()})
-        profile.teams.add(team)
-    return user
-
-
-def make_case(
-    integration: Integration,
-    *,
-    team: str = "general",
-    priority: int = 50,
-    risk: float = 0.0,
-    topic: str = "",
-    skill: str = "",
-    now: Any = None,
-    customer_name: str = "",
-) -> Case:
-    """A case on the queue, as case_queue leaves one (weight from its risk and topic)."""
-    external_id = f"conv-{next(_external_ids):04d}"
-    customer = (
-        CustomerRef.objects.create(integration=integration, name=customer_name)
-        if customer_name
-        else None
-    )
-    conversation = Conversation.objects.create(
-        integration=integration,
-        external_id=external_id,
-        owner=Conversation.Owner.HUMAN,
-        customer=customer,
-    )
-    case = Case(
-        conversation=conversation,
-        status=Case.Status.QUEUED,
-        trigger=Case.Trigger.HANDOFF,
-        reason="customer_request",
-        team=team,
-        priority=priority,
-        risk=risk,
-        topic=topic,
-        required_skill=skill,
-        weight=case_weight(risk=risk, topic=topic),
-    )
-    case_schedule(case=case, now=now)
-    case.save()
-    return case
+from tests.factories import AgentProfileFactory, CaseFactory
 
 
 def held_by(user: Any) -> set[int]:
@@ -123,8 +53,8 @@ def bot(integration: tuple[Integration, str]) -> Integration:
 
 
 def test_an_agent_at_capacity_gets_nothing_more(bot: Integration) -> None:
-    maya = make_agent("maya", capacity=2)
-    cases = [make_case(bot) for _ in range(3)]
+    maya = AgentProfileFactory(user__username="maya", online=True, capacity=2).user
+    cases = [CaseFactory(conversation__integration=bot) for _ in range(3)]
 
     assert cases_auto_assign() == 2
     assert held_by(maya) == {cases[0].pk, cases[1].pk}
@@ -138,15 +68,15 @@ def test_an_agent_at_capacity_gets_nothing_more(bot: Integration) -> None:
 
 
 def test_a_bereavement_case_only_goes_to_an_agent_with_that_skill(bot: Integration) -> None:
-    make_agent("idle")  # lightest load, but not trained for it
-    case = make_case(bot, risk=0.6, topic="bereavement", skill="bereavement")
+    AgentProfileFactory(user__username="idle", online=True)  # lightest load, not trained for it
+    case = CaseFactory(conversation__integration=bot, risk=0.6, topic="bereavement")
     assert cases_auto_assign() == 0
     case.refresh_from_db()
     assert case.status == Case.Status.QUEUED
 
-    skilled = make_agent("grace", skills=("bereavement",))
+    skilled = AgentProfileFactory(user__username="grace", online=True, skills=["bereavement"]).user
     # Give the skilled agent a heavier load than the idle one: skill still wins.
-    make_case(bot)
+    CaseFactory(conversation__integration=bot)
     Case.objects.exclude(pk=case.pk).update(
         status=Case.Status.ASSIGNED, assignee=skilled, weight=2.0
     )
@@ -156,11 +86,11 @@ def test_a_bereavement_case_only_goes_to_an_agent_with_that_skill(bot: Integrati
 
 
 def test_cases_go_to_their_team_and_agents_without_teams_work_general(bot: Integration) -> None:
-    billing_agent = make_agent("bill", teams=("billing",))
-    generalist = make_agent("gene")
-    billing_case = make_case(bot, team="billing")
-    general_case = make_case(bot, team="general")
-    returns_case = make_case(bot, team="returns")
+    billing_agent = AgentProfileFactory(user__username="bill", online=True, teams=["billing"]).user
+    generalist = AgentProfileFactory(user__username="gene", online=True).user
+    billing_case = CaseFactory(conversation__integration=bot, team="billing")
+    general_case = CaseFactory(conversation__integration=bot, team="general")
+    returns_case = CaseFactory(conversation__integration=bot, team="returns")
 
     assert cases_auto_assign() == 2
     assert held_by(billing_agent) == {billing_case.pk}
@@ -181,20 +111,24 @@ def test_cases_go_to_their_team_and_agents_without_teams_work_general(bot: Integ
 def test_agents_not_online_with_a_fresh_heartbeat_are_never_assigned(
     bot: Integration, presence: str, seen_ago: timedelta
 ) -> None:
-    absent = make_agent("absent", presence=presence, seen_ago=seen_ago)
-    case = make_case(bot)
+    absent = AgentProfileFactory(
+        user__username="absent", presence=presence, last_seen_at=timezone.now() - seen_ago
+    ).user
+    case = CaseFactory(conversation__integration=bot)
     assert cases_auto_assign() == 0
     assert held_by(absent) == set()
 
-    present = make_agent("present", seen_ago=timedelta(seconds=10))
+    present = AgentProfileFactory(
+        user__username="present", online=True, last_seen_at=timezone.now() - timedelta(seconds=10)
+    ).user
     assert cases_auto_assign() == 1
     assert held_by(present) == {case.pk}
 
 
 def test_an_agent_with_no_heartbeat_yet_is_not_assigned(bot: Integration) -> None:
-    make_agent("fresh")
+    AgentProfileFactory(user__username="fresh", online=True)
     AgentProfile.objects.update(last_seen_at=None)
-    make_case(bot)
+    CaseFactory(conversation__integration=bot)
     assert cases_auto_assign() == 0
 
 
@@ -202,15 +136,24 @@ def test_cases_nobody_online_can_take_do_not_hold_up_the_rest_of_the_queue(
     bot: Integration,
 ) -> None:
     """Legal cases at night, with no legal agent on: the general case behind them still goes."""
-    make_agent("gene", capacity=10)
-    skilled = make_agent("grace", capacity=1, skills=("bereavement",))
+    AgentProfileFactory(user__username="gene", online=True, capacity=10)
+    skilled = AgentProfileFactory(
+        user__username="grace", online=True, capacity=1, skills=["bereavement"]
+    ).user
     now = timezone.now()
     for _ in range(60):
-        make_case(bot, team="legal", priority=90, now=now - timedelta(minutes=5))
+        CaseFactory(
+            conversation__integration=bot, team="legal", priority=90, now=now - timedelta(minutes=5)
+        )
     for _ in range(10):
-        make_case(bot, topic="fraud", skill="fraud", priority=90, now=now - timedelta(minutes=5))
-    make_case(bot, topic="bereavement", skill="bereavement", now=now - timedelta(minutes=4))
-    general = make_case(bot, priority=20, now=now)
+        CaseFactory(
+            conversation__integration=bot,
+            topic="fraud",
+            priority=90,
+            now=now - timedelta(minutes=5),
+        )
+    CaseFactory(conversation__integration=bot, topic="bereavement", now=now - timedelta(minutes=4))
+    general = CaseFactory(conversation__integration=bot, priority=20, now=now)
 
     assert cases_auto_assign() == 2
     general.refresh_from_db()
@@ -231,14 +174,14 @@ def test_an_agent_holding_a_hard_case_gets_fewer_new_cases_than_one_holding_an_e
     bot: Integration,
 ) -> None:
     # Created first, so on equal footing (load, count) the tie would go to her.
-    heavy = make_agent("heavy", skills=("bereavement",))
-    light = make_agent("light", skills=("bereavement",))
-    hard = make_case(bot, risk=1.0, topic="bereavement", skill="bereavement")
-    easy = make_case(bot, risk=0.0, topic="shipping")
+    heavy = AgentProfileFactory(user__username="heavy", online=True, skills=["bereavement"]).user
+    light = AgentProfileFactory(user__username="light", online=True, skills=["bereavement"]).user
+    hard = CaseFactory(conversation__integration=bot, risk=1.0, topic="bereavement")
+    easy = CaseFactory(conversation__integration=bot, risk=0.0, topic="shipping")
     Case.objects.filter(pk=hard.pk).update(status=Case.Status.ASSIGNED, assignee=heavy)
     Case.objects.filter(pk=easy.pk).update(status=Case.Status.ASSIGNED, assignee=light)
     # Both hold one case: by count they are level; by difficulty heavy carries 2.5, light 1.0.
-    first, second, third = (make_case(bot) for _ in range(3))
+    first, second, third = (CaseFactory(conversation__integration=bot) for _ in range(3))
 
     assert cases_auto_assign() == 3
 
@@ -263,14 +206,18 @@ def test_a_case_that_waited_long_enough_overtakes_a_fresh_higher_priority_one(
 ) -> None:
     now = timezone.now()
     # 30 points apart; one point of priority is worth a minute of waiting.
-    waited = make_case(bot, priority=40, now=now - timedelta(minutes=31))
-    fresh = make_case(bot, priority=70, now=now)
-    recent = make_case(bot, priority=40, now=now - timedelta(minutes=29))
+    waited = CaseFactory(
+        conversation__integration=bot, priority=40, now=now - timedelta(minutes=31)
+    )
+    fresh = CaseFactory(conversation__integration=bot, priority=70, now=now)
+    recent = CaseFactory(
+        conversation__integration=bot, priority=40, now=now - timedelta(minutes=29)
+    )
     order = list(Case.objects.order_by("due_key", "id").values_list("pk", flat=True))
     assert order == [waited.pk, fresh.pk, recent.pk]
 
     # The single free seat goes to the case that waited.
-    make_agent("solo", capacity=1)
+    AgentProfileFactory(user__username="solo", online=True, capacity=1)
     assert cases_auto_assign() == 1
     waited.refresh_from_db()
     assert waited.status == Case.Status.ASSIGNED
@@ -279,7 +226,7 @@ def test_a_case_that_waited_long_enough_overtakes_a_fresh_higher_priority_one(
 def test_the_first_response_sla_depends_on_priority(bot: Integration) -> None:
     assert [sla_minutes(p) for p in (100, 75, 74, 40, 39, 0)] == [5, 5, 15, 15, 60, 60]
     now = timezone.now()
-    case = make_case(bot, priority=50, now=now)
+    case = CaseFactory(conversation__integration=bot, priority=50, now=now)
     assert case.sla_due_at == now + timedelta(minutes=15)
 
 
@@ -298,13 +245,14 @@ def test_sla_state_is_ok_then_warning_then_breached(
     bot: Integration, minutes_later: float, state: str
 ) -> None:
     now = timezone.now()
-    case = make_case(bot, priority=50, now=now)  # 15 minutes; warning in the last 20 %
+    # 15 minutes; warning in the last 20 %
+    case = CaseFactory(conversation__integration=bot, priority=50, now=now)
     assert sla_state(case, now + timedelta(minutes=minutes_later)) == state
 
 
 def test_a_first_response_stops_the_sla_clock(bot: Integration) -> None:
     now = timezone.now()
-    case = make_case(bot, priority=50, now=now)
+    case = CaseFactory(conversation__integration=bot, priority=50, now=now)
     case.first_response_at = now + timedelta(minutes=3)
     assert sla_state(case, now + timedelta(hours=2)) == "ok"
 
@@ -313,13 +261,13 @@ def test_a_first_response_stops_the_sla_clock(bot: Integration) -> None:
 
 
 def test_the_sweeper_requeues_the_cases_of_an_agent_gone_offline(bot: Integration) -> None:
-    gone = make_agent("gone")
-    case = make_case(bot)
+    gone = AgentProfileFactory(user__username="gone", online=True).user
+    case = CaseFactory(conversation__integration=bot)
     assert cases_auto_assign() == 1
     AgentProfile.objects.filter(user=gone).update(
         last_seen_at=timezone.now() - PRESENCE_TIMEOUT - timedelta(seconds=1)
     )
-    stays = make_agent("stays")
+    stays = AgentProfileFactory(user__username="stays", online=True).user
 
     result = cases_sweep()
 
@@ -343,16 +291,16 @@ def test_the_sweeper_requeues_the_cases_of_an_agent_gone_offline(bot: Integratio
 
 
 def test_the_sweeper_requeues_a_case_that_missed_its_first_response_sla(bot: Integration) -> None:
-    slow = make_agent("slow")
-    case = make_case(bot, priority=50)
-    answered = make_case(bot, priority=50)
+    slow = AgentProfileFactory(user__username="slow", online=True).user
+    case = CaseFactory(conversation__integration=bot, priority=50)
+    answered = CaseFactory(conversation__integration=bot, priority=50)
     assert cases_auto_assign() == 2
     past = timezone.now() - timedelta(minutes=1)
     Case.objects.filter(pk__in=[case.pk, answered.pk]).update(
         sla_due_at=past, assigned_at=past - timedelta(minutes=10)
     )
     Case.objects.filter(pk=answered.pk).update(first_response_at=past - timedelta(minutes=5))
-    quick = make_agent("quick")
+    quick = AgentProfileFactory(user__username="quick", online=True).user
 
     result = cases_sweep()
 
@@ -367,8 +315,8 @@ def test_the_sweeper_requeues_a_case_that_missed_its_first_response_sla(bot: Int
 def test_a_missed_sla_requeues_once_not_on_every_sweep(bot: Integration) -> None:
     """The deadline stays in the past once missed: the agent who takes the case over did not
     miss it, and must not lose it (nor the customer get another greeting) every 30 seconds."""
-    slow = make_agent("slow")
-    case = make_case(bot, priority=50)
+    slow = AgentProfileFactory(user__username="slow", online=True).user
+    case = CaseFactory(conversation__integration=bot, priority=50)
     assert cases_auto_assign() == 1
     past = timezone.now() - timedelta(minutes=1)
     Case.objects.filter(pk=case.pk).update(
@@ -376,7 +324,7 @@ def test_a_missed_sla_requeues_once_not_on_every_sweep(bot: Integration) -> None
     )
 
     assert cases_sweep()["requeued"] == 1
-    fresh = make_agent("fresh")
+    fresh = AgentProfileFactory(user__username="fresh", online=True).user
     second = cases_sweep()
 
     assert second["requeued"] == 0
@@ -387,8 +335,8 @@ def test_a_missed_sla_requeues_once_not_on_every_sweep(bot: Integration) -> None
 
 
 def test_a_missed_case_does_not_go_back_to_the_agent_who_missed_it(bot: Integration) -> None:
-    slow = make_agent("slow")
-    case = make_case(bot, priority=50)
+    slow = AgentProfileFactory(user__username="slow", online=True).user
+    case = CaseFactory(conversation__integration=bot, priority=50)
     assert cases_auto_assign() == 1
     past = timezone.now() - timedelta(minutes=1)
     Case.objects.filter(pk=case.pk).update(
@@ -406,32 +354,42 @@ def test_a_missed_case_does_not_go_back_to_the_agent_who_missed_it(bot: Integrat
 
 
 def test_picking_by_hand_needs_the_skill_and_room(bot: Integration) -> None:
-    maya = make_agent("maya", capacity=1)
-    bereavement = make_case(bot, topic="bereavement", skill="bereavement")
+    maya = AgentProfileFactory(user__username="maya", online=True, capacity=1).user
+    bereavement = CaseFactory(conversation__integration=bot, topic="bereavement")
     with pytest.raises(CannotTake, match="bereavement skill"):
         case_pick(case_id=bereavement.pk, user=maya)
 
-    case_pick(case_id=make_case(bot).pk, user=maya)
+    case_pick(case_id=CaseFactory(conversation__integration=bot).pk, user=maya)
     with pytest.raises(CannotTake, match="capacity"):
-        case_pick(case_id=make_case(bot).pk, user=maya)
+        case_pick(case_id=CaseFactory(conversation__integration=bot).pk, user=maya)
 
     # A supervisor may go over capacity, but a sensitive case still needs its skill.
-    boss = make_agent("boss", capacity=1, skills=("bereavement",))
-    boss.agent_profile.role = AgentProfile.Role.SUPERVISOR
-    boss.agent_profile.save(update_fields=["role"])
-    case_pick(case_id=make_case(bot).pk, user=boss)
+    boss = AgentProfileFactory(
+        user__username="boss",
+        online=True,
+        role=AgentProfile.Role.SUPERVISOR,
+        capacity=1,
+        skills=["bereavement"],
+    ).user
+    case_pick(case_id=CaseFactory(conversation__integration=bot).pk, user=boss)
     case_pick(case_id=bereavement.pk, user=boss)
     assert len(held_by(boss)) == 2
-    unskilled = make_agent("rita")
-    unskilled.agent_profile.role = AgentProfile.Role.SUPERVISOR
-    unskilled.agent_profile.save(update_fields=["role"])
+    unskilled = AgentProfileFactory(
+        user__username="rita", online=True, role=AgentProfile.Role.SUPERVISOR
+    ).user
     with pytest.raises(CannotTake, match="which you do not have"):
-        case_pick(case_id=make_case(bot, topic="legal", skill="legal").pk, user=unskilled)
+        case_pick(
+            case_id=CaseFactory(conversation__integration=bot, topic="legal").pk, user=unskilled
+        )
 
 
 def test_picking_a_case_while_offline_brings_the_agent_online(bot: Integration) -> None:
-    maya = make_agent("maya", presence=AgentProfile.Presence.OFFLINE, seen_ago=timedelta(hours=1))
-    case = make_case(bot)
+    maya = AgentProfileFactory(
+        user__username="maya",
+        presence=AgentProfile.Presence.OFFLINE,
+        last_seen_at=timezone.now() - timedelta(hours=1),
+    ).user
+    case = CaseFactory(conversation__integration=bot)
 
     case_pick(case_id=case.pk, user=maya)
 
@@ -441,9 +399,9 @@ def test_picking_a_case_while_offline_brings_the_agent_online(bot: Integration) 
 
 
 def test_the_sweeper_warns_once_before_a_breach(bot: Integration) -> None:
-    case = make_case(bot, priority=90)
+    case = CaseFactory(conversation__integration=bot, priority=90)
     Case.objects.filter(pk=case.pk).update(sla_due_at=timezone.now() + timedelta(seconds=30))
-    later = make_case(bot, priority=50)
+    later = CaseFactory(conversation__integration=bot, priority=50)
 
     assert cases_sweep()["warned"] == 1
     assert cases_sweep()["warned"] == 0
@@ -455,9 +413,9 @@ def test_the_sweeper_warns_once_before_a_breach(bot: Integration) -> None:
 
 
 def test_case_pick_refuses_a_case_someone_else_holds(bot: Integration) -> None:
-    maya = make_agent("maya")
-    leo = make_agent("leo")
-    case = make_case(bot)
+    maya = AgentProfileFactory(user__username="maya", online=True).user
+    leo = AgentProfileFactory(user__username="leo", online=True).user
+    case = CaseFactory(conversation__integration=bot)
     case_pick(case_id=case.pk, user=maya)
 
     with pytest.raises(CaseTaken):
@@ -471,8 +429,8 @@ def test_case_pick_refuses_a_case_someone_else_holds(bot: Integration) -> None:
 
 
 def test_case_pick_refuses_a_resolved_case(bot: Integration) -> None:
-    maya = make_agent("maya")
-    case = make_case(bot)
+    maya = AgentProfileFactory(user__username="maya", online=True).user
+    case = CaseFactory(conversation__integration=bot)
     case_pick(case_id=case.pk, user=maya)
     case_resolve(case_id=case.pk, user=maya, outcome=Case.Outcome.RESOLVED)
     with pytest.raises(CaseTaken):
@@ -485,8 +443,8 @@ def test_case_pick_refuses_a_resolved_case(bot: Integration) -> None:
 def test_taking_a_case_greets_the_customer_as_an_agent_message(
     bot: Integration, listen: Callable[[str], Listener], django_capture_on_commit_callbacks: Any
 ) -> None:
-    maya = make_agent("maya")
-    case = make_case(bot, customer_name="Dana Reyes")
+    maya = AgentProfileFactory(user__username="maya", online=True).user
+    case = CaseFactory(conversation__integration=bot, conversation__customer_name="Dana Reyes")
     Conversation.objects.filter(pk=case.conversation_id).update(last_seq=4)
     platform = listen(integration_group(bot.pk))
 
@@ -519,8 +477,8 @@ def test_the_warm_greeting_is_configurable(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     settings.BATON_WARM_GREETING = "{agent} here, {customer}: I have the whole conversation."
-    make_agent("maya")
-    case = make_case(bot)
+    AgentProfileFactory(user__username="maya", online=True)
+    case = CaseFactory(conversation__integration=bot)
     platform = listen(integration_group(bot.pk))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -536,7 +494,7 @@ def test_the_warm_greeting_is_configurable(
 def test_the_ai_is_refused_while_a_human_owns_the_conversation_and_heard_after_hand_back(
     bot: Integration, django_capture_on_commit_callbacks: Any
 ) -> None:
-    maya = make_agent("maya")
+    maya = AgentProfileFactory(user__username="maya", online=True).user
     with django_capture_on_commit_callbacks(execute=True):
         results = events_ingest(
             integration=bot,
@@ -573,8 +531,8 @@ def test_the_ai_is_refused_while_a_human_owns_the_conversation_and_heard_after_h
 def test_handing_back_sends_a_control_frame_giving_the_ai_the_note(
     bot: Integration, listen: Callable[[str], Listener], django_capture_on_commit_callbacks: Any
 ) -> None:
-    maya = make_agent("maya")
-    case = make_case(bot)
+    maya = AgentProfileFactory(user__username="maya", online=True).user
+    case = CaseFactory(conversation__integration=bot)
     case_pick(case_id=case.pk, user=maya)
     platform = listen(integration_group(bot.pk))
     note = "Refunded $40 for the late boots; the customer may ask about the tracking number."
@@ -608,8 +566,8 @@ def test_other_outcomes_keep_the_conversation_with_humans_and_send_no_control_fr
     listen: Callable[[str], Listener],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    maya = make_agent("maya")
-    case = make_case(bot)
+    maya = AgentProfileFactory(user__username="maya", online=True).user
+    case = CaseFactory(conversation__integration=bot)
     case_pick(case_id=case.pk, user=maya)
     platform = listen(integration_group(bot.pk))
     with django_capture_on_commit_callbacks(execute=True):
@@ -628,8 +586,11 @@ def test_other_outcomes_keep_the_conversation_with_humans_and_send_no_control_fr
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_assigners_never_assign_a_case_twice_or_overfill_an_agent() -> None:
     bot, _ = integration_create(name="acme-bot")
-    agents = [make_agent(f"agent{n:02d}", capacity=3) for n in range(20)]
-    cases = [make_case(bot) for _ in range(60)]
+    agents = [
+        AgentProfileFactory(user__username=f"agent{n:02d}", online=True, capacity=3).user
+        for n in range(20)
+    ]
+    cases = [CaseFactory(conversation__integration=bot) for _ in range(60)]
     assigners = 4
     barrier = threading.Barrier(assigners)
     counts: list[int] = []
