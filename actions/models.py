@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -198,3 +199,28 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.tool} by {self.actor}"
+
+
+class ExecutionRequest(models.Model):
+    """An /actions/execute request sent with an Idempotency-Key, and the answer it got: the
+    same key with the same body gets that answer again instead of a second execution. Kept
+    IDEMPOTENCY_TTL (24 hours)."""
+
+    integration = models.ForeignKey(
+        "conversations.Integration", on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=255)
+    # sha256 of the request's conversation, tool and args, canonically encoded.
+    request_hash = models.CharField(max_length=64)
+    response = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "key"], name="execution_request_one_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"execute {self.key}"

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Router, Schema
+from django.http import HttpRequest, HttpResponse
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import field_validator
 
 from conversations.api import IntegrationToken
 from conversations.schemas import NOT_FINITE, has_non_finite
 from conversations.selectors import conversation_get_for_integration
-from escalation.ai_actions import ai_tool_call_check, ai_tool_call_execute
+from escalation.ai_actions import (
+    IdempotencyConflict,
+    ai_tool_call_check,
+    ai_tool_call_execute,
+    ai_tool_call_execute_once,
+    execute_answer,
+)
 
 router = Router(auth=IntegrationToken(), tags=["actions"])
 
@@ -40,6 +46,11 @@ class DecisionOut(Schema):
     refund_amount: str | None
 
 
+class ErrorOut(Schema):
+    code: str
+    detail: str
+
+
 class ExecuteOut(DecisionOut):
     executed: bool
     result: dict[str, Any]
@@ -63,13 +74,44 @@ def check(request: HttpRequest, body: ActionIn) -> Any:
     return decision.as_dict()
 
 
-@router.post("/actions/execute", response=ExecuteOut, summary="Run an AI tool call")
-def execute(request: HttpRequest, body: ActionIn) -> Any:
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@router.post(
+    "/actions/execute",
+    response={200: ExecuteOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Run an AI tool call",
+)
+def execute(request: HttpRequest, body: ActionIn, response: HttpResponse) -> Any:
     """Run the AI's call through the policy. A consequential call that is not allowed is not run:
     it becomes a drafted action for a human, and a policy_denied signal for the escalation
-    engine. A read that finds nothing, or a call the catalog does not know, is only answered."""
+    engine. A read that finds nothing, or a call the catalog does not know, is only answered.
+
+    With an Idempotency-Key header, a retry of the same request gets the first answer (with
+    Idempotent-Replayed: true) and runs nothing; the same key with another request is a 409.
+    """
     conversation = _conversation(request, body.conversation)
-    outcome, drafted = ai_tool_call_execute(
-        conversation=conversation, tool=body.tool, args=body.args
-    )
-    return {**outcome.as_dict(), "drafted_action": drafted.pk if drafted else None}
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        outcome, drafted = ai_tool_call_execute(
+            conversation=conversation, tool=body.tool, args=body.args
+        )
+        return execute_answer(outcome, drafted)
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY:
+        return Status(
+            422,
+            {
+                "code": "invalid_idempotency_key",
+                "detail": f"An Idempotency-Key is 1 to {MAX_IDEMPOTENCY_KEY} characters.",
+            },
+        )
+    try:
+        answer, replayed = ai_tool_call_execute_once(
+            conversation=conversation, tool=body.tool, args=body.args, key=key
+        )
+    except IdempotencyConflict as exc:
+        return Status(409, {"code": "idempotency_key_reused", "detail": str(exc)})
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return answer
+

@@ -92,3 +92,10 @@ def auto_assign() -> int:
     from escalation.cases.routing import cases_auto_assign
 
     return cases_auto_assign()
+
+
+@shared_task(soft_time_limit=60, time_limit=90)
+def purge_execution_requests() -> int:
+    from escalation.ai_actions import execution_requests_purge
+
+    return execution_requests_purge()

@@ -191,6 +191,11 @@ BATON_WARM_GREETING = env.str(
 )
 CELERY_BEAT_SCHEDULE = {
     "sweep-cases": {"task": "escalation.tasks.sweep_cases", "schedule": 30.0},
+    # Idempotency-Keys of /actions/execute are kept 24 hours.
+    "purge-execution-requests": {
+        "task": "escalation.tasks.purge_execution_requests",
+        "schedule": 3600.0,
+    },
 }
 
 # Order confirmations resent from the desk. Locally they are printed; production sets SMTP.

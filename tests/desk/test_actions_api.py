@@ -398,3 +398,80 @@ def test_a_number_json_reads_as_infinity_is_a_422_on_check_and_execute(
         )
         assert response.status_code == 422, (path, response.content)
     assert not AuditEntry.objects.exists()
+
+
+def _execute(client: Client, token: str, body: dict[str, Any], key: str | None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return client.post(
+        "/api/v1/actions/execute",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def _refund(setup: dict[str, Any], amount: str = "20.00") -> dict[str, Any]:
+    args = {"order_id": setup["order"].order_id, "amount": amount, "reason": "late"}
+    return {"conversation": "web-1", "tool": "refund_payment", "args": args}
+
+
+def test_the_same_request_sent_twice_without_a_key_runs_twice(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    for _ in range(2):
+        assert _execute(client, setup["token"], _refund(setup), None).json()["executed"]
+    assert Payment.objects.filter(transaction_type="refund").count() == 2
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer_and_runs_nothing(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    first = _execute(client, setup["token"], _refund(setup), "retry-1")
+    again = _execute(client, setup["token"], _refund(setup), "retry-1")
+
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert first.json()["executed"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert Payment.objects.filter(transaction_type="refund").count() == 1
+    assert AuditEntry.objects.filter(kind=AuditEntry.Kind.EXECUTED).count() == 1
+
+
+def test_the_same_key_with_another_body_is_a_409_and_runs_nothing(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    assert _execute(client, setup["token"], _refund(setup), "k-2").json()["executed"]
+    other = _execute(client, setup["token"], _refund(setup, "30.00"), "k-2")
+    assert other.status_code == 409
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert Payment.objects.filter(transaction_type="refund").count() == 1
+
+
+def test_keys_are_per_integration_and_forgotten_after_a_day(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from actions.models import ExecutionRequest
+    from escalation.ai_actions import execution_requests_purge
+
+    assert _execute(client, setup["token"], _refund(setup), "daily").json()["executed"]
+    ExecutionRequest.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert _execute(client, setup["token"], _refund(setup), "daily").json()["executed"]
+    assert Payment.objects.filter(transaction_type="refund").count() == 2
+    ExecutionRequest.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert execution_requests_purge() == 1
+    assert not ExecutionRequest.objects.exists()
+
+
+def test_an_idempotency_key_over_255_characters_is_refused(
+    client: Client, setup: dict[str, Any]
+) -> None:
+    response = _execute(client, setup["token"], _refund(setup), "k" * 256)
+    assert response.status_code == 422
+    assert not Payment.objects.filter(transaction_type="refund").exists()
