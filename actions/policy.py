@@ -38,6 +38,9 @@ MESSAGES = {
     "ai_read_only": "The AI may only read in this conversation.",
     "read_only_actor": "This kind of actor may only read.",
     "not_authenticated": "No customer is authenticated in this conversation yet.",
+    "no_customer": "Nobody has verified which customer this conversation is about, so this "
+    "draft cannot be approved: verify the customer first. To act for a customer you verified "
+    "some other way, start a new action for them.",
     "customer_not_found": "No such customer.",
     "order_not_found": "No such order.",
     "subscription_not_found": "No such subscription.",

@@ -23,6 +23,7 @@ from actions.policy import (
     policy_evaluate,
 )
 from actions.reads import read_run
+from actions.selectors import conversation_account_id
 from store.models import Customer, Order, PaymentMethod, Subscription, Variant
 
 
@@ -325,7 +326,11 @@ def action_draft(
     conversation: Any = None,
     case: Any = None,
 ) -> DraftedAction:
-    """Hold a consequential action for a human. The decision shown is what an agent could do."""
+    """Hold a consequential action for a human. The decision shown is what an agent could do.
+    The draft is bound to the conversation's customer (given, or the one the conversation is
+    about now): its approval acts for that customer and no other."""
+    if not account_id and conversation is not None:
+        account_id = conversation_account_id(conversation=conversation) or ""
     decision = action_check(actor=Actor.AGENT, tool=tool, args=args, account_id=account_id or None)
     args = storable(args)
     drafted = DraftedAction.objects.create(
@@ -381,6 +386,28 @@ def _approve(
     if drafted.status != DraftedAction.Status.DRAFTED:
         return drafted
     conversation = drafted.conversation
+    if not drafted.customer_id and conversation is not None:
+        # Drafted before anyone was verified: it is for the customer the conversation is
+        # about now, if there is one.
+        drafted.customer_id = conversation_account_id(conversation=conversation) or ""
+        if drafted.customer_id:
+            drafted.save(update_fields=["customer_id"])
+    if not drafted.customer_id:
+        # Without a customer the policy could not tell another customer's order from theirs.
+        drafted.refusal = Decision("deny", ["no_customer"])
+        _audit(
+            kind=AuditEntry.Kind.DENIED,
+            actor=actor,
+            user=user,
+            tool=drafted.tool,
+            args=args if args is not None else drafted.args,
+            decision=drafted.refusal,
+            detail=note,
+            drafted=drafted,
+            conversation=conversation,
+            case=drafted.case,
+        )
+        return drafted
     drafted_args = drafted.args
     edited = args is not None and args != drafted.args
     if edited:

@@ -163,7 +163,9 @@ def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpRe
     except (CaseClosed, NotYourCase) as exc:
         messages.error(request, f"{exc} Nothing was run.")
         return _done(request, case, "workspace")
-    if result.refusal is not None:
+    if result.refusal is not None and result.refusal.reasons == ["no_customer"]:
+        messages.error(request, f"{result.tool} was not run. {result.refusal.message}")
+    elif result.refusal is not None:
         messages.error(
             request,
             f"{result.tool} with your edit was refused: {result.refusal.message} "
