@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -90,87 +93,16 @@ DEMO_MACROS = [
     ("Closing", "Is there anything else I can help you with today, {customer_first_name}?"),
 ]
 
-CATALOG: list[tuple[str, str, dict[str, list[str]], tuple[int, int]]] = [
-    (
-        "Ridgeline 2P Tent",
-        "tent",
-        {"color": ["green", "orange"], "capacity": ["2-person"]},
-        (249, 329),
-    ),
-    (
-        "Basecamp 4P Tent",
-        "tent",
-        {"color": ["sand", "olive"], "capacity": ["4-person"]},
-        (399, 489),
-    ),
-    ("Ultralight Bivy", "tent", {"color": ["grey"], "weight": ["380g", "450g"]}, (159, 199)),
-    (
-        "Summit Down Jacket",
-        "jacket",
-        {"size": ["S", "M", "L", "XL"], "color": ["black", "red", "blue"]},
-        (219, 279),
-    ),
-    (
-        "Stormshell Rain Jacket",
-        "jacket",
-        {"size": ["S", "M", "L", "XL"], "color": ["yellow", "navy"]},
-        (149, 189),
-    ),
-    (
-        "Trail Fleece Pullover",
-        "jacket",
-        {"size": ["S", "M", "L"], "color": ["grey", "teal"]},
-        (69, 89),
-    ),
-    (
-        "Granite Hiking Boots",
-        "boots",
-        {"size": ["7", "8", "9", "10", "11", "12"], "width": ["regular", "wide"]},
-        (159, 199),
-    ),
-    (
-        "Trailrunner Shoes",
-        "boots",
-        {"size": ["7", "8", "9", "10", "11"], "color": ["black", "lime"]},
-        (119, 149),
-    ),
-    ("Alpine Mountaineering Boots", "boots", {"size": ["8", "9", "10", "11"]}, (389, 449)),
-    (
-        "Traverse 45L Backpack",
-        "backpack",
-        {"color": ["black", "rust"], "torso": ["S/M", "M/L"]},
-        (169, 209),
-    ),
-    ("Daypack 22L", "backpack", {"color": ["blue", "grey", "coral"]}, (59, 79)),
-    ("Expedition 70L Pack", "backpack", {"torso": ["S/M", "M/L"], "color": ["green"]}, (279, 329)),
-    ("Pocket Rocket Stove", "stove", {"fuel": ["isobutane"]}, (49, 59)),
-    ("Liquid Fuel Stove", "stove", {"fuel": ["white gas", "multi-fuel"]}, (129, 169)),
-    ("Titanium Cook Set", "stove", {"pieces": ["2", "4"]}, (59, 89)),
-    (
-        "Down Sleeping Bag -7C",
-        "sleep",
-        {"length": ["regular", "long"], "zip": ["left", "right"]},
-        (299, 359),
-    ),
-    ("Synthetic Sleeping Bag 0C", "sleep", {"length": ["regular", "long"]}, (129, 159)),
-    ("Insulated Sleeping Pad", "sleep", {"size": ["regular", "wide long"]}, (139, 179)),
-    ("Carbon Trekking Poles", "accessory", {"length": ["110-130cm", "120-140cm"]}, (129, 159)),
-    ("Headlamp 400", "accessory", {"color": ["black", "orange"]}, (39, 49)),
-    ("Water Filter Squeeze", "accessory", {"capacity": ["0.5L", "1L"]}, (35, 45)),
-    (
-        "Merino Base Layer",
-        "apparel",
-        {"size": ["S", "M", "L", "XL"], "weight": ["150", "250"]},
-        (79, 99),
-    ),
-    ("Wool Hiking Socks 3-pack", "apparel", {"size": ["S", "M", "L"]}, (29, 35)),
-    (
-        "Softshell Trekking Pants",
-        "apparel",
-        {"waist": ["30", "32", "34", "36"], "length": ["30", "32"]},
-        (89, 109),
-    ),
-]
+# The shop's products, subscription plans and carriers. The simulator's made-up conversations
+# read the same file, so they are about products this store sells.
+CATALOG_PATH = Path(__file__).with_name("demo_data") / "catalog.json"
+
+
+@functools.cache
+def demo_catalog() -> dict[str, Any]:
+    """The demo catalog (demo_data/catalog.json). Callers must not change what they get."""
+    return json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
+
 
 FIRST = [
     "Noah",
@@ -329,9 +261,11 @@ def demo_store_seed(
     tick = progress or (lambda n: None)
     now = timezone.now()
 
+    catalog = demo_catalog()
     products, variants = [], []
-    for p_index, (name, _kind, options, (low, high)) in enumerate(CATALOG, start=1):
-        product = Product(product_id=f"{1000000000 + p_index * 7919}", name=name)
+    for p_index, entry in enumerate(catalog["products"], start=1):
+        options, (low, high) = entry["options"], entry["price_range"]
+        product = Product(product_id=f"{1000000000 + p_index * 7919}", name=entry["name"])
         products.append(product)
         keys = list(options)
         for v_index, combo in enumerate(itertools.product(*(options[k] for k in keys))):
@@ -413,12 +347,10 @@ def demo_store_seed(
                 Subscription(
                     subscription_id=f"sub_{6000000 + index}",
                     customer=customer,
-                    plan=rng.choice(
-                        ["Trail Club annual", "Gear Care plan", "Adventure Box monthly"]
-                    ),
+                    plan=rng.choice(catalog["subscription_plans"]),
                     started_at=started,
                     renews_at=started + timedelta(days=365),
-                    price=Decimal(rng.choice([49, 79, 119])),
+                    price=Decimal(rng.choice(catalog["subscription_prices"])),
                     payment_method_id=own[0].method_id,
                 )
             )
@@ -511,7 +443,7 @@ def demo_store_seed(
                     order=order,
                     tracking_ids=[f"{rng.randint(10**11, 10**12 - 1)}"],
                     item_ids=[v.item_id for v in picked],
-                    carrier=rng.choice(["UPS", "USPS", "FedEx"]),
+                    carrier=rng.choice(catalog["carriers"]),
                 )
             )
     for chunk in _chunks(order_rows, 2000):
@@ -560,13 +492,11 @@ def demo_cast(*, size: int = 300, seed: int = 11) -> list[dict[str, Any]]:
             ),
         )
     )
-    return [_cast_member(customer) for customer in customers]
+    categories = {entry["name"]: entry["category"] for entry in demo_catalog()["products"]}
+    return [_cast_member(customer, categories=categories) for customer in customers]
 
 
-_CATEGORY = {name: category for name, category, _options, _prices in CATALOG}
-
-
-def _cast_member(customer: Customer) -> dict[str, Any]:
+def _cast_member(customer: Customer, *, categories: dict[str, str]) -> dict[str, Any]:
     address = customer.address or {}
     return {
         "customer_id": customer.customer_id,
@@ -592,7 +522,7 @@ def _cast_member(customer: Customer) -> dict[str, Any]:
                     {
                         "name": item.name,
                         "price": float(item.price),
-                        "category": _CATEGORY.get(item.name, ""),
+                        "category": categories.get(item.name, ""),
                     }
                     for item in order.items.all()
                 ],

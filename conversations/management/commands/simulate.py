@@ -6,14 +6,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from conversations.simulate import SimulationError, add_simulate_arguments, run_from_options
+from tools.simulate import DESCRIPTION, SimulationError, add_simulate_arguments, run_from_options
 
 
 class Command(BaseCommand):
-    help = (
-        "Act as an AI platform: stream varied outdoor-shop conversations to the ingest socket "
-        "(protocol v1), resending unacked events after reconnects."
-    )
+    help = DESCRIPTION
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_simulate_arguments(parser)

@@ -1,9 +1,11 @@
-"""The demo's AI platform: `simulate` as a real protocol client, and its cast of customers."""
+"""The demo's AI platform: `tools.simulate` as a real protocol client, and its cast of customers."""
 
 from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,16 +13,19 @@ import pytest
 from actions.selectors import conversation_account_id
 from conversations.models import Conversation, Event
 from conversations.services import integration_create
-from conversations.simulate import (
-    SCENARIOS,
-    CastMember,
-    SimulationError,
-    _cast_vars,
-    cast_load,
-    run_simulation,
-)
 from desk.demo import demo_cast, demo_store_seed
 from tests.live import LiveServer
+from tools.simulate import (
+    CastMember,
+    SimulationError,
+    cast_load,
+    cast_vars,
+    run_simulation,
+    scripts,
+)
+from tools.simulate.conversation import new_conversation
+
+SCENARIOS = scripts().scenarios
 
 
 def _member(**fields: object) -> dict[str, object]:
@@ -73,7 +78,7 @@ def test_a_cast_member_holds_the_conversation_about_a_fitting_order(
 ) -> None:
     member = CastMember.model_validate(_member())
 
-    found = _cast_vars(random.Random(1), kind=kind, cast=[member])
+    found = cast_vars(random.Random(1), kind=kind, cast=[member])
 
     assert found["external_id"] == "ella_rossi_1001"
     assert found["email"] == "ella.rossi1@example.com"
@@ -86,7 +91,7 @@ def test_a_cast_member_holds_the_conversation_about_a_fitting_order(
 def test_a_bereavement_names_the_account_holder_but_is_written_by_someone_else() -> None:
     member = CastMember.model_validate(_member())
 
-    found = _cast_vars(random.Random(1), kind="bereavement", cast=[member])
+    found = cast_vars(random.Random(1), kind="bereavement", cast=[member])
 
     assert found["deceased_email"] == "ella.rossi1@example.com"
     assert found["deceased"] == "Ella"
@@ -197,6 +202,29 @@ def test_a_refund_over_the_limit_is_about_an_order_that_cost_more_than_it() -> N
     )
     cast = [CastMember.model_validate(cheap), CastMember.model_validate(_member())]
     for seed in range(10):
-        found = _cast_vars(random.Random(seed), kind="refund_over_limit", cast=cast)
+        found = cast_vars(random.Random(seed), kind="refund_over_limit", cast=cast)
         assert found["amount"] > 100
         assert found["external_id"] == "ella_rossi_1001"
+
+
+def test_made_up_conversations_are_about_products_the_demo_store_sells(db: None) -> None:
+    demo_store_seed(customers=5, orders=5, seed=3)
+    from store.models import Product
+
+    sold = set(Product.objects.values_list("name", flat=True))
+    rng = random.Random(2)
+    for index in range(50):
+        variables = new_conversation(conversation_id=f"c{index}", rng=rng).variables
+        assert {variables["product"], variables["big_product"], variables["stove"]} <= sold
+
+
+def test_the_simulator_is_a_wire_client_that_needs_no_django() -> None:
+    probe = (
+        "import sys, tools.simulate; "
+        "sys.exit(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'django', 'conversations', 'store', 'actions', 'escalation', 'desk'}) or 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[2], check=False
+    )
+    assert done.returncode == 0
