@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.parser import Parser
 
+from conversations.api import RateLimited
 from conversations.api import router as conversations_router
 from conversations.schemas import json_loads_strict
 from desk.api import router as actions_router
@@ -28,3 +29,12 @@ api = NinjaAPI(
 )
 api.add_router("/", conversations_router)
 api.add_router("/", actions_router)
+
+
+@api.exception_handler(RateLimited)
+def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = api.create_response(
+        request, {"code": "rate_limited", "detail": str(exc)}, status=429
+    )
+    response["Retry-After"] = "1"
+    return response

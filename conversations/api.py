@@ -9,6 +9,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from conversations.models import Integration
+from conversations.ratelimit import rate_limit_take
 from conversations.schemas import ConversationOut, EventsIn, EventsOut
 from conversations.selectors import (
     conversation_get_for_integration,
@@ -16,6 +17,27 @@ from conversations.selectors import (
     integration_for_token,
 )
 from conversations.services import events_ingest
+
+
+class RateLimited(Exception):
+    """The token's budget for this API is used up (429, with Retry-After)."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(
+            f"Over the {scope} API's rate limit of {settings.BATON_API_RATE:g} requests/s "
+            f"(bursts of {settings.BATON_API_BURST}) for this token; retry after a second."
+        )
+
+
+def api_rate_limit(request: HttpRequest, *, scope: str) -> None:
+    """One request from the token's bucket for `scope` ("read", "actions"), like ingest's per
+    token budget, or RateLimited."""
+    key = f"{scope}:{request.auth.token_hash[:32]}"
+    granted = rate_limit_take(
+        key=key, want=1, rate=settings.BATON_API_RATE, burst=settings.BATON_API_BURST
+    )
+    if not granted:
+        raise RateLimited(scope)
 
 
 class IntegrationToken(HttpBearer):
@@ -43,6 +65,7 @@ def post_events(request: HttpRequest, body: EventsIn) -> dict[str, object]:
 )
 def get_conversation(request: HttpRequest, conversation: str) -> dict[str, object]:
     """The conversation with its events in seq order, each with its protocol fields."""
+    api_rate_limit(request, scope="read")
     found = conversation_get_for_integration(integration=request.auth, external_id=conversation)
     if found is None:
         raise HttpError(404, f"No conversation {conversation!r} for this integration.")

@@ -63,10 +63,13 @@ def _redis_script():  # type: ignore[no-untyped-def]
     return client.register_script(_REDIS_BUCKET)
 
 
-def rate_limit_take(*, key: str, want: int) -> int:
-    """Take up to `want` tokens from the bucket `key`; return how many were granted."""
-    rate = float(settings.BATON_INGEST_RATE)
-    burst = int(settings.BATON_INGEST_BURST)
+def rate_limit_take(
+    *, key: str, want: int, rate: float | None = None, burst: int | None = None
+) -> int:
+    """Take up to `want` tokens from the bucket `key`; return how many were granted. The rate
+    (tokens a second) and burst default to ingest's."""
+    rate = float(settings.BATON_INGEST_RATE if rate is None else rate)
+    burst = int(settings.BATON_INGEST_BURST if burst is None else burst)
     if want <= 0:
         return 0
     if settings.REDIS_URL:

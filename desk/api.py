@@ -9,7 +9,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import field_validator
 
-from conversations.api import IntegrationToken
+from conversations.api import IntegrationToken, api_rate_limit
 from conversations.schemas import NOT_FINITE, has_non_finite
 from conversations.selectors import conversation_get_for_integration
 from escalation.ai_actions import (
@@ -69,6 +69,7 @@ def _conversation(request: HttpRequest, external_id: str) -> Any:
 @router.post("/actions/check", response=DecisionOut, summary="Preflight an AI tool call")
 def check(request: HttpRequest, body: ActionIn) -> Any:
     """What the policy would decide for the AI now. It decides again when the action runs."""
+    api_rate_limit(request, scope="actions")
     conversation = _conversation(request, body.conversation)
     decision = ai_tool_call_check(conversation=conversation, tool=body.tool, args=body.args)
     return decision.as_dict()
@@ -90,6 +91,7 @@ def execute(request: HttpRequest, body: ActionIn, response: HttpResponse) -> Any
     With an Idempotency-Key header, a retry of the same request gets the first answer (with
     Idempotent-Replayed: true) and runs nothing; the same key with another request is a 409.
     """
+    api_rate_limit(request, scope="actions")
     conversation = _conversation(request, body.conversation)
     key = request.headers.get("Idempotency-Key")
     if key is None:

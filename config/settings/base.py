@@ -7,9 +7,11 @@ in-process. `DATABASE_URL` switches to PostgreSQL, `REDIS_URL` to channels-redis
 from __future__ import annotations
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -39,10 +41,12 @@ INSTALLED_APPS = [
     "actions",
     "escalation",
     "desk",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -51,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -66,6 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -130,6 +137,27 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
+# Login throttling (django-axes): five wrong passwords for one username from one address lock
+# that pair out for 15 minutes, in the database every process shares; a right password does
+# not get through meanwhile. Keyed on the pair, so nobody can lock a colleague out from
+# elsewhere by guessing at their username.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("BATON_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("BATON_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+# The client's address: REMOTE_ADDR, unless BATON_PROXY_COUNT trusted proxies (the TLS proxy)
+# stand in front and append it to X-Forwarded-For. Never trust the header without them: a
+# client could send a new address with every guess.
+BATON_PROXY_COUNT = env.int("BATON_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = BATON_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BATON_PROXY_COUNT else ["REMOTE_ADDR"]
+)
 LOGIN_REDIRECT_URL = "desk:queue"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -163,6 +191,9 @@ BATON_INGEST_MAX_FRAME_BYTES = env.int("BATON_INGEST_MAX_FRAME_BYTES", default=6
 BATON_INGEST_MAX_BATCH = env.int("BATON_INGEST_MAX_BATCH", default=500)
 BATON_INGEST_RATE = env.float("BATON_INGEST_RATE", default=200.0)
 BATON_INGEST_BURST = env.int("BATON_INGEST_BURST", default=2000)
+# The read and actions APIs, per token and per API (requests a second, burst).
+BATON_API_RATE = env.float("BATON_API_RATE", default=20.0)
+BATON_API_BURST = env.int("BATON_API_BURST", default=100)
 
 # Serve static files straight from the apps and static/ unless they were collected (production).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
@@ -218,3 +249,24 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Baton <support@example.com>")
+
+# Browsers run only Baton's own scripts and styles (no inline code anywhere: htmx's own
+# indicator style is off, see _base.html), connect only back to Baton (the desk socket is
+# same-origin), and no other site may frame a page. Django's SecurityMiddleware adds
+# X-Content-Type-Options: nosniff, Referrer-Policy and Cross-Origin-Opener-Policy from these.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"

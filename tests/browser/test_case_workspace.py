@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from websockets.sync.client import ClientConnection, connect
 
 from conversations.services import integration_create
@@ -56,6 +57,14 @@ def test_an_agent_takes_approves_replies_and_resolves(
     customer = store.customer
 
     page = browser.new_page()
+    # The Content-Security-Policy allows no inline script or style: nothing may trip it.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     page.goto(f"{live_asgi_server.url}/")
     page.fill("input[name=username]", "maya")
     page.fill("input[name=password]", "pw-for-tests")
@@ -148,8 +157,9 @@ def test_an_agent_takes_approves_replies_and_resolves(
         assert message["text"] == "I've refunded $150 to your card. Sorry about the boots!"
         assert message["conversation"] == "web-501"
         # ...and is emptied once sent.
-        page.wait_for_function("document.getElementById('reply-text').value === ''")
+        expect(page.locator("#reply-text")).to_have_value("")
 
         page.select_option("#resolve-outcome", "resolved")
         page.click("#resolve-form button[type=submit]")
         page.wait_for_url(lambda url: "/cases/" not in url, timeout=10_000)
+    assert blocked == []

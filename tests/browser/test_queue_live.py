@@ -38,13 +38,21 @@ def test_a_handoff_appears_on_the_open_queue_page(
     _, token = integration_create(name="acme-bot")
 
     page = browser.new_page()
+    # The Content-Security-Policy allows no inline script or style: nothing may trip it.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     page.goto(f"{live_asgi_server.url}/")
     page.fill("input[name=username]", "maya")
     page.fill("input[name=password]", "pw-for-tests")
     page.click("button[type=submit]")
     page.wait_for_selector("#queue-empty")
     # The socket's first frame (the whole queue) shows it is live before anything is ingested.
-    page.wait_for_function("document.querySelector('#queue-list') !== null")
+    page.wait_for_selector("#queue-list", state="attached")
     page.wait_for_timeout(300)
 
     customer = {"external_id": "u-42", "name": "Noah Brown", "email": "noah@example.com"}
@@ -72,3 +80,4 @@ def test_a_handoff_appears_on_the_open_queue_page(
     assert page.locator("#queue-empty").count() == 0
     # No reload happened: the page is the one we logged in on.
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    assert blocked == []

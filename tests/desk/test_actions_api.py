@@ -475,3 +475,34 @@ def test_an_idempotency_key_over_255_characters_is_refused(
     response = _execute(client, setup["token"], _refund(setup), "k" * 256)
     assert response.status_code == 422
     assert not Payment.objects.filter(transaction_type="refund").exists()
+
+
+def test_the_actions_api_is_rate_limited_per_token(
+    client: Client, setup: dict[str, Any], settings: Any
+) -> None:
+    settings.BATON_API_RATE = 0.001
+    settings.BATON_API_BURST = 2
+    body = {"conversation": "web-1", "tool": "get_order_details", "args": {"order_id": "#W1"}}
+    codes = [
+        _post(client, setup["token"], "/api/v1/actions/check", body).status_code
+        for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
+    limited = _post(client, setup["token"], "/api/v1/actions/execute", body)
+    assert limited.status_code == 429
+    assert limited["Retry-After"] == "1"
+    assert limited.json()["code"] == "rate_limited"
+    # Another integration's token has its own budget.
+    _, other = integration_create(name="other-bot")
+    assert _post(client, other, "/api/v1/actions/check", body).status_code == 404
+
+
+def test_the_read_api_is_rate_limited_per_token(
+    client: Client, setup: dict[str, Any], settings: Any
+) -> None:
+    settings.BATON_API_RATE = 0.001
+    settings.BATON_API_BURST = 1
+    headers = {"Authorization": f"Bearer {setup['token']}"}
+    first = client.get("/api/v1/conversations/web-1", headers=headers)
+    second = client.get("/api/v1/conversations/web-1", headers=headers)
+    assert (first.status_code, second.status_code) == (200, 429)
