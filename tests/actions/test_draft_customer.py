@@ -30,6 +30,17 @@ def _refund_args(order: Order, amount: str = "20.00") -> dict[str, str]:
     return {"order_id": order.order_id, "amount": amount, "reason": "late"}
 
 
+def _draft(conversation: Conversation, order: Order) -> DraftedAction:
+    """What the AI's refused refund leaves: a draft, made with no customer given."""
+    return action_draft(
+        tool="refund_payment",
+        args=_refund_args(order),
+        drafted_by="ai",
+        account_id="",
+        conversation=conversation,
+    )
+
+
 def _refunds(order: Order) -> list[Decimal]:
     return list(
         Payment.objects.filter(order=order, transaction_type="refund").values_list(
@@ -41,26 +52,14 @@ def _refunds(order: Order) -> list[Decimal]:
 def test_a_draft_takes_the_conversations_customer_when_it_is_made() -> None:
     store = store_scenario()
     conversation = _conversation(store.customer.customer_id)
-    drafted = action_draft(
-        tool="refund_payment",
-        args=_refund_args(store.delivered),
-        drafted_by="ai",
-        account_id="",
-        conversation=conversation,
-    )
+    drafted = _draft(conversation, store.delivered)
     assert drafted.customer_id == store.customer.customer_id
 
 
 def test_an_edit_to_another_customers_order_is_refused_and_the_draft_stands() -> None:
     store = store_scenario()
     conversation = _conversation(store.customer.customer_id)
-    drafted = action_draft(
-        tool="refund_payment",
-        args=_refund_args(store.delivered),
-        drafted_by="ai",
-        account_id="",
-        conversation=conversation,
-    )
+    drafted = _draft(conversation, store.delivered)
     agent = agent_user(username="maya")
 
     result = drafted_action_approve(
@@ -79,13 +78,7 @@ def test_an_edit_to_another_customers_order_is_refused_and_the_draft_stands() ->
 def test_a_draft_made_before_anyone_was_verified_cannot_act_for_whoever_the_order_names() -> None:
     store = store_scenario()
     conversation = _conversation()  # nobody verified yet
-    drafted = action_draft(
-        tool="refund_payment",
-        args=_refund_args(store.other_order),
-        drafted_by="ai",
-        account_id="",
-        conversation=conversation,
-    )
+    drafted = _draft(conversation, store.other_order)
     assert drafted.customer_id == ""
     agent = agent_user(username="maya")
 
@@ -99,13 +92,7 @@ def test_a_draft_made_before_anyone_was_verified_cannot_act_for_whoever_the_orde
 def test_once_the_customer_is_verified_the_early_draft_acts_for_them_only() -> None:
     store = store_scenario()
     conversation = _conversation()
-    drafted = action_draft(
-        tool="refund_payment",
-        args=_refund_args(store.delivered),
-        drafted_by="ai",
-        account_id="",
-        conversation=conversation,
-    )
+    drafted = _draft(conversation, store.delivered)
     Conversation.objects.filter(pk=conversation.pk).update(account_id=store.customer.customer_id)
     agent = agent_user(username="maya")
 
