@@ -7,6 +7,7 @@ from typing import Any
 from actions.catalog import TOOLS
 from actions.selectors import conversation_account_id
 from actions.services import action_draft
+from conversations.models import Conversation
 from escalation.analysis import Turn
 from escalation.models import Case
 from escalation.packets import packet_build
@@ -58,6 +59,10 @@ def _customer_card(account_id: str | None) -> dict[str, Any] | None:
 def case_packet_prepare(*, case: Case) -> dict[str, Any]:
     """Bring the conversation's analysis up to date, sync the case's drafts, and build the
     embedded packet from the conversation as stored now. Call holding the case lock."""
+    # Locks are taken case, then conversation, everywhere: holding the conversation here keeps
+    # this run and conversation_analyze from inserting the same analysis rows at once
+    # (PostgreSQL deadlocked on those inserts under load).
+    Conversation.objects.select_for_update().filter(pk=case.conversation_id).first()
     conversation = case.conversation
     ref = conversation.customer
     run = conversation_engine_run(
