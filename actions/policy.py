@@ -2,7 +2,7 @@
 
 It reads the store rows an action touches (locked by the caller) and returns a Decision. No
 LLM output is an input here, and nothing an actor says can widen what it may do: limits are
-AuthorityLimit rows, rules are the store's written policy (README: the policy layer).
+AuthorityLimit rows, rules are the store's written policy (docs/actions.md).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -30,3 +31,19 @@ def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The address of whoever sent the request: the entry the outermost of BATON_PROXY_COUNT
+    trusted proxies appended to X-Forwarded-For, or REMOTE_ADDR with none. Entries before it
+    are the client's own word (daphne's --proxy-headers puts the first of them in
+    REMOTE_ADDR), so they are never used."""
+    proxies = settings.BATON_PROXY_COUNT
+    forwarded = [
+        part.strip()
+        for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if part.strip()
+    ]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR")

@@ -150,14 +150,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("BATON_LOGIN_COOLOFF_MINUTES", def
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
-# The client's address: REMOTE_ADDR, unless BATON_PROXY_COUNT trusted proxies (the TLS proxy)
-# stand in front and append it to X-Forwarded-For. Never trust the header without them: a
-# client could send a new address with every guess.
+# The client's address (desk.access.client_ip): REMOTE_ADDR, unless BATON_PROXY_COUNT trusted
+# proxies (the TLS proxy) stand in front and append it to X-Forwarded-For. Never the entries a
+# client wrote itself: it could send a new address with every guess.
 BATON_PROXY_COUNT = env.int("BATON_PROXY_COUNT", default=0)
-AXES_IPWARE_PROXY_COUNT = BATON_PROXY_COUNT or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BATON_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+AXES_CLIENT_IP_CALLABLE = "desk.access.client_ip"
 LOGIN_REDIRECT_URL = "desk:queue"
 LOGOUT_REDIRECT_URL = "login"
 

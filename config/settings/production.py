@@ -17,6 +17,10 @@ if "console" in MAILERS["default"]["BACKEND"] or "locmem" in MAILERS["default"][
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# One trusted proxy by default: login throttling keys on the address it appended to
+# X-Forwarded-For, never on what a client wrote there (daphne --proxy-headers takes the first
+# entry, which a client controls). Set BATON_PROXY_COUNT to the number of proxies in front.
+BATON_PROXY_COUNT = env.int("BATON_PROXY_COUNT", default=1)
 # Plain HTTP is redirected (the proxy's health checks can be exempted by path).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = env.list("SECURE_REDIRECT_EXEMPT", default=[])

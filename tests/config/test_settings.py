@@ -121,3 +121,32 @@ def test_a_few_typos_then_the_right_password_logs_in(client: Client) -> None:
     response = client.post("/accounts/login/", {"username": "leo", "password": "right-password-2"})
     assert response.status_code == 302
     assert "_auth_user_id" in client.session
+
+
+def test_behind_the_proxy_throttling_keys_on_the_address_the_proxy_saw(tmp_path: Path) -> None:
+    code = (
+        "import django; django.setup()\n"
+        "from django.test import RequestFactory\n"
+        "from axes.helpers import get_client_ip_address\n"
+        "request = RequestFactory().post('/accounts/login/', REMOTE_ADDR='10.0.0.5',"
+        " HTTP_X_FORWARDED_FOR='6.6.6.6, 203.0.113.9')\n"
+        "print(get_client_ip_address(request))\n"
+    )
+    done = _run(code, **_production_env(tmp_path))
+    assert done.returncode == 0, done.stderr[-1000:]
+    # 6.6.6.6 is what the client wrote; 203.0.113.9 is what the proxy appended.
+    assert done.stdout.strip() == "203.0.113.9"
+
+
+def test_without_a_proxy_a_forwarded_header_is_ignored() -> None:
+    from django.test import RequestFactory, override_settings
+
+    from desk.access import client_ip
+
+    request = RequestFactory().post(
+        "/accounts/login/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="6.6.6.6"
+    )
+    with override_settings(BATON_PROXY_COUNT=0):
+        assert client_ip(request) == "198.51.100.7"
+    with override_settings(BATON_PROXY_COUNT=1):
+        assert client_ip(request) == "6.6.6.6"
