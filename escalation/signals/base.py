@@ -26,11 +26,6 @@ class Hit:
 _FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
 
 
-def wordset(words: str) -> frozenset[str]:
-    """A set of words written as one space-separated string, as word lists read best."""
-    return frozenset(words.split())
-
-
 def straighten(text: str) -> str:
     """`text` with straight quotes and apostrophes, keeping its length and offsets."""
     return text.translate(_FOLD)
