@@ -20,6 +20,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# As the deployed daphne (Procfile, settings.BATON_WS_MAX_MESSAGE_BYTES): frames up to this
+# reach the ingest consumer, which closes with 4009 past BATON_INGEST_CLOSE_FRAME_BYTES.
+WS_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
 @contextmanager
 def daphne_server(*, env: dict[str, str], startup_seconds: float = 30) -> Iterator[int]:
     """Start daphne with `env`, yield its port once it accepts connections, stop it after."""
@@ -31,6 +36,10 @@ def daphne_server(*, env: dict[str, str], startup_seconds: float = 30) -> Iterat
             "daphne",
             "-v",
             "0",
+            "--websocket-max-message-size",
+            str(WS_MAX_MESSAGE_BYTES),
+            "--websocket-max-frame-size",
+            str(WS_MAX_MESSAGE_BYTES),
             "-b",
             "127.0.0.1",
             "-p",

@@ -51,6 +51,16 @@ class IngestConsumer(WebsocketConsumer):
             return
         raw = text_data if text_data is not None else bytes_data or b""
         size = len(raw.encode() if isinstance(raw, str) else raw)
+        if size >= settings.BATON_INGEST_CLOSE_FRAME_BYTES:
+            self._send_error(
+                ErrorCode.TOO_LARGE,
+                f"The frame is {size} bytes; the limit is {settings.BATON_INGEST_MAX_FRAME_BYTES}."
+                " Frames this large close the socket.",
+            )
+            # 1009 is the websocket layer's own code: daphne lets an application close only
+            # with 1000 or 3000-4999, so the protocol's "too big" is 4009.
+            self.close(code=4009)
+            return
         if size > settings.BATON_INGEST_MAX_FRAME_BYTES:
             self._send_error(
                 ErrorCode.TOO_LARGE,

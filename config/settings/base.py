@@ -185,6 +185,11 @@ LOGGING = {
 
 # Ingest limits (docs/protocol.md).
 BATON_INGEST_MAX_FRAME_BYTES = env.int("BATON_INGEST_MAX_FRAME_BYTES", default=64 * 1024)
+# A frame this big is no client's mistake to correct in place: too_large, then close 4009.
+# daphne must let such frames through to say so (BATON_WS_MAX_MESSAGE_BYTES, passed to it as
+# --websocket-max-message-size); past that it drops the connection itself.
+BATON_INGEST_CLOSE_FRAME_BYTES = env.int("BATON_INGEST_CLOSE_FRAME_BYTES", default=1024 * 1024)
+BATON_WS_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 BATON_INGEST_MAX_BATCH = env.int("BATON_INGEST_MAX_BATCH", default=500)
 BATON_INGEST_RATE = env.float("BATON_INGEST_RATE", default=200.0)
 BATON_INGEST_BURST = env.int("BATON_INGEST_BURST", default=2000)

@@ -513,3 +513,15 @@ async def test_an_event_id_with_a_lone_surrogate_is_refused_without_naming_it(to
     [ack] = await transport.send([event("fine", "c-sur", 2)])
     assert ack["status"] == "stored"
     await communicator.disconnect()
+
+
+async def test_a_frame_of_a_mebibyte_is_too_large_and_closes_with_4009(token: str) -> None:
+    communicator = await socket_for(token)
+    big = event("huge", "c-huge", 1, type="tool_call", tool="t", status="ok")
+    big["args"] = {"blob": "x" * (1024 * 1024)}
+    await communicator.send_to(text_data=json.dumps(big))
+    error = json.loads(await communicator.receive_from(timeout=5))
+    assert (error["code"], error["id"]) == ("too_large", None)
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4009}
+    assert not await Event.objects.filter(event_id="huge").aexists()

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -73,6 +74,10 @@ class Command(BaseCommand):
                 "daphne",
                 "-v",
                 "0",
+                "--websocket-max-message-size",
+                str(settings.BATON_WS_MAX_MESSAGE_BYTES),
+                "--websocket-max-frame-size",
+                str(settings.BATON_WS_MAX_MESSAGE_BYTES),
                 "-b",
                 host,
                 "-p",
