@@ -26,7 +26,7 @@ import openai
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from conversations.events import CaseUpdated, queue_send_on_commit
+from conversations.events import CaseUpdated, enqueue_on_commit, queue_send_on_commit
 from conversations.models import Event
 from escalation import tasks
 from escalation.llm import LlmBackend, LlmPacket, LlmUnavailable
@@ -117,7 +117,7 @@ def llm_packet_within_budget(*, case_id: int, embedded: dict[str, Any]) -> dict[
 def llm_packet_later(*, case_id: int) -> None:
     """Build the case's LLM packet in a task, once the current transaction commits. Call in the
     transaction that queues the case with its embedded packet."""
-    transaction.on_commit(lambda: tasks.build_llm_packet.delay(case_id), robust=True)
+    enqueue_on_commit(tasks.build_llm_packet, case_id)
 
 
 def llm_packet_build(*, case_id: int) -> HandoffPacket | None:

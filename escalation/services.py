@@ -13,6 +13,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from conversations.events import enqueue_on_commit
 from conversations.models import Conversation, Event
 from escalation import tasks
 from escalation.analysis import MessageFacts, Turn, message_analyze
@@ -49,12 +50,8 @@ def analysis_request(*, conversation_id: int, urgent: bool = False) -> None:
     """Ask for the conversation to be analysed, after commit. With a broker, requests within
     ANALYSIS_COALESCE_SECONDS of a pending one are folded into it; an urgent one (a handoff:
     a customer waits for a person) is not delayed."""
-    analyze_conversation = tasks.analyze_conversation
-    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.REDIS_URL:
-        transaction.on_commit(lambda: analyze_conversation.delay(conversation_id), robust=True)
-        return
-    if urgent:
-        transaction.on_commit(lambda: analyze_conversation.delay(conversation_id), robust=True)
+    if urgent or settings.CELERY_TASK_ALWAYS_EAGER or not settings.REDIS_URL:
+        enqueue_on_commit(tasks.analyze_conversation, conversation_id)
         return
 
     def request() -> None:
@@ -66,7 +63,7 @@ def analysis_request(*, conversation_id: int, urgent: bool = False) -> None:
             logger.exception("analysis coalescing unavailable; enqueueing directly")
             fresh = True
         if fresh:
-            analyze_conversation.apply_async(
+            tasks.analyze_conversation.apply_async(
                 (conversation_id,), countdown=ANALYSIS_COALESCE_SECONDS
             )
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from actions.models import Actor
 from escalation.models import AgentProfile, Case
 
 
@@ -50,8 +51,8 @@ def user_is_supervisor(user: Any) -> bool:
 
 
 def user_actor(user: Any) -> str:
-    """The actor the policy layer judges this person as (actions.models.Actor)."""
-    return "supervisor" if user_is_supervisor(user) else "agent"
+    """The actor the policy layer judges this person as."""
+    return Actor.SUPERVISOR if user_is_supervisor(user) else Actor.AGENT
 
 
 def user_name(user: Any) -> str:

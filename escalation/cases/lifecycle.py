@@ -13,7 +13,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from conversations.events import CaseUpdated, agent_group, queue_send_on_commit, send_on_commit
+from conversations.events import (
+    CaseUpdated,
+    agent_group,
+    enqueue_on_commit,
+    queue_send_on_commit,
+    send_on_commit,
+)
 from conversations.models import Conversation, Event
 from conversations.selectors import conversations_analysis_overdue
 from conversations.services import (
@@ -80,7 +86,7 @@ def case_open(
         team=team or "general",
         evidence=evidence or {},
     )
-    transaction.on_commit(lambda: tasks.prepare_case.delay(case.pk), robust=True)
+    enqueue_on_commit(tasks.prepare_case, case.pk)
     return case, True
 
 
@@ -259,9 +265,7 @@ def case_transfer(
             data={"to_agent": agent_id, "note": note},
         )
         if case.assignee_id:
-            send_on_commit(
-                agent_group(case.assignee_id), CaseUpdated(case_id=case.pk)
-            )
+            send_on_commit(agent_group(case.assignee_id), CaseUpdated(case_id=case.pk))
         case.status = Case.Status.QUEUED
         case_assign(case=case, user_id=target.user_id, by=user, auto=False)
         return case
@@ -354,9 +358,7 @@ def cases_sweep() -> dict[str, int]:
     overdue = conversations_analysis_overdue(before=now - ANALYSIS_TIMEOUT)
     for conversation_id in overdue:
         # Its analysis task was lost (a worker died, the broker was down): run it again.
-        transaction.on_commit(
-            lambda cid=conversation_id: tasks.analyze_conversation.delay(cid), robust=True
-        )
+        enqueue_on_commit(tasks.analyze_conversation, conversation_id)
     assigned = cases_auto_assign()
     return {
         "reanalysed": len(overdue),

@@ -90,9 +90,7 @@ class Candidate:
     def can_take(self, case: Case) -> bool:
         """Auto-assignment: also their team's case, and not one whose deadline they missed."""
         return (
-            not self.refusal(case)
-            and case.team in self.teams
-            and case.missed_by_id != self.user_id
+            not self.refusal(case) and case.team in self.teams and case.missed_by_id != self.user_id
         )
 
 
@@ -129,7 +127,9 @@ def transfer_refusal(*, case: Case, profile: AgentProfile, by_supervisor: bool) 
     """Why the case cannot go to this agent now ("" if it can): they must be at the desk, and
     may hold it."""
     if not _is_present(profile):
-        return f"{user_name(profile.user)} is not available right now; transfer to their team instead."
+        return (
+            f"{user_name(profile.user)} is not available right now; transfer to their team instead."
+        )
     return holding_refusal(case=case, profile=profile, by_supervisor=by_supervisor, you=False)
 
 
