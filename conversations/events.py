@@ -5,6 +5,7 @@ one with a field it does not declare, fails where it is made, not in a browser."
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Annotated, Any, Literal
 
 from asgiref.sync import async_to_sync
@@ -115,6 +116,9 @@ def case_group(case_id: int) -> str:
 
 def send_now(group: str, event: Push) -> None:
     message = event.model_dump(mode="json", exclude_none=True)
+    # Names this one group send: the sockets of a process that receive it render what it
+    # changes once between them (desk/fanout.py), not once each.
+    message["stamp"] = uuid.uuid4().hex
     layer = get_channel_layer()
     if layer is None:
         return

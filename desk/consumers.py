@@ -1,13 +1,18 @@
 """The desk's browser sockets. They only push: writes go over HTTP (htmx POSTs). The one
-thing browsers send is presence (the heartbeat and the available/away switch)."""
+thing browsers send is presence (the heartbeat and the available/away switch).
+
+They are asynchronous: the handshake, group membership and sending never wait for the database
+thread, so a team opening the desk together is not served one socket at a time, and a push is
+rendered once per view and process (desk/fanout.py) rather than once per socket."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.generic.websocket import WebsocketConsumer
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
 from conversations.events import (
@@ -18,11 +23,13 @@ from conversations.events import (
     queue_group,
 )
 from desk.cards import queue_cards
+from desk.fanout import render_once
 from desk.selectors import (
     case_page_context,
     case_transcript,
     queue_count,
     queue_for_agent,
+    queue_holders,
 )
 from escalation.cases.access import (
     CaseNotFound,
@@ -34,65 +41,94 @@ from escalation.cases.access import (
 from escalation.cases.routing import presence_heartbeat
 from escalation.models import Case
 
+_BETWEEN_TAGS = re.compile(r">\s+<")
 
-class DeskConsumer(WebsocketConsumer):
+
+def queue_fragment(*, user: Any, teams: list[str] | None) -> str:
+    """The queue list as the queue page's socket pushes it. `user` None: the teams' cases
+    alone, which is what every agent of those teams sees unless they hold a case of another
+    team (then the list is theirs alone)."""
+    context = {
+        "cases": queue_cards(queue_for_agent(user=user, teams=teams)),
+        "total": queue_count(user=user, teams=teams),
+        "oob": True,
+    }
+    html = render_to_string("desk/queue.html#queue-list", context)
+    # Sent to every agent on the queue at each change: the template's indentation would be a
+    # quarter of the bytes. HTML shows a run of whitespace between tags as one space (the
+    # fragment has no <pre> or <textarea>), so this changes nothing on the page.
+    return _BETWEEN_TAGS.sub("> <", html).strip()
+
+
+class DeskConsumer(AsyncWebsocketConsumer):
     """Common ground: an agent's identity, their personal group and presence."""
 
-    def connect(self) -> None:
+    groups_joined: list[str]
+
+    async def connect(self) -> None:
         user = self.scope.get("user")
-        if not user_is_agent(user):
-            self.close(code=4403)
+        if not await database_sync_to_async(user_is_agent)(user):
+            await self.close(code=4403)
             return
         self.user = user
-        self.groups_joined = [agent_group(user.pk), *self.extra_groups()]
+        self.groups_joined = [agent_group(user.pk), *await self._extra_groups()]
         for group in self.groups_joined:
-            async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
-        self.accept()
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
         # An open desk page is an agent at work; the page's own heartbeat keeps it so.
-        presence_heartbeat(user=user)
-        self.resync()
+        await database_sync_to_async(presence_heartbeat)(user=user)
+        await self.resync()
+
+    async def _extra_groups(self) -> list[str]:
+        return await database_sync_to_async(self.extra_groups)()
 
     def extra_groups(self) -> list[str]:
+        """Runs on the database thread."""
         return []
 
-    def resync(self) -> None:
+    async def resync(self) -> None:
         """Pushes are lossy: every (re)connect starts by sending the current state."""
 
-    def disconnect(self, code: int) -> None:
+    async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", []):
-            async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
+            await self.channel_layer.group_discard(group, self.channel_name)
 
-    def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
             message = json.loads(text_data or "{}")
         except ValueError:
             return
-        if isinstance(message, dict) and message.get("type") == "heartbeat":
-            # Pushes are lossy: the heartbeat also catches an account deactivated meanwhile.
-            if not user_is_agent(user_fresh(user_id=self.user.pk)):
-                self.close(code=4403)
-                return
-            presence_heartbeat(user=self.user, presence=message.get("presence"))
+        if not isinstance(message, dict) or message.get("type") != "heartbeat":
+            return
+        if not await database_sync_to_async(self._heartbeat)(message.get("presence")):
+            await self.close(code=4403)
 
-    def agent_access(self, event: dict[str, Any]) -> None:
+    def _heartbeat(self, presence: Any) -> bool:
+        # Pushes are lossy: the heartbeat also catches an account deactivated meanwhile.
+        if not user_is_agent(user_fresh(user_id=self.user.pk)):
+            return False
+        presence_heartbeat(user=self.user, presence=presence)
+        return True
+
+    async def agent_access(self, event: dict[str, Any]) -> None:
         """The person's account, role or teams changed: close if they are no longer a desk
         agent; otherwise join the groups they may hear now, leave the others, and resync."""
-        user = user_fresh(user_id=self.user.pk)
-        if user is None or not user_is_agent(user):
-            self.close(code=4403)
+        user = await database_sync_to_async(user_fresh)(user_id=self.user.pk)
+        if user is None or not await database_sync_to_async(user_is_agent)(user):
+            await self.close(code=4403)
             return
         self.user = user
-        wanted = [agent_group(user.pk), *self.extra_groups()]
+        wanted = [agent_group(user.pk), *await self._extra_groups()]
         for group in set(self.groups_joined) - set(wanted):
-            async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
+            await self.channel_layer.group_discard(group, self.channel_name)
         for group in set(wanted) - set(self.groups_joined):
-            async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
+            await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = wanted
-        self.resync()
+        await self.resync()
 
-    def case_assigned(self, event: dict[str, Any]) -> None:
+    async def case_assigned(self, event: dict[str, Any]) -> None:
         if event.get("notify", True):
-            self.send(
+            await self.send(
                 text_data=render_to_string(
                     "desk/_notify.html",
                     {
@@ -102,16 +138,18 @@ class DeskConsumer(WebsocketConsumer):
                     },
                 )
             )
-        self.case_updated(event)
+        await self.case_updated(event)
 
-    def case_queued(self, event: dict[str, Any]) -> None:
-        self.case_updated(event)
+    async def case_queued(self, event: dict[str, Any]) -> None:
+        await self.case_updated(event)
 
-    def case_updated(self, event: dict[str, Any]) -> None:
+    async def case_updated(self, event: dict[str, Any]) -> None:
         pass
 
 
 class QueueConsumer(DeskConsumer):
+    teams: list[str] | None
+
     def extra_groups(self) -> list[str]:
         # None: a supervisor, who sees every team's queue.
         self.teams = agent_teams(user=self.user)
@@ -119,29 +157,39 @@ class QueueConsumer(DeskConsumer):
             return [ALL_QUEUES_GROUP]
         return [queue_group(team) for team in self.teams]
 
-    def resync(self) -> None:
-        self._send_queue()
+    async def resync(self) -> None:
+        # Not shared: a socket that has only just joined its groups may have missed the push
+        # another socket's render answered.
+        html = await database_sync_to_async(queue_fragment)(user=self.user, teams=self.teams)
+        await self.send(text_data=html)
 
-    def case_updated(self, event: dict[str, Any]) -> None:
-        # The whole (bounded) list is re-sent rather than one card, so order and counts stay
-        # right even when an earlier push was lost.
-        self._send_queue()
-
-    def _send_queue(self) -> None:
-        context = {
-            "cases": queue_cards(queue_for_agent(user=self.user, teams=self.teams)),
-            "total": queue_count(user=self.user, teams=self.teams),
-            "oob": True,
-        }
-        self.send(text_data=render_to_string("desk/queue.html#queue-list", context))
+    async def case_updated(self, event: dict[str, Any]) -> None:
+        """The whole (bounded) list is re-sent rather than one card, so order and counts stay
+        right even when an earlier push was lost. One render per push and view."""
+        stamp = event.get("stamp")
+        if stamp is None:
+            await self.resync()
+            return
+        teams = self.teams
+        viewer = None
+        if teams is not None:
+            holders = await render_once((stamp, "holders"), queue_holders)
+            if holders.get(self.user.pk, set()) - set(teams):
+                viewer = self.user
+        view = (stamp, None if teams is None else tuple(teams), viewer.pk if viewer else None)
+        html = await render_once(view, lambda: queue_fragment(user=viewer, teams=teams))
+        await self.send(text_data=html)
 
 
 class CaseConsumer(DeskConsumer):
-    """A case page: its transcript follows the conversation live."""
+    """A case page: its transcript follows the conversation live. A case has a handful of
+    pages open at most, and what each shows depends on its viewer: rendered per socket."""
 
-    def connect(self) -> None:
+    case: Case | None
+
+    async def connect(self) -> None:
         self.case_id = int(self.scope["url_route"]["kwargs"]["case_id"])
-        super().connect()
+        await super().connect()
 
     def extra_groups(self) -> list[str]:
         try:
@@ -151,47 +199,61 @@ class CaseConsumer(DeskConsumer):
             return []
         return [conversation_group(self.case.conversation_id), case_group(self.case_id)]
 
-    def resync(self) -> None:
-        self.conversation_events({})
+    async def resync(self) -> None:
+        await self.conversation_events({})
 
-    def case_updated(self, event: dict[str, Any]) -> None:
+    async def case_updated(self, event: dict[str, Any]) -> None:
         """Someone took, moved, resolved or acted on the case: redraw what that changes (the
         reply box is left alone, so nothing the agent is typing is lost). The agent's own
         group also hears of their other cases: those are not this page's business."""
         if self.case is None or event.get("case_id") != self.case_id:
             return
-        case = self._case_still_visible()
+        html = await database_sync_to_async(self._case_fragments)()
+        await self._send_or_leave(html)
+
+    def _case_fragments(self) -> str | None:
+        case = self._visible()
         if case is None:
-            return
+            return None
         context = {**case_page_context(case=case, user=self.user), "oob": True}
-        self.send(
-            text_data="".join(
-                render_to_string(f"desk/case.html#{name}", context)
-                for name in ("case-head", "actions", "wrap-up", "timeline")
-            )
+        return "".join(
+            render_to_string(f"desk/case.html#{name}", context)
+            for name in ("case-head", "actions", "wrap-up", "timeline")
         )
 
-    def _case_still_visible(self) -> Case | None:
-        """The case, if this person may still see it. If not (moved to a team they do not
-        work), the page says so once and the socket leaves the case's groups: it hears
-        nothing more of the conversation."""
+    async def conversation_events(self, event: dict[str, Any]) -> None:
+        if self.case is None:
+            return
+        html = await database_sync_to_async(self._transcript_fragment)()
+        await self._send_or_leave(html)
+
+    def _transcript_fragment(self) -> str | None:
+        case = self._visible()
+        if case is None:
+            return None
+        # Only the transcript changes here: read just its events, not the whole workspace.
+        transcript = {"events": case_transcript(case=case)}
+        return render_to_string(
+            "desk/case.html#transcript", {"w": transcript, "case": case, "oob": True}
+        )
+
+    def _visible(self) -> Case | None:
         try:
             return case_access(user=self.user, case_id=self.case_id)
         except CaseNotFound:
-            self.send(text_data=render_to_string("desk/_case_gone.html", {}))
-            for group in self.groups_joined[1:]:
-                async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
-            self.groups_joined = self.groups_joined[:1]
-            self.case = None
             return None
 
-    def conversation_events(self, event: dict[str, Any]) -> None:
-        if self.case is None or self._case_still_visible() is None:
+    async def _send_or_leave(self, html: str | None) -> None:
+        """Send the fragment; or, if this person may no longer see the case (moved to a team
+        they do not work), say so once and leave the case's groups: the socket hears nothing
+        more of the conversation."""
+        if html is not None:
+            await self.send(text_data=html)
             return
-        # Only the transcript changes here: read just its events, not the whole workspace.
-        transcript = {"events": case_transcript(case=self.case)}
-        self.send(
-            text_data=render_to_string(
-                "desk/case.html#transcript", {"w": transcript, "case": self.case, "oob": True}
-            )
-        )
+        if self.case is None:
+            return
+        await self.send(text_data=render_to_string("desk/_case_gone.html", {}))
+        for group in self.groups_joined[1:]:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = self.groups_joined[:1]
+        self.case = None

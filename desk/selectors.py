@@ -70,6 +70,23 @@ def queue_for_agent(*, user: Any, teams: list[str] | bool | None = False) -> Que
     )
 
 
+def queue_holders() -> dict[int, set[str]]:
+    """Each agent holding open cases, and the teams of those cases: what decides whether an
+    agent's queue differs from their teams' (desk/consumers.py renders it once per team set
+    for everyone else)."""
+    holders: dict[int, set[str]] = {}
+    rows = (
+        Case.objects.filter(
+            status__in=[Case.Status.QUEUED, Case.Status.ASSIGNED], assignee__isnull=False
+        )
+        .values_list("assignee_id", "team")
+        .distinct()
+    )
+    for assignee_id, team in rows:
+        holders.setdefault(assignee_id, set()).add(team)
+    return holders
+
+
 def queue_count(*, user: Any, teams: list[str] | bool | None = False) -> int:
     if teams is False:
         teams = agent_teams(user=user)

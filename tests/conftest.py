@@ -219,13 +219,17 @@ class Listener:
         self.loop.run_until_complete(self.layer.group_add(group, self.channel))
 
     def received(self) -> list[dict[str, Any]]:
+        """The pushes so far, without the `stamp` each group send gets (a random id)."""
+
         async def drain() -> list[dict[str, Any]]:
             messages = []
             while True:
                 try:
-                    messages.append(await asyncio.wait_for(self.layer.receive(self.channel), 0.05))
+                    message = await asyncio.wait_for(self.layer.receive(self.channel), 0.05)
                 except TimeoutError:
                     return messages
+                assert len(message.pop("stamp", "")) == 32
+                messages.append(message)
 
         return self.loop.run_until_complete(drain())
 

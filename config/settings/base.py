@@ -107,7 +107,17 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py 8 reads with a default timeout shorter than the layer's 5 s blocking
                 # pop: give reads room (django/channels_redis#422).
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                # redis-py 8 refuses a command past its pool's 100 connections rather than
+                # waiting for one: the desk's sockets join and leave groups concurrently, and
+                # a team opening the desk together would have sockets fail. The ceiling stays
+                # far below Redis's own (maxclients 10,000).
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "max_connections": env.int("BATON_REDIS_MAX_CONNECTIONS", 4096),
+                    }
+                ],
                 "prefix": env.str("BATON_CHANNEL_PREFIX", "baton"),
             },
         }

@@ -1,0 +1,119 @@
+"""A push to a queue is rendered once per view, however many of its agents have it open."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+
+from conversations.events import CaseUpdated, queue_send_now
+from conversations.services import integration_create
+from desk import consumers
+from desk.fanout import render_once
+from escalation.models import AgentProfile, Case
+from tests.desk.test_queue import _queued_case
+from tests.desk.test_socket_access import _agent, _socket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any]]:
+    """Every queue fragment rendered, as (viewer, teams)."""
+    made: list[tuple[Any, Any]] = []
+    real = consumers.queue_fragment
+
+    def counted(*, user: Any, teams: Any) -> str:
+        made.append((user.username if user else None, tuple(teams) if teams else teams))
+        return real(user=user, teams=teams)
+
+    monkeypatch.setattr(consumers, "queue_fragment", counted)
+    return made
+
+
+async def _drain(communicator: Any) -> list[str]:
+    frames = []
+    while not await communicator.receive_nothing(timeout=0.3):
+        frames.append(await communicator.receive_from())
+    return frames
+
+
+async def test_one_render_per_team_and_one_for_a_supervisor(renders: list) -> None:
+    agents = [await _agent(f"agent{n}", teams=["general"]) for n in range(4)]
+    sam = await _agent("sam", teams=["billing"])
+    rita = await _agent("rita", teams=[], role=AgentProfile.Role.SUPERVISOR)
+    integration, _ = await database_sync_to_async(integration_create)(name="acme-bot")
+    case = await database_sync_to_async(_queued_case)(integration, "conv-fan")
+    sockets = [await _socket("/ws/desk/queue/", user) for user in [*agents, sam, rita]]
+    for communicator in sockets:
+        await _drain(communicator)
+    renders.clear()
+
+    await database_sync_to_async(queue_send_now)("general", CaseUpdated(case_id=case.pk))
+
+    frames = [await _drain(communicator) for communicator in sockets]
+    # Every general agent and the supervisor see the case; billing heard nothing.
+    assert all(any("conversation conv-fan<" in f for f in got) for got in frames[:4])
+    assert frames[4] == []
+    assert any("conversation conv-fan<" in f for f in frames[5])
+    assert sorted(renders, key=repr) == sorted([(None, ("general",)), (None, None)], key=repr)
+    for communicator in sockets:
+        await communicator.disconnect()
+
+
+async def test_an_agent_holding_another_teams_case_gets_their_own_list(renders: list) -> None:
+    leo, maya = await _agent("leo", teams=["general"]), await _agent("maya", teams=["general"])
+    integration, _ = await database_sync_to_async(integration_create)(name="acme-bot")
+    theirs = await database_sync_to_async(_queued_case)(integration, "conv-warranty")
+    # Transferred to Leo, though he is not on warranty: his queue lists it, Maya's does not.
+    await Case.objects.filter(pk=theirs.pk).aupdate(
+        team="warranty", status=Case.Status.ASSIGNED, assignee=leo
+    )
+    sockets = [await _socket("/ws/desk/queue/", user) for user in (leo, maya)]
+    for communicator in sockets:
+        await _drain(communicator)
+    renders.clear()
+
+    await database_sync_to_async(queue_send_now)("general", CaseUpdated(case_id=theirs.pk))
+
+    leo_frames, maya_frames = [await _drain(communicator) for communicator in sockets]
+    assert "conversation conv-warranty<" in leo_frames[-1]
+    assert "conversation conv-warranty<" not in maya_frames[-1]
+    assert sorted(renders, key=repr) == sorted(
+        [(None, ("general",)), ("leo", ("general",))], key=repr
+    )
+    for communicator in sockets:
+        await communicator.disconnect()
+
+
+async def test_sockets_asking_at_once_share_the_one_render() -> None:
+    calls = []
+
+    def work() -> str:
+        calls.append(1)
+        return "<section>"
+
+    got = await asyncio.gather(*(render_once(("stamp-1", "general"), work) for _ in range(50)))
+    assert got == ["<section>"] * 50
+    assert calls == [1]
+    # Another push is rendered afresh.
+    assert await render_once(("stamp-2", "general"), work) == "<section>"
+    assert calls == [1, 1]
+
+
+async def test_a_socket_that_goes_away_does_not_cancel_the_render_for_the_others() -> None:
+    def work() -> str:
+        return "<section>"
+
+    first = asyncio.ensure_future(render_once(("stamp-3", "general"), work))
+    await asyncio.sleep(0)  # the first socket has asked
+    first.cancel()
+    assert await render_once(("stamp-3", "general"), work) == "<section>"
+
+
+def test_the_pushed_queue_keeps_its_words_and_drops_the_indentation(desk: Any) -> None:
+    html = consumers.queue_fragment(user=None, teams=["general"])
+    assert "\n    " not in html
+    assert html.startswith('<section id="queue-list"')
