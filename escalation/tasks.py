@@ -8,6 +8,7 @@ from typing import Any
 
 import openai
 from celery import Task, shared_task
+from celery.signals import worker_ready
 from django.db import OperationalError
 
 
@@ -71,13 +72,24 @@ class _BuildLlmPacket(Task):
     max_retries=3,
     soft_time_limit=60,
     time_limit=75,
-    acks_late=True,
-    reject_on_worker_lost=True,
 )
 def build_llm_packet(case_id: int) -> None:
     from escalation.llm_packets import llm_packet_build
 
     llm_packet_build(case_id=case_id)
+
+
+@shared_task(soft_time_limit=30, time_limit=45)
+def resume_work() -> dict[str, int]:
+    from escalation.cases.lifecycle import work_resume
+
+    return work_resume()
+
+
+@worker_ready.connect
+def _resume_when_a_worker_starts(**_: Any) -> None:
+    # The worker that died held tasks of its own; a restarted one picks their work up at once.
+    resume_work.delay()
 
 
 @shared_task(soft_time_limit=20, time_limit=30)

@@ -103,7 +103,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "conversations.layers.ResilientRedisChannelLayer",
             "CONFIG": {
                 # redis-py 8 reads with a default timeout shorter than the layer's 5 s blocking
                 # pop: give reads room (django/channels_redis#422).
@@ -133,6 +133,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task a killed worker held comes back after the visibility timeout (Redis's default is an
+# hour). It must outlast the longest countdown plus the longest run (60 s), or a task would be
+# delivered twice; five minutes does. A worker that starts also resumes at once (resume_work).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -306,6 +306,24 @@ def case_resolve(*, case_id: int, user: Any, outcome: str, note: str = "") -> Ca
 
 
 @transaction.atomic
+def work_resume() -> dict[str, int]:
+    """A worker has (re)started: the tasks a dead one held are gone with it, or wait for the
+    broker's visibility timeout to come back. Analyse every conversation with events still
+    pending analysis, and prepare every case still preparing, now, rather than at the next
+    sweep or after its timeout. Both are idempotent: a task that does survive runs once more
+    and changes nothing."""
+    pending = conversations_analysis_overdue(before=timezone.now())
+    for conversation_id in pending:
+        enqueue_on_commit(tasks.analyze_conversation, conversation_id)
+    preparing = list(
+        Case.objects.filter(status=Case.Status.PREPARING).values_list("pk", flat=True)[:500]
+    )
+    for case_id in preparing:
+        enqueue_on_commit(tasks.prepare_case, case_id)
+    return {"reanalysed": len(pending), "prepared": len(preparing)}
+
+
+@transaction.atomic
 def cases_sweep() -> dict[str, int]:
     """Periodic (Celery beat): mark silent agents offline, re-queue cases whose agent went
     offline or that missed their first-response SLA, warn before a breach, queue what is

@@ -837,3 +837,45 @@ def test_a_handoff_whose_analysis_task_was_lost_is_caught_up_by_the_sweep(
     assert (case.trigger, case.reason, case.status) == ("handoff", "customer_request", "queued")
     conversation.refresh_from_db()
     assert conversation.analysis_due_at is None
+
+
+def test_a_worker_that_starts_resumes_lost_analyses_and_packets_at_once(
+    bot: Integration, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A worker died holding a handoff's analysis and another case's packet. The one that
+    starts does both at once, not after the sweep's timeouts."""
+    from conversations.events import events_stored
+    from escalation.cases.lifecycle import cases_sweep
+    from escalation.receivers import on_events_stored
+    from escalation.tasks import _resume_when_a_worker_starts
+
+    events_stored.disconnect(dispatch_uid="escalation.events_stored")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            ingest(
+                bot,
+                say("dead-1", 1, "I want a person"),
+                event("dead-1-2", "dead-1", 2, type="handoff", reason="customer_request"),
+            )
+    finally:
+        events_stored.connect(on_events_stored, dispatch_uid="escalation.events_stored")
+    ingest(bot, say("dead-2", 1, "Hello"))
+    preparing = Case.objects.create(
+        conversation=conversation_of(bot, "dead-2"),
+        trigger=Case.Trigger.HANDOFF,
+        reason="customer_request",
+    )
+    # Too recent for the sweep: it would leave both for a minute or two.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert cases_sweep()["reanalysed"] == 0
+    assert Case.objects.filter(conversation__external_id="dead-1").count() == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _resume_when_a_worker_starts()
+
+    handed = Case.objects.get(conversation__external_id="dead-1")
+    assert handed.status == Case.Status.QUEUED
+    preparing.refresh_from_db()
+    assert preparing.status == Case.Status.QUEUED
+    assert preparing.packets.count() == 1
+    assert conversation_of(bot, "dead-1").analysis_due_at is None
