@@ -113,7 +113,7 @@ def test_no_frame_crashes_the_ingest_socket(token: str, frame: Any) -> None:
         communicator = WebsocketCommunicator(
             application, "/ws/ingest/v1/", headers=[(b"authorization", f"Bearer {token}".encode())]
         )
-        connected, _ = await communicator.connect()
+        connected, _ = await communicator.connect(timeout=10)
         assert connected
         await communicator.send_to(text_data=json.dumps(frame))
         for _ in range(_answers_expected(frame)):
@@ -127,7 +127,7 @@ def test_no_frame_crashes_the_ingest_socket(token: str, frame: Any) -> None:
             output = await communicator.receive_output(timeout=1)
             assert output["type"] == "websocket.send", output
             assert json.loads(output["text"])["type"] == "control", output
-        await communicator.disconnect()
+        await communicator.disconnect(timeout=10)
 
     async_to_sync(run)()
 
