@@ -111,6 +111,11 @@ class Case(models.Model):
     summary_line = models.CharField(max_length=200, blank=True)
     sentiment = models.FloatField(default=0)
     sentiment_trend = models.FloatField(default=0)
+    # The case reads the conversation's events after this seq: what came before was an earlier
+    # case's, handed back to the AI, and is not this one's reason (its packet, its evidence).
+    after_seq = models.PositiveIntegerField(default=0)
+    # The conversation's last seq when the case was resolved.
+    resolved_seq = models.PositiveIntegerField(null=True, blank=True)
 
     class Outcome(models.TextChoices):
         RESOLVED = "resolved", "Resolved"

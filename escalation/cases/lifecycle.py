@@ -40,6 +40,7 @@ from escalation.cases.routing import (
 )
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Rule, Team
 from escalation.services import (
+    Baseline,
     conversation_engine_run,
     conversation_state_save,
     rule_evidence,
@@ -64,6 +65,7 @@ def case_open(
     priority: int | None = None,
     team: str | None = None,
     evidence: dict[str, Any] | None = None,
+    after_seq: int = 0,
 ) -> tuple[Case, bool]:
     """Open a case for the conversation, unless it already has an open one. It is queued once
     its handoff packet is built (a task, after commit).
@@ -85,16 +87,28 @@ def case_open(
         priority=priority if priority is not None else 50,
         team=team or "general",
         evidence=evidence or {},
+        after_seq=after_seq,
     )
     enqueue_on_commit(tasks.prepare_case, case.pk)
     return case, True
 
 
-def case_returned_open(*, conversation: Conversation) -> Case | None:
+def conversation_baseline(*, last: Case | None) -> Baseline | None:
+    """Where the engine starts reading a conversation whose newest case is `last`: after a
+    resolved case, what came before its resolve was dealt with and is no reason for a new one
+    (a hand-back sticks until the customer gives a new reason); an open case reads from where
+    it started."""
+    if last is None:
+        return None
+    if last.status == Case.Status.RESOLVED:
+        return Baseline(seq=last.resolved_seq or 0, at=last.resolved_at)
+    return Baseline(seq=last.after_seq) if last.after_seq else None
+
+
+def case_returned_open(*, conversation: Conversation, last: Case | None) -> Case | None:
     """The customer wrote to a conversation a person owns: if no case is open (a person resolved
-    it), open one, so the message does not go unanswered. Call holding the conversation lock."""
-    # At most one case is open, and it is the newest: one query answers both questions.
-    last = Case.objects.filter(conversation=conversation).order_by("-id").first()
+    it), open one, so the message does not go unanswered. `last` is the conversation's newest
+    case. Call holding the conversation lock."""
     if last is not None and last.status != Case.Status.RESOLVED:
         return None
     case, _ = case_open(
@@ -103,6 +117,7 @@ def case_returned_open(*, conversation: Conversation) -> Case | None:
         reason="after a person closed the last case",
         team=last.team if last else None,
         priority=last.priority if last else None,
+        after_seq=last.resolved_seq or 0 if last else 0,
     )
     return case
 
@@ -122,7 +137,13 @@ def conversation_analyze(*, conversation_id: int) -> None:
     )
     if conversation is None:
         return
-    run = conversation_engine_run(conversation=conversation, link=False, policy_denials=True)
+    # At most one case is open, and it is the newest.
+    last = Case.objects.filter(conversation=conversation).order_by("-id").first()
+    since = conversation_baseline(last=last)
+    after_seq = since.seq if since else 0
+    run = conversation_engine_run(
+        conversation=conversation, link=False, policy_denials=True, since=since
+    )
     analysis = run.analysis
     conversation_state_save(conversation=conversation, analysis=analysis)
     outcome = analysis.rules
@@ -138,6 +159,7 @@ def conversation_analyze(*, conversation_id: int) -> None:
             trigger=Case.Trigger.HANDOFF,
             reason=handoff.get("reason", ""),
             note=handoff.get("note") or "",
+            after_seq=after_seq,
         )
     elif outcome.escalate and is_open and conversation.owner == Conversation.Owner.AI:
         lead = outcome.rule
@@ -156,8 +178,9 @@ def conversation_analyze(*, conversation_id: int) -> None:
                 "reasons": analysis.reasons,
                 "risk": analysis.state.risk,
                 "topic": analysis.state.topic,
-                "signals": rule_evidence(conversation=conversation, rule=lead),
+                "signals": rule_evidence(conversation=conversation, rule=lead, since=since),
             },
+            after_seq=after_seq,
         )
     elif (
         is_open
@@ -165,7 +188,7 @@ def conversation_analyze(*, conversation_id: int) -> None:
         and any(e.type == Event.Type.MESSAGE and e.role == "customer" for e in run.new_events)
     ):
         # A person closed the last case, and the AI may not answer: someone must.
-        case_returned_open(conversation=conversation)
+        case_returned_open(conversation=conversation, last=last)
     conversation_analysis_done(conversation_id=conversation.pk, started_at=started_at)
 
 
@@ -293,7 +316,9 @@ def case_resolve(*, case_id: int, user: Any, outcome: str, note: str = "") -> Ca
     case.status = Case.Status.RESOLVED
     case.outcome = outcome
     case.resolved_at = now
-    case.save(update_fields=["status", "outcome", "resolved_at"])
+    # What the conversation holds now was this case's: a later case reads what comes after.
+    case.resolved_seq = conversation.last_seq
+    case.save(update_fields=["status", "outcome", "resolved_at", "resolved_seq"])
     CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.RESOLVED, actor=user, data={"outcome": outcome, "note": note}
     )
