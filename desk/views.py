@@ -32,7 +32,7 @@ from escalation.cases.access import (
 )
 from escalation.cases.lifecycle import case_resolve, case_transfer
 from escalation.cases.routing import CannotTake, CaseTaken, case_pick
-from escalation.cases.work import case_action_decide, case_note, case_reply
+from escalation.cases.work import case_action_decide, case_note, case_opened, case_reply
 from escalation.models import Case
 
 MAX_TEXT = 4000
@@ -69,6 +69,7 @@ def _workspace_response(
 @agent_required
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
+    case_opened(case=case, user=request.user)  # the holder looking at it greets the customer
     return _workspace_response(request, case, "workspace")
 
 

@@ -153,6 +153,8 @@ class CaseEvent(models.Model):
     class Kind(models.TextChoices):
         QUEUED = "queued", "Queued"
         ASSIGNED = "assigned", "Assigned"
+        # The customer was told who has their conversation (once per agent and case).
+        GREETED = "greeted", "Greeted the customer"
         FIRST_RESPONSE = "first_response", "First response"
         REPLY = "reply", "Reply"
         NOTE = "note", "Internal note"

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -168,10 +167,8 @@ def _candidates(*, lock: bool) -> list[Candidate]:
 
 
 def case_assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None:
-    """Assign a locked, queued case. The warm greeting goes out on the customer's channel."""
-    greeted = CaseEvent.objects.filter(
-        case=case, kind=CaseEvent.Kind.ASSIGNED, data__to=user_id
-    ).exists()
+    """Assign a locked, queued case. The customer is greeted when the agent opens or takes it
+    (work.case_greet), not now: an agent who is assigned a case may not have looked yet."""
     case.status = Case.Status.ASSIGNED
     case.assignee_id = user_id
     case.assigned_at = timezone.now()
@@ -179,9 +176,6 @@ def case_assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None
     CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.ASSIGNED, actor=by, data={"to": user_id, "auto": auto}
     )
-    if not greeted:
-        # An agent taking a case back does not introduce themselves twice.
-        case_greet(case=case)
     # The agent hears of it, unless they took it themselves.
     send_on_commit(
         agent_group(user_id),
@@ -253,6 +247,8 @@ def case_pick(*, case_id: int, user: Any) -> Case:
             presence=AgentProfile.Presence.ONLINE, last_seen_at=timezone.now()
         )
     case_assign(case=case, user_id=user.pk, by=user, auto=False)
+    # Taking a case is looking at it.
+    case_greet(case=case, user=user)
     return case
 
 
@@ -324,11 +320,6 @@ def sla_phrase(case: Case, now: Any = None) -> str:
     if now >= case.sla_due_at:
         return f"first reply overdue by {timesince(case.sla_due_at, now)}"
     return f"first reply due in {timeuntil(case.sla_due_at, now)}"
-
-
-def warm_greeting_text(*, agent_name: str, customer_first_name: str = "") -> str:
-    template = getattr(settings, "BATON_WARM_GREETING", "")
-    return template.format(agent=agent_name, customer=customer_first_name or "there")
 
 
 def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:

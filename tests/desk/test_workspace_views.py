@@ -276,7 +276,13 @@ def test_transferring_to_an_agent_assigns_it_to_them(desk: Desk) -> None:
     transfer = desk.case.timeline.get(kind=CaseEvent.Kind.TRANSFER)
     assert transfer.data == {"to_agent": desk.leo.pk, "note": "You know this one"}
     greetings = Event.objects.filter(conversation=desk.case.conversation, role="agent")
-    assert [g.payload["agent"] for g in greetings.order_by("seq")] == ["Maya", "Leo"]
+    # Leo greets the customer when he opens the case, saying whom he takes over from.
+    assert [g.payload["agent"] for g in greetings.order_by("seq")] == ["Maya"]
+    desk.client.force_login(desk.leo)
+    desk.client.get(desk.url("case"))
+    handover = greetings.order_by("seq").last()
+    assert handover.payload["agent"] == "Leo"
+    assert "taking over from Maya" in handover.text
 
 
 @pytest.mark.parametrize(
@@ -446,8 +452,9 @@ def test_writes_need_the_csrf_token(desk: Desk) -> None:
 # session, user, agent check; the case and the agent's profile with its teams; the packet,
 # events, drafted actions and timeline; the customer with payment methods; orders with their
 # items, fulfillments and payments; subscriptions; contacts; macros; teams; agents.
-# And the agent's presence for the status switch.
-CASE_PAGE_QUERIES = 21
+# And the agent's presence for the status switch; and, for the case's holder, whether they
+# greeted the customer yet.
+CASE_PAGE_QUERIES = 22
 
 
 def test_the_case_page_costs_the_same_queries_for_any_number_of_events_and_orders(
