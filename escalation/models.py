@@ -116,6 +116,10 @@ class Case(models.Model):
     after_seq = models.PositiveIntegerField(default=0)
     # The conversation's last seq when the case was resolved.
     resolved_seq = models.PositiveIntegerField(null=True, blank=True)
+    # The case this one continues: the customer wrote again after a person resolved that one.
+    follows = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="followed_by"
+    )
 
     class Outcome(models.TextChoices):
         RESOLVED = "resolved", "Resolved"
@@ -163,6 +167,8 @@ class CaseEvent(models.Model):
         REQUEUED = "requeued", "Re-queued"
         SLA_WARNING = "sla_warning", "SLA warning"
         RESOLVED = "resolved", "Resolved"
+        # The customer only thanked or said goodbye after the resolve: no new case for it.
+        CLOSING_MESSAGE = "closing_message", "Customer's closing message"
         LLM_PACKET_FAILED = "llm_packet_failed", "LLM packet failed"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from conversations.events import (
     CaseUpdated,
     agent_group,
+    case_group,
     enqueue_on_commit,
     queue_send_on_commit,
     send_on_commit,
@@ -45,6 +46,7 @@ from escalation.services import (
     conversation_state_save,
     rule_evidence,
 )
+from escalation.signals.pleasantry import is_pleasantry
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ def case_open(
     team: str | None = None,
     evidence: dict[str, Any] | None = None,
     after_seq: int = 0,
+    follows: Case | None = None,
 ) -> tuple[Case, bool]:
     """Open a case for the conversation, unless it already has an open one. It is queued once
     its handoff packet is built (a task, after commit).
@@ -88,6 +91,7 @@ def case_open(
         team=team or "general",
         evidence=evidence or {},
         after_seq=after_seq,
+        follows=follows,
     )
     enqueue_on_commit(tasks.prepare_case, case.pk)
     return case, True
@@ -105,19 +109,38 @@ def conversation_baseline(*, last: Case | None) -> Baseline | None:
     return Baseline(seq=last.after_seq) if last.after_seq else None
 
 
-def case_returned_open(*, conversation: Conversation, last: Case | None) -> Case | None:
-    """The customer wrote to a conversation a person owns: if no case is open (a person resolved
-    it), open one, so the message does not go unanswered. `last` is the conversation's newest
-    case. Call holding the conversation lock."""
+def case_returned_open(
+    *, conversation: Conversation, last: Case | None, messages: list[Event], outcome: Any
+) -> Case | None:
+    """The customer wrote to a conversation a person owns, and no case is open (a person
+    resolved it): `messages` are what they wrote, `outcome` the rules on what came after the
+    resolve. Thanks and goodbyes join the resolved case's timeline (the transcript has them);
+    anything else opens a case that continues it, prioritised by the rules like any case, and
+    offered first to the agent who resolved the last one. Call holding the conversation lock."""
     if last is not None and last.status != Case.Status.RESOLVED:
         return None
+    if last is not None and all(is_pleasantry(e.text) for e in messages):
+        for message in messages:
+            CaseEvent.objects.create(
+                case=last,
+                kind=CaseEvent.Kind.CLOSING_MESSAGE,
+                data={"event": message.pk, "text": message.text[:200]},
+            )
+        send_on_commit(case_group(last.pk), CaseUpdated(case_id=last.pk))
+        return None
+    lead = outcome.rule if outcome.escalate else None
     case, _ = case_open(
         conversation=conversation,
         trigger=Case.Trigger.RETURNED,
-        reason="after a person closed the last case",
-        team=last.team if last else None,
-        priority=last.priority if last else None,
+        reason=lead.code if lead else "after a person closed the last case",
+        rule=Rule.objects.filter(code=lead.code).first() if lead else None,
+        team=lead.team if lead else (last.team if last else None),
+        # Like any case: the rules' priority (a handoff's 50 when none fires); queueing adds
+        # the risk and the customer's value. Never the last case's, which had its own reasons.
+        priority=lead.priority if lead else None,
+        evidence={"rules": outcome.codes, "follows": last.pk} if last else {},
         after_seq=last.resolved_seq or 0 if last else 0,
+        follows=last,
     )
     return case
 
@@ -185,10 +208,14 @@ def conversation_analyze(*, conversation_id: int) -> None:
     elif (
         is_open
         and conversation.owner == Conversation.Owner.HUMAN
-        and any(e.type == Event.Type.MESSAGE and e.role == "customer" for e in run.new_events)
+        and (
+            written := [
+                e for e in run.new_events if e.type == Event.Type.MESSAGE and e.role == "customer"
+            ]
+        )
     ):
         # A person closed the last case, and the AI may not answer: someone must.
-        case_returned_open(conversation=conversation, last=last)
+        case_returned_open(conversation=conversation, last=last, messages=written, outcome=outcome)
     conversation_analysis_done(conversation_id=conversation.pk, started_at=started_at)
 
 

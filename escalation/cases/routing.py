@@ -206,12 +206,24 @@ def cases_auto_assign(*, limit: int = 50) -> int:
         .filter(Q(required_skill="") | Q(required_skill__in=skills))
         .order_by("due_key", "id")[:limit]
     )
+    # A case that continues a resolved one goes back to the agent who resolved it, if they can
+    # take it now: the customer knows them, and they know the case.
+    resolvers = dict(
+        Case.objects.filter(
+            pk__in=[c.follows_id for c in cases if c.follows_id], assignee__isnull=False
+        ).values_list("pk", "assignee_id")
+        if any(c.follows_id for c in cases)
+        else []
+    )
     assigned = 0
     for case in cases:
         eligible = [a for a in agents if a.can_take(case)]
         if not eligible:
             continue
-        agent = min(eligible, key=lambda a: (a.load, a.held, a.user_id))
+        resolver = resolvers.get(case.follows_id)
+        agent = next((a for a in eligible if a.user_id == resolver), None) or min(
+            eligible, key=lambda a: (a.load, a.held, a.user_id)
+        )
         case_assign(case=case, user_id=agent.user_id, auto=True)
         agent.load += case.weight
         agent.held += 1

@@ -60,7 +60,13 @@ def case_greet(*, case: Case, user: Any) -> Event | None:
     and one taking over after someone else greeted says so. Call holding the case row lock."""
     if case.status != Case.Status.ASSIGNED or case.assignee_id != user.pk:
         return None
-    greetings = list(case.timeline.filter(kind=CaseEvent.Kind.GREETED).order_by("at", "id"))
+    # The customer met whoever greeted on the case this one continues, too.
+    greetings = list(
+        CaseEvent.objects.filter(
+            case_id__in=[case.pk, case.follows_id] if case.follows_id else [case.pk],
+            kind=CaseEvent.Kind.GREETED,
+        ).order_by("at", "id")
+    )
     if any(g.actor_id == user.pk for g in greetings):
         return None
     previous = greetings[-1].data.get("name", "") if greetings else ""
@@ -103,7 +109,11 @@ def case_opened(*, case: Case, user: Any) -> Event | None:
     Costs one query when there is nothing to do."""
     if case.status != Case.Status.ASSIGNED or case.assignee_id != user.pk:
         return None
-    if case.timeline.filter(kind=CaseEvent.Kind.GREETED, actor_id=user.pk).exists():
+    if CaseEvent.objects.filter(
+        case_id__in=[case.pk, case.follows_id] if case.follows_id else [case.pk],
+        kind=CaseEvent.Kind.GREETED,
+        actor_id=user.pk,
+    ).exists():
         return None
     with transaction.atomic():
         locked = (
