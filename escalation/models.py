@@ -44,6 +44,11 @@ class AgentProfile(models.Model):
         default=list, blank=True, help_text="Topics this agent is trained for, e.g. bereavement."
     )
     presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.OFFLINE)
+    # What the person chose on the status switch (online or away). Presence falls to offline
+    # when their desk goes quiet; on their return it comes back as this, not as Available.
+    chosen_presence = models.CharField(
+        max_length=10, choices=Presence.choices, default=Presence.ONLINE
+    )
     # The desk socket's last heartbeat: presence older than the timeout counts as offline.
     last_seen_at = models.DateTimeField(null=True, blank=True)
 

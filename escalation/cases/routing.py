@@ -255,8 +255,10 @@ def case_pick(*, case_id: int, user: Any) -> Case:
         if refusal:
             raise CannotTake(refusal)
     if profile is not None and profile.presence == AgentProfile.Presence.OFFLINE:
+        # Back at the desk, as the status they chose: taking a case while Away stays Away.
         AgentProfile.objects.filter(pk=profile.pk).update(
-            presence=AgentProfile.Presence.ONLINE, last_seen_at=timezone.now()
+            presence=profile.chosen_presence or AgentProfile.Presence.ONLINE,
+            last_seen_at=timezone.now(),
         )
     case_assign(case=case, user_id=user.pk, by=user, auto=False)
     # Taking a case is looking at it.
@@ -335,23 +337,27 @@ def sla_phrase(case: Case, now: Any = None) -> str:
 
 
 def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
-    """The desk socket's heartbeat: keeps the agent online, or away if they said so. Without a
-    stated presence (a page connecting) an away agent stays away; an offline one comes online."""
-    current = (
-        AgentProfile.objects.filter(user_id=user.pk).values_list("presence", flat=True).first()
+    """The desk socket's heartbeat: keeps the agent at the desk, as the status they chose.
+    A stated presence (the status switch: online or away) is their choice from now on;
+    without one (a page connecting) they come back as what they chose last, so an Away that
+    was set before the desk closed survives the disconnect."""
+    row = (
+        AgentProfile.objects.filter(user_id=user.pk)
+        .values_list("presence", "chosen_presence")
+        .first()
     )
-    if current is None:
+    if row is None:
         return
-    if presence in AgentProfile.Presence.values:
+    current, chosen = row
+    fields: dict[str, Any] = {"last_seen_at": timezone.now()}
+    if presence in (AgentProfile.Presence.ONLINE, AgentProfile.Presence.AWAY):
         wanted = presence
-    elif current == AgentProfile.Presence.AWAY:
-        wanted = AgentProfile.Presence.AWAY
+        fields["chosen_presence"] = presence
     else:
-        wanted = AgentProfile.Presence.ONLINE
+        wanted = chosen if chosen != AgentProfile.Presence.OFFLINE else AgentProfile.Presence.ONLINE
+    fields["presence"] = wanted
     came_online = wanted == AgentProfile.Presence.ONLINE and current != wanted
-    AgentProfile.objects.filter(user_id=user.pk).update(
-        presence=wanted, last_seen_at=timezone.now()
-    )
+    AgentProfile.objects.filter(user_id=user.pk).update(**fields)
     if came_online:
         # Someone with room just arrived: queued cases may go to them now.
         enqueue_on_commit(tasks.auto_assign)

@@ -26,6 +26,7 @@ from escalation.cases.routing import (
     case_priority,
     case_weight,
     cases_auto_assign,
+    presence_heartbeat,
     sla_minutes,
     sla_state,
 )
@@ -637,3 +638,35 @@ def test_concurrent_assigners_never_assign_a_case_twice_or_overfill_an_agent() -
         Event.objects.filter(role="agent").values_list("conversation_id", flat=True)
     )
     assert set(greetings.values()) == {1}
+
+
+# --- a chosen status survives a disconnect ----------------------------------------------------
+
+
+def test_away_survives_the_sweep_and_a_reconnect(bot: Integration) -> None:
+    maya = AgentProfileFactory(user__username="maya", online=True).user
+    presence_heartbeat(user=maya, presence=AgentProfile.Presence.AWAY)
+    AgentProfile.objects.filter(user=maya).update(
+        last_seen_at=timezone.now() - PRESENCE_TIMEOUT - timedelta(seconds=1)
+    )
+    assert cases_sweep()["offline"] == 1
+    CaseFactory(conversation__integration=bot)
+
+    presence_heartbeat(user=maya)  # the desk page connects again
+
+    profile = AgentProfile.objects.get(user=maya)
+    assert (profile.presence, profile.chosen_presence) == ("away", "away")
+    assert cases_auto_assign() == 0
+    presence_heartbeat(user=maya, presence=AgentProfile.Presence.ONLINE)
+    assert AgentProfile.objects.get(user=maya).presence == AgentProfile.Presence.ONLINE
+
+
+def test_taking_a_case_while_away_stays_away(bot: Integration) -> None:
+    maya = AgentProfileFactory(user__username="maya", online=True).user
+    presence_heartbeat(user=maya, presence=AgentProfile.Presence.AWAY)
+    AgentProfile.objects.filter(user=maya).update(presence=AgentProfile.Presence.OFFLINE)
+    case = CaseFactory(conversation__integration=bot)
+
+    case_pick(case_id=case.pk, user=maya)
+
+    assert AgentProfile.objects.get(user=maya).presence == AgentProfile.Presence.AWAY
