@@ -171,6 +171,7 @@ class CaseEvent(models.Model):
         TRANSFER = "transfer", "Transfer"
         REQUEUED = "requeued", "Re-queued"
         SLA_WARNING = "sla_warning", "SLA warning"
+        SLA_BREACHED = "sla_breached", "SLA breached"
         RESOLVED = "resolved", "Resolved"
         # The customer only thanked or said goodbye after the resolve: no new case for it.
         CLOSING_MESSAGE = "closing_message", "Customer's closing message"
@@ -190,6 +191,13 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on case {self.case_id}"
+
+    @property
+    def line(self) -> str:
+        """The entry in words, for the timeline (escalation/cases/timeline.py)."""
+        from escalation.cases.timeline import timeline_line
+
+        return timeline_line(self)
 
 
 class Signal(models.Model):

@@ -29,7 +29,7 @@ from conversations.services import (
     conversation_owner_set,
 )
 from escalation import llm_packets, tasks
-from escalation.cases.access import case_access, user_is_supervisor
+from escalation.cases.access import case_access, user_is_supervisor, user_name
 from escalation.cases.packet import case_packet_prepare
 from escalation.cases.routing import (
     PRESENCE_TIMEOUT,
@@ -308,21 +308,41 @@ def case_transfer(
         )
         if refusal:
             raise ValueError(refusal)
+        target_name = user_name(target.user)
         CaseEvent.objects.create(
             case=case,
             kind=CaseEvent.Kind.TRANSFER,
             actor=user,
-            data={"to_agent": agent_id, "note": note},
+            data={
+                "to_agent": agent_id,
+                "note": note,
+                "to_name": target_name,
+                "from_name": user_name(case.assignee) if case.assignee_id else "",
+            },
         )
         if case.assignee_id:
             send_on_commit(agent_group(case.assignee_id), CaseUpdated(case_id=case.pk))
         case.status = Case.Status.QUEUED
-        case_assign(case=case, user_id=target.user_id, by=user, auto=False)
+        case_assign(
+            case=case,
+            user_id=target.user_id,
+            by=user,
+            auto=False,
+            name=target_name,
+            via="transfer",
+        )
         return case
     if not Team.objects.filter(slug=team).exists():
         raise ValueError(f"No team {team!r}.")
     CaseEvent.objects.create(
-        case=case, kind=CaseEvent.Kind.TRANSFER, actor=user, data={"to_team": team, "note": note}
+        case=case,
+        kind=CaseEvent.Kind.TRANSFER,
+        actor=user,
+        data={
+            "to_team": team,
+            "note": note,
+            "from_name": user_name(case.assignee) if case.assignee_id else "",
+        },
     )
     old_team = case.team
     case.team = team
@@ -390,8 +410,34 @@ def cases_sweep() -> dict[str, int]:
             "user_id", flat=True
         )
     )
+    breached = 0
+    for case in (
+        Case.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("assignee")
+        .filter(
+            status__in=[Case.Status.QUEUED, Case.Status.ASSIGNED],
+            first_response_at__isnull=True,
+            sla_due_at__lt=now,
+        )
+        .exclude(timeline__kind=CaseEvent.Kind.SLA_BREACHED)
+    ):
+        # Once, and before the re-queue below: it names who held the case when it passed.
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.SLA_BREACHED,
+            data={
+                "due": case.sla_due_at.isoformat(),
+                "holder": case.assignee_id,
+                "holder_name": user_name(case.assignee) if case.assignee_id else "",
+            },
+        )
+        breached += 1
     requeued = 0
-    held = Case.objects.select_for_update(skip_locked=True).filter(status=Case.Status.ASSIGNED)
+    held = (
+        Case.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("assignee")
+        .filter(status=Case.Status.ASSIGNED)
+    )
     # Only the agent who held the case when its deadline passed missed it: one who took it over
     # afterwards keeps it (else it would bounce, greeting the customer again, on every sweep).
     missed = Q(first_response_at__isnull=True, sla_due_at__lt=now, assigned_at__lt=F("sla_due_at"))
@@ -435,6 +481,7 @@ def cases_sweep() -> dict[str, int]:
         "offline": stale,
         "requeued": requeued,
         "warned": warned,
+        "breached": breached,
         "unstuck": stuck,
         "assigned": assigned,
     }

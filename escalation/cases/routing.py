@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -166,16 +167,22 @@ def _candidates(*, lock: bool) -> list[Candidate]:
     ]
 
 
-def case_assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None:
+def case_assign(
+    *, case: Case, user_id: int, by: Any = None, auto: bool, name: str = "", via: str = ""
+) -> None:
     """Assign a locked, queued case. The customer is greeted when the agent opens or takes it
     (work.case_greet), not now: an agent who is assigned a case may not have looked yet."""
     case.status = Case.Status.ASSIGNED
     case.assignee_id = user_id
     case.assigned_at = timezone.now()
     case.save(update_fields=["status", "assignee", "assigned_at"])
-    CaseEvent.objects.create(
-        case=case, kind=CaseEvent.Kind.ASSIGNED, actor=by, data={"to": user_id, "auto": auto}
-    )
+    if not name:
+        user = get_user_model().objects.filter(pk=user_id).first()
+        name = user_name(user) if user is not None else ""
+    data: dict[str, Any] = {"to": user_id, "auto": auto, "to_name": name}
+    if via:
+        data["via"] = via
+    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.ASSIGNED, actor=by, data=data)
     # The agent hears of it, unless they took it themselves.
     send_on_commit(
         agent_group(user_id),
@@ -224,7 +231,7 @@ def cases_auto_assign(*, limit: int = 50) -> int:
         agent = next((a for a in eligible if a.user_id == resolver), None) or min(
             eligible, key=lambda a: (a.load, a.held, a.user_id)
         )
-        case_assign(case=case, user_id=agent.user_id, auto=True)
+        case_assign(case=case, user_id=agent.user_id, auto=True, name=agent.name)
         agent.load += case.weight
         agent.held += 1
         assigned += 1
@@ -260,7 +267,7 @@ def case_pick(*, case_id: int, user: Any) -> Case:
             presence=profile.chosen_presence or AgentProfile.Presence.ONLINE,
             last_seen_at=timezone.now(),
         )
-    case_assign(case=case, user_id=user.pk, by=user, auto=False)
+    case_assign(case=case, user_id=user.pk, by=user, auto=False, name=user_name(user))
     # Taking a case is looking at it.
     case_greet(case=case, user=user)
     return case
@@ -270,12 +277,16 @@ def case_pick(*, case_id: int, user: Any) -> Case:
 def case_requeue(*, case: Case, reason: str, by: Any = None) -> None:
     """Put an assigned case back on the queue (its aging key is kept). Call holding its lock."""
     previous = case.assignee_id
+    previous_name = user_name(case.assignee) if previous else ""
     case.status = Case.Status.QUEUED
     case.assignee = None
     case.assigned_at = None
     case.save(update_fields=["status", "assignee", "assigned_at", "missed_by"])
     CaseEvent.objects.create(
-        case=case, kind=CaseEvent.Kind.REQUEUED, actor=by, data={"reason": reason, "from": previous}
+        case=case,
+        kind=CaseEvent.Kind.REQUEUED,
+        actor=by,
+        data={"reason": reason, "from": previous, "from_name": previous_name},
     )
     queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
 

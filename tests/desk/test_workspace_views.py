@@ -253,7 +253,11 @@ def test_transferring_to_a_team_requeues_the_case_there(desk: Desk) -> None:
         None,
     )
     transfer = desk.case.timeline.get(kind=CaseEvent.Kind.TRANSFER)
-    assert transfer.data == {"to_team": "billing", "note": "A billing question"}
+    assert transfer.data == {
+        "to_team": "billing",
+        "note": "A billing question",
+        "from_name": "Maya",
+    }
     assert kinds(desk.case)[-2:] == ["transfer", "requeued"]
 
 
@@ -274,7 +278,12 @@ def test_transferring_to_an_agent_assigns_it_to_them(desk: Desk) -> None:
     desk.case.refresh_from_db()
     assert (desk.case.status, desk.case.assignee) == (Case.Status.ASSIGNED, desk.leo)
     transfer = desk.case.timeline.get(kind=CaseEvent.Kind.TRANSFER)
-    assert transfer.data == {"to_agent": desk.leo.pk, "note": "You know this one"}
+    assert transfer.data == {
+        "to_agent": desk.leo.pk,
+        "note": "You know this one",
+        "to_name": "Leo",
+        "from_name": "Maya",
+    }
     greetings = Event.objects.filter(conversation=desk.case.conversation, role="agent")
     # Leo greets the customer when he opens the case, saying whom he takes over from.
     assert [g.payload["agent"] for g in greetings.order_by("seq")] == ["Maya"]

@@ -277,6 +277,7 @@ def test_the_sweeper_requeues_the_cases_of_an_agent_gone_offline(bot: Integratio
         "offline": 1,
         "requeued": 1,
         "warned": 0,
+        "breached": 0,
         "unstuck": 0,
         "reanalysed": 0,
         "assigned": 1,
@@ -286,7 +287,8 @@ def test_the_sweeper_requeues_the_cases_of_an_agent_gone_offline(bot: Integratio
     assert case.assignee == stays
     assert timeline(case) == ["assigned", "requeued", "assigned"]
     requeued = case.timeline.get(kind=CaseEvent.Kind.REQUEUED)
-    assert requeued.data == {"reason": "agent offline", "from": gone.pk}
+    assert requeued.data == {"reason": "agent offline", "from": gone.pk, "from_name": "Gone"}
+    assert requeued.line == "Re-queued: Gone went offline"
     # Nobody opened the case: the customer was greeted by nobody.
     assert not Event.objects.filter(conversation=case.conversation, role="agent").exists()
 
@@ -309,7 +311,11 @@ def test_the_sweeper_requeues_a_case_that_missed_its_first_response_sla(bot: Int
     case.refresh_from_db()
     assert case.assignee == quick
     requeued = case.timeline.get(kind=CaseEvent.Kind.REQUEUED)
-    assert requeued.data == {"reason": "first response SLA missed", "from": slow.pk}
+    assert requeued.data == {
+        "reason": "first response SLA missed",
+        "from": slow.pk,
+        "from_name": "Slow",
+    }
     assert timeline(answered) == ["assigned"]
 
 
@@ -329,7 +335,7 @@ def test_a_missed_sla_requeues_once_not_on_every_sweep(bot: Integration) -> None
     second = cases_sweep()
 
     assert second["requeued"] == 0
-    assert timeline(case) == ["assigned", "requeued", "assigned"]
+    assert timeline(case) == ["assigned", "sla_breached", "requeued", "assigned"]
     case.refresh_from_db()
     assert (case.assignee, case.missed_by) == (fresh, slow)
     assert Event.objects.filter(conversation=case.conversation, role="agent").count() == 0
@@ -426,7 +432,11 @@ def test_case_pick_refuses_a_case_someone_else_holds(bot: Integration) -> None:
     assert case.assignee == maya
     assert case.timeline.filter(kind=CaseEvent.Kind.ASSIGNED).count() == 1
     assigned = case.timeline.get(kind=CaseEvent.Kind.ASSIGNED)
-    assert (assigned.actor, assigned.data) == (maya, {"to": maya.pk, "auto": False})
+    assert (assigned.actor, assigned.data) == (
+        maya,
+        {"to": maya.pk, "auto": False, "to_name": "Maya"},
+    )
+    assert assigned.line == "Maya took the case"
 
 
 def test_case_pick_refuses_a_resolved_case(bot: Integration) -> None:
