@@ -125,11 +125,16 @@ class Case(models.Model):
     follows = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="followed_by"
     )
+    # The same customer's case this one was merged into (it is resolved as merged).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_cases"
+    )
 
     class Outcome(models.TextChoices):
         RESOLVED = "resolved", "Resolved"
         FOLLOW_UP = "follow_up", "Follow-up needed"
         HANDED_BACK = "handed_back", "Handed back to the AI"
+        MERGED = "merged", "Merged into another case"
 
     outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
 
@@ -175,6 +180,7 @@ class CaseEvent(models.Model):
         RESOLVED = "resolved", "Resolved"
         # The customer only thanked or said goodbye after the resolve: no new case for it.
         CLOSING_MESSAGE = "closing_message", "Customer's closing message"
+        MERGED = "merged", "Merged"
         LLM_PACKET_FAILED = "llm_packet_failed", "LLM packet failed"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")

@@ -87,6 +87,11 @@ def timeline_line(event: CaseEvent) -> str:
         return _with(f"Closed{by}: {outcome}", data.get("note", ""))
     if kind == Kind.CLOSING_MESSAGE:
         return f"The customer wrote after the close: \u201c{data.get('text', '')}\u201d"
+    if kind == Kind.MERGED:
+        by = actor or "Someone"
+        if data.get("into"):
+            return f"{by} merged this case into case {data['into']}"
+        return f"{by} merged case {data.get('from')} into this case (its transcript is below)"
     if kind == Kind.LLM_PACKET_FAILED:
         return "The LLM's packet failed; the embedded packet stands"
     return event.get_kind_display()

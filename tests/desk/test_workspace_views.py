@@ -462,8 +462,8 @@ def test_writes_need_the_csrf_token(desk: Desk) -> None:
 # events, drafted actions and timeline; the customer with payment methods; orders with their
 # items, fulfillments and payments; subscriptions; contacts; macros; teams; agents.
 # And the agent's presence for the status switch; and, for the case's holder, whether they
-# greeted the customer yet.
-CASE_PAGE_QUERIES = 22
+# greeted the customer yet; and the customer's other cases (escalation/cases/related.py).
+CASE_PAGE_QUERIES = 23
 
 
 def test_the_case_page_costs_the_same_queries_for_any_number_of_events_and_orders(
