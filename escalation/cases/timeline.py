@@ -91,7 +91,9 @@ def timeline_line(event: CaseEvent) -> str:
         by = actor or "Someone"
         if data.get("into"):
             return f"{by} merged this case into case {data['into']}"
-        return f"{by} merged case {data.get('from')} into this case (its transcript is below)"
+        return (
+            f"{by} merged case {data.get('from')} into this case; its transcript stays on this page"
+        )
     if kind == Kind.LLM_PACKET_FAILED:
         return "The LLM's packet failed; the embedded packet stands"
     return event.get_kind_display()
