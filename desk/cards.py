@@ -17,6 +17,7 @@ from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from desk.templatetags.desk_tags import sentiment_label, trend_arrow
+from escalation.cases.related import cases_related_open
 from escalation.cases.routing import sla_phrase, sla_state
 from escalation.models import Case
 
@@ -42,6 +43,8 @@ class QueueCard:
     due: str
     status: str
     status_label: str
+    # How many other open cases the same customer has (escalation/cases/related.py).
+    related_open: int = 0
 
     @property
     def sentiment_class(self) -> str:
@@ -76,6 +79,8 @@ def _assignee(user: Any) -> str:
 def queue_cards(cases: Iterable[Case], now: datetime | None = None) -> list[QueueCard]:
     """The cards for `cases` (with conversation, customer, assignee and rule selected)."""
     now = now or timezone.now()
+    cases = list(cases)
+    related = cases_related_open(cases=cases)
     cards = []
     for case in cases:
         cards.append(
@@ -99,6 +104,7 @@ def queue_cards(cases: Iterable[Case], now: datetime | None = None) -> list[Queu
                 due=sla_phrase(case, now),
                 status=case.status,
                 status_label=case.get_status_display(),
+                related_open=related.get(case.pk, 0),
             )
         )
     return cards

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from escalation.cases.work import case_greeted
+
 # {name} tokens only: any other brace in a reply is text, so one odd macro cannot break a page.
 _VARIABLE = re.compile(r"\{(\w+)\}")
 
@@ -14,7 +16,15 @@ def macro_fill(body: str, values: dict[str, str]) -> str:
     return _VARIABLE.sub(lambda match: values.get(match.group(1), ""), body)
 
 
+def macro_is_greeting(name: str) -> bool:
+    """A canned reply that introduces the agent ("Greeting", "Greeting (formal)")."""
+    return name.strip().lower().startswith("greeting")
+
+
 def macros_render(*, workspace: Any, agent: Any) -> list[dict[str, str]]:
+    """The canned replies for the case; a greeting is left out once the customer was greeted,
+    so nobody introduces themselves twice."""
+    greeted = case_greeted(timeline=workspace.timeline)
     account = workspace.account
     # The person chatting, as the platform named them; else the linked account's holder.
     ref = workspace.case.conversation.customer
@@ -28,4 +38,8 @@ def macros_render(*, workspace: Any, agent: Any) -> list[dict[str, str]]:
         if linked
         else (workspace.orders[0].order_id if workspace.orders else ""),
     }
-    return [{"name": m.name, "body": macro_fill(m.body, values)} for m in workspace.macros]
+    return [
+        {"name": m.name, "body": macro_fill(m.body, values)}
+        for m in workspace.macros
+        if not (greeted and macro_is_greeting(m.name))
+    ]

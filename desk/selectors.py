@@ -13,6 +13,7 @@ from actions.models import DraftedAction
 from conversations.models import Event
 from desk.models import Macro
 from escalation.cases.access import agent_teams, case_may_work
+from escalation.cases.related import case_related
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Team
 from store import selectors as store_selectors
 
@@ -46,6 +47,8 @@ QUEUE_CARD_FIELDS = (
     "first_response_at",
     "due_key",
     "conversation__external_id",
+    "conversation__account_id",
+    "conversation__integration_id",
     "conversation__customer__name",
     "conversation__customer__email",
     "conversation__customer__external_id",
@@ -185,6 +188,8 @@ def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
         "is_open": is_open,
         # Reply, approve, transfer, resolve: the case's agent, or a supervisor.
         "can_work": case_may_work(case=case, user=user),
+        # The customer's other open and recent cases (templates/desk/_related_cases.html).
+        "related": case_related(case=case, user=user),
         # The suggested reply fills the box until the customer has had a first answer.
         "draft_reply": (
             (workspace.packet.data.get("suggested_reply", "") if workspace.packet else "")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("cases/<int:case_id>/note/", views.note, name="note"),
     path("cases/<int:case_id>/transfer/", views.transfer, name="transfer"),
     path("cases/<int:case_id>/resolve/", views.resolve, name="resolve"),
+    path("cases/<int:case_id>/merge/", views.merge, name="merge"),
     path(
         "cases/<int:case_id>/actions/<int:action_id>/approve/",
         views.action_approve,

@@ -24,6 +24,7 @@ from desk.selectors import (
     queue_for_agent,
 )
 from escalation.cases.access import (
+    CaseAccessError,
     CaseClosed,
     CaseNotFound,
     NotYourCase,
@@ -31,8 +32,9 @@ from escalation.cases.access import (
     case_access,
 )
 from escalation.cases.lifecycle import case_resolve, case_transfer
+from escalation.cases.related import case_merge
 from escalation.cases.routing import CannotTake, CaseTaken, case_pick
-from escalation.cases.work import case_action_decide, case_note, case_reply
+from escalation.cases.work import case_action_decide, case_note, case_opened, case_reply
 from escalation.models import Case
 
 MAX_TEXT = 4000
@@ -69,6 +71,7 @@ def _workspace_response(
 @agent_required
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
+    case_opened(case=case, user=request.user)  # the holder looking at it greets the customer
     return _workspace_response(request, case, "workspace")
 
 
@@ -256,3 +259,27 @@ def next_case(request: HttpRequest) -> HttpResponse:
         messages.info(request, "No case is waiting for you.")
         return redirect("desk:queue")
     return redirect("desk:case", case_id=case.pk)
+
+
+@agent_required
+@require_POST
+def merge(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Close this case into the same customer's other open case (`into`), which stays."""
+    case = _case(request, case_id)
+    try:
+        into_id = int(request.POST.get("into") or "")
+    except ValueError:
+        messages.error(request, "Choose the case to merge into.")
+        return redirect("desk:case", case_id=case.pk)
+    try:
+        into = case_merge(case_id=case.pk, into_id=into_id, user=request.user)
+    except CaseNotFound:
+        messages.error(request, "No such case to merge into.")
+        return redirect("desk:case", case_id=case.pk)
+    except (CaseAccessError, ValueError) as exc:
+        messages.error(request, str(exc))
+        return redirect("desk:case", case_id=case.pk)
+    messages.success(request, f"Case {case.pk} was merged into case {into.pk}.")
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("desk:case", args=[into.pk]))
+    return redirect("desk:case", case_id=into.pk)

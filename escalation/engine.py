@@ -49,7 +49,11 @@ def entities_of(turns: Sequence[Turn]) -> list[Entity]:
     found: list[Entity] = []
     for index, turn in enumerate(turns):
         if turn.type == "message" and turn.text:
-            found.extend(extract_entities(turn.text, turn=index))
+            entities = extract_entities(turn.text, turn=index)
+            if turn.role == "agent":
+                # "I'm Maya", "taking over from Leo": the desk's own people, not the case's.
+                entities = [e for e in entities if e.type != "person_name"]
+            found.extend(entities)
     return found
 
 

@@ -195,8 +195,9 @@ customer_feeling (a few words).
 - topic: one of {", ".join(TOPICS)}; or null.
 - entities: order ids, emails, phones, amounts, dates, tracking numbers and product names, each \
 exactly as written in the transcript, with the number of the turn it appears in.
-- suggested_reply: the agent's first message to the customer. Make it warm and brief, and show \
-that the context is known so the customer need not repeat themselves. Promise nothing: no refund, \
+- suggested_reply: the agent's first reply to the customer. The customer has already been \
+greeted by the agent, who said who they are and that they have the whole conversation: do not \
+greet, introduce the agent or say that again. Make it warm and brief, and show what is known. Promise nothing: no refund, \
 credit, replacement, exception, amount or date, unless the facts explicitly say it is allowed. Do \
 not claim that anything has been done. Do not invent details that are not in the data.
 

@@ -44,6 +44,11 @@ class AgentProfile(models.Model):
         default=list, blank=True, help_text="Topics this agent is trained for, e.g. bereavement."
     )
     presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.OFFLINE)
+    # What the person chose on the status switch (online or away). Presence falls to offline
+    # when their desk goes quiet; on their return it comes back as this, not as Available.
+    chosen_presence = models.CharField(
+        max_length=10, choices=Presence.choices, default=Presence.ONLINE
+    )
     # The desk socket's last heartbeat: presence older than the timeout counts as offline.
     last_seen_at = models.DateTimeField(null=True, blank=True)
 
@@ -111,11 +116,25 @@ class Case(models.Model):
     summary_line = models.CharField(max_length=200, blank=True)
     sentiment = models.FloatField(default=0)
     sentiment_trend = models.FloatField(default=0)
+    # The case reads the conversation's events after this seq: what came before was an earlier
+    # case's, handed back to the AI, and is not this one's reason (its packet, its evidence).
+    after_seq = models.PositiveIntegerField(default=0)
+    # The conversation's last seq when the case was resolved.
+    resolved_seq = models.PositiveIntegerField(null=True, blank=True)
+    # The case this one continues: the customer wrote again after a person resolved that one.
+    follows = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="followed_by"
+    )
+    # The same customer's case this one was merged into (it is resolved as merged).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_cases"
+    )
 
     class Outcome(models.TextChoices):
         RESOLVED = "resolved", "Resolved"
         FOLLOW_UP = "follow_up", "Follow-up needed"
         HANDED_BACK = "handed_back", "Handed back to the AI"
+        MERGED = "merged", "Merged into another case"
 
     outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
 
@@ -148,6 +167,8 @@ class CaseEvent(models.Model):
     class Kind(models.TextChoices):
         QUEUED = "queued", "Queued"
         ASSIGNED = "assigned", "Assigned"
+        # The customer was told who has their conversation (once per agent and case).
+        GREETED = "greeted", "Greeted the customer"
         FIRST_RESPONSE = "first_response", "First response"
         REPLY = "reply", "Reply"
         NOTE = "note", "Internal note"
@@ -155,7 +176,11 @@ class CaseEvent(models.Model):
         TRANSFER = "transfer", "Transfer"
         REQUEUED = "requeued", "Re-queued"
         SLA_WARNING = "sla_warning", "SLA warning"
+        SLA_BREACHED = "sla_breached", "SLA breached"
         RESOLVED = "resolved", "Resolved"
+        # The customer only thanked or said goodbye after the resolve: no new case for it.
+        CLOSING_MESSAGE = "closing_message", "Customer's closing message"
+        MERGED = "merged", "Merged"
         LLM_PACKET_FAILED = "llm_packet_failed", "LLM packet failed"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")
@@ -172,6 +197,13 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on case {self.case_id}"
+
+    @property
+    def line(self) -> str:
+        """The entry in words, for the timeline (escalation/cases/timeline.py)."""
+        from escalation.cases.timeline import timeline_line
+
+        return timeline_line(self)
 
 
 class Signal(models.Model):

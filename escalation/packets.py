@@ -201,27 +201,19 @@ def _about(*, topic: str, order_ids: Sequence[str]) -> str:
     return ""
 
 
-def suggested_reply(
-    *, first_name: str, state: StateFacts, order_ids: Sequence[str] = (), agent_name: str = ""
-) -> str:
-    """Warm, shows the context is known, and promises nothing: no amounts, refunds or dates."""
-    greeting = f"Hi {first_name}," if first_name else "Hi,"
-    me = (
-        f" I'm {agent_name}, a specialist on the team."
-        if agent_name
-        else " I'm a specialist on the team."
-    )
-    known = " I've read your whole conversation with our assistant, so you won't need to repeat anything."
+def suggested_reply(*, first_name: str, state: StateFacts, order_ids: Sequence[str] = ()) -> str:
+    """The agent's first reply after the greeting (which says who they are and that the context
+    is known, so this does not say it again). Warm, shows the context is known, and promises
+    nothing: no amounts, refunds or dates."""
+    thanks = f"Thank you for waiting, {first_name}." if first_name else "Thank you for waiting."
     about = _about(topic=state.topic, order_ids=order_ids)
     empathy = ""
     if state.sentiment <= -0.15 or state.counts.get("customer_requested_human"):
         empathy = " I'm sorry this has taken more of your time than it should have."
     if state.topic == "bereavement":
         empathy = " I'm so sorry for your loss, and I'll take care of this with you."
-    next_step = (
-        " Give me a moment while I look at your account, and I'll tell you exactly what I can do."
-    )
-    return (greeting + me + known + about + empathy + next_step).strip()
+    next_step = " I'm checking your account now, and I'll tell you exactly what I can do."
+    return (thanks + about + empathy + next_step).strip()
 
 
 def _order_ids(turns: Sequence[Turn], entities: Sequence[Entity], link: Link) -> list[str]:

@@ -7,11 +7,13 @@ import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from conversations.events import enqueue_on_commit
 from conversations.models import Conversation, Event
@@ -192,6 +194,15 @@ def _messages_update(*, conversation: Conversation, events: Sequence[Event]) -> 
     return facts
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """Where a conversation starts again for the engine: after the event `seq`, and for
+    signals without an event (the policy layer's), after `at`."""
+
+    seq: int
+    at: datetime | None = None
+
+
 @dataclass
 class EngineRun:
     turns: list[Turn]
@@ -206,24 +217,31 @@ def conversation_engine_run(
     external_id: str = "",
     link: bool = True,
     policy_denials: bool = False,
+    since: Baseline | None = None,
 ) -> EngineRun:
     """Analyse what is new in the conversation and run the engine over all of it (signals,
     state, rules, entities and, with `link`, the customer's records). With `policy_denials`
-    the policy layer's denials of the AI's calls count as signals too. Safe to run any number
-    of times. Call holding the conversation (or its case) row lock."""
+    the policy layer's denials of the AI's calls count as signals too. With `since`, the
+    engine reads only what came after it (a hand-back): every event is still analysed, but
+    the earlier ones are no reason for anything now. Safe to run any number of times. Call
+    holding the conversation (or its case) row lock."""
     events = list(Event.objects.filter(conversation=conversation).order_by("seq", "id"))
     analysed = set(
         MessageAnalysis.objects.filter(conversation=conversation).values_list("event_id", flat=True)
     )
     messages = _messages_update(conversation=conversation, events=events)
+    new_events = [e for e in events if e.pk not in analysed]
+    if since is not None and since.seq:
+        kept = [i for i, e in enumerate(events) if e.seq > since.seq]
+        events = [events[i] for i in kept]
+        messages = [messages[i] for i in kept]
     turns = [event_turn(e) for e in events]
     if policy_denials:
         # Denials reported by the policy layer arrive as Signal rows without an event.
-        outside = list(
-            Signal.objects.filter(conversation=conversation, event__isnull=True).values_list(
-                "kind", flat=True
-            )
-        )
+        outside_rows = Signal.objects.filter(conversation=conversation, event__isnull=True)
+        if since is not None and since.at is not None:
+            outside_rows = outside_rows.filter(created_at__gt=since.at)
+        outside = list(outside_rows.values_list("kind", flat=True))
         if outside:
             messages = [*messages, MessageFacts(0, "ai", None, outside, [])]
     ref = conversation.customer
@@ -236,9 +254,7 @@ def conversation_engine_run(
         name=ref.name if ref else "",
         link=link,
     )
-    return EngineRun(
-        turns=turns, analysis=analysis, new_events=[e for e in events if e.pk not in analysed]
-    )
+    return EngineRun(turns=turns, analysis=analysis, new_events=new_events)
 
 
 def conversation_state_save(*, conversation: Conversation, analysis: Analysis) -> ConversationState:
@@ -261,11 +277,18 @@ def conversation_state_save(*, conversation: Conversation, analysis: Analysis) -
 MAX_CASE_EVIDENCE = 20
 
 
-def rule_evidence(*, conversation: Conversation, rule: RuleSpec) -> list[dict[str, Any]]:
+def rule_evidence(
+    *, conversation: Conversation, rule: RuleSpec, since: Baseline | None = None
+) -> list[dict[str, Any]]:
     """The signals behind a rule, with their spans: those of the kinds its condition names (a
-    topic condition names the sensitive topics); every signal when it reads risk or sentiment."""
+    topic condition names the sensitive topics); every signal when it reads risk or sentiment.
+    With `since`, only the signals of events after it."""
     fields = condition_fields(rule.condition)
     signals = Signal.objects.filter(conversation=conversation).order_by("id")
+    if since is not None and since.seq:
+        signals = signals.filter(Q(event__seq__gt=since.seq) | Q(event__isnull=True))
+        if since.at is not None:
+            signals = signals.exclude(event__isnull=True, created_at__lte=since.at)
     if not fields & {"risk", "sentiment", "trend"}:
         kinds = fields & set(SIGNAL_FIELDS)
         if "topic" in fields:

@@ -227,13 +227,21 @@ BATON_LLM_MAX_INPUT_CHARS = env.int("BATON_LLM_MAX_INPUT_CHARS", default=24_000)
 # How long a handoff may wait for the LLM's packet before it is queued with the embedded one.
 BATON_LLM_HANDOFF_BUDGET = env.float("BATON_LLM_HANDOFF_BUDGET", default=3.0)
 
-# Sent on the customer's channel when an agent takes a case. {agent}, {customer}.
+# Sent on the customer's channel when the agent who holds a case opens or takes it. {customer}
+# (first name), {agent} (name), {intro} ("I'm Leo from the support team").
 BATON_WARM_GREETING = env.str(
     "BATON_WARM_GREETING",
     default=(
-        "Hi {customer}, I'm {agent}, a specialist on the team. I have the full context of your "
-        "conversation with our assistant, so you won't need to repeat anything. "
-        "I'm looking into it now."
+        "Hi {customer}, {intro}. I have the full context of your conversation with our "
+        "assistant, so you won't need to repeat anything. I'm looking into it now."
+    ),
+)
+# Sent instead when the case changes hands after a greeting: {previous} is who greeted last.
+BATON_HANDOVER_GREETING = env.str(
+    "BATON_HANDOVER_GREETING",
+    default=(
+        "Hi {customer}, {intro}, taking over from {previous}. I have the full context of your "
+        "conversation, so you won't need to repeat anything. I'm looking into it now."
     ),
 )
 CELERY_BEAT_SCHEDULE = {

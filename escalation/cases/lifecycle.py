@@ -16,6 +16,7 @@ from django.utils import timezone
 from conversations.events import (
     CaseUpdated,
     agent_group,
+    case_group,
     enqueue_on_commit,
     queue_send_on_commit,
     send_on_commit,
@@ -28,7 +29,7 @@ from conversations.services import (
     conversation_owner_set,
 )
 from escalation import llm_packets, tasks
-from escalation.cases.access import case_access, user_is_supervisor
+from escalation.cases.access import case_access, user_is_supervisor, user_name
 from escalation.cases.packet import case_packet_prepare
 from escalation.cases.routing import (
     PRESENCE_TIMEOUT,
@@ -40,10 +41,12 @@ from escalation.cases.routing import (
 )
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Rule, Team
 from escalation.services import (
+    Baseline,
     conversation_engine_run,
     conversation_state_save,
     rule_evidence,
 )
+from escalation.signals.pleasantry import is_pleasantry
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ def case_open(
     priority: int | None = None,
     team: str | None = None,
     evidence: dict[str, Any] | None = None,
+    after_seq: int = 0,
+    follows: Case | None = None,
 ) -> tuple[Case, bool]:
     """Open a case for the conversation, unless it already has an open one. It is queued once
     its handoff packet is built (a task, after commit).
@@ -85,24 +90,57 @@ def case_open(
         priority=priority if priority is not None else 50,
         team=team or "general",
         evidence=evidence or {},
+        after_seq=after_seq,
+        follows=follows,
     )
     enqueue_on_commit(tasks.prepare_case, case.pk)
     return case, True
 
 
-def case_returned_open(*, conversation: Conversation) -> Case | None:
-    """The customer wrote to a conversation a person owns: if no case is open (a person resolved
-    it), open one, so the message does not go unanswered. Call holding the conversation lock."""
-    # At most one case is open, and it is the newest: one query answers both questions.
-    last = Case.objects.filter(conversation=conversation).order_by("-id").first()
+def conversation_baseline(*, last: Case | None) -> Baseline | None:
+    """Where the engine starts reading a conversation whose newest case is `last`: after a
+    resolved case, what came before its resolve was dealt with and is no reason for a new one
+    (a hand-back sticks until the customer gives a new reason); an open case reads from where
+    it started."""
+    if last is None:
+        return None
+    if last.status == Case.Status.RESOLVED:
+        return Baseline(seq=last.resolved_seq or 0, at=last.resolved_at)
+    return Baseline(seq=last.after_seq) if last.after_seq else None
+
+
+def case_returned_open(
+    *, conversation: Conversation, last: Case | None, messages: list[Event], outcome: Any
+) -> Case | None:
+    """The customer wrote to a conversation a person owns, and no case is open (a person
+    resolved it): `messages` are what they wrote, `outcome` the rules on what came after the
+    resolve. Thanks and goodbyes join the resolved case's timeline (the transcript has them);
+    anything else opens a case that continues it, prioritised by the rules like any case, and
+    offered first to the agent who resolved the last one. Call holding the conversation lock."""
     if last is not None and last.status != Case.Status.RESOLVED:
         return None
+    if last is not None and all(is_pleasantry(e.text) for e in messages):
+        for message in messages:
+            CaseEvent.objects.create(
+                case=last,
+                kind=CaseEvent.Kind.CLOSING_MESSAGE,
+                data={"event": message.pk, "text": message.text[:200]},
+            )
+        send_on_commit(case_group(last.pk), CaseUpdated(case_id=last.pk))
+        return None
+    lead = outcome.rule if outcome.escalate else None
     case, _ = case_open(
         conversation=conversation,
         trigger=Case.Trigger.RETURNED,
-        reason="after a person closed the last case",
-        team=last.team if last else None,
-        priority=last.priority if last else None,
+        reason=lead.code if lead else "after a person closed the last case",
+        rule=Rule.objects.filter(code=lead.code).first() if lead else None,
+        team=lead.team if lead else (last.team if last else None),
+        # Like any case: the rules' priority (a handoff's 50 when none fires); queueing adds
+        # the risk and the customer's value. Never the last case's, which had its own reasons.
+        priority=lead.priority if lead else None,
+        evidence={"rules": outcome.codes, "follows": last.pk} if last else {},
+        after_seq=last.resolved_seq or 0 if last else 0,
+        follows=last,
     )
     return case
 
@@ -122,7 +160,13 @@ def conversation_analyze(*, conversation_id: int) -> None:
     )
     if conversation is None:
         return
-    run = conversation_engine_run(conversation=conversation, link=False, policy_denials=True)
+    # At most one case is open, and it is the newest.
+    last = Case.objects.filter(conversation=conversation).order_by("-id").first()
+    since = conversation_baseline(last=last)
+    after_seq = since.seq if since else 0
+    run = conversation_engine_run(
+        conversation=conversation, link=False, policy_denials=True, since=since
+    )
     analysis = run.analysis
     conversation_state_save(conversation=conversation, analysis=analysis)
     outcome = analysis.rules
@@ -138,6 +182,7 @@ def conversation_analyze(*, conversation_id: int) -> None:
             trigger=Case.Trigger.HANDOFF,
             reason=handoff.get("reason", ""),
             note=handoff.get("note") or "",
+            after_seq=after_seq,
         )
     elif outcome.escalate and is_open and conversation.owner == Conversation.Owner.AI:
         lead = outcome.rule
@@ -156,16 +201,21 @@ def conversation_analyze(*, conversation_id: int) -> None:
                 "reasons": analysis.reasons,
                 "risk": analysis.state.risk,
                 "topic": analysis.state.topic,
-                "signals": rule_evidence(conversation=conversation, rule=lead),
+                "signals": rule_evidence(conversation=conversation, rule=lead, since=since),
             },
+            after_seq=after_seq,
         )
     elif (
         is_open
         and conversation.owner == Conversation.Owner.HUMAN
-        and any(e.type == Event.Type.MESSAGE and e.role == "customer" for e in run.new_events)
+        and (
+            written := [
+                e for e in run.new_events if e.type == Event.Type.MESSAGE and e.role == "customer"
+            ]
+        )
     ):
         # A person closed the last case, and the AI may not answer: someone must.
-        case_returned_open(conversation=conversation)
+        case_returned_open(conversation=conversation, last=last, messages=written, outcome=outcome)
     conversation_analysis_done(conversation_id=conversation.pk, started_at=started_at)
 
 
@@ -258,21 +308,41 @@ def case_transfer(
         )
         if refusal:
             raise ValueError(refusal)
+        target_name = user_name(target.user)
         CaseEvent.objects.create(
             case=case,
             kind=CaseEvent.Kind.TRANSFER,
             actor=user,
-            data={"to_agent": agent_id, "note": note},
+            data={
+                "to_agent": agent_id,
+                "note": note,
+                "to_name": target_name,
+                "from_name": user_name(case.assignee) if case.assignee_id else "",
+            },
         )
         if case.assignee_id:
             send_on_commit(agent_group(case.assignee_id), CaseUpdated(case_id=case.pk))
         case.status = Case.Status.QUEUED
-        case_assign(case=case, user_id=target.user_id, by=user, auto=False)
+        case_assign(
+            case=case,
+            user_id=target.user_id,
+            by=user,
+            auto=False,
+            name=target_name,
+            via="transfer",
+        )
         return case
     if not Team.objects.filter(slug=team).exists():
         raise ValueError(f"No team {team!r}.")
     CaseEvent.objects.create(
-        case=case, kind=CaseEvent.Kind.TRANSFER, actor=user, data={"to_team": team, "note": note}
+        case=case,
+        kind=CaseEvent.Kind.TRANSFER,
+        actor=user,
+        data={
+            "to_team": team,
+            "note": note,
+            "from_name": user_name(case.assignee) if case.assignee_id else "",
+        },
     )
     old_team = case.team
     case.team = team
@@ -293,7 +363,9 @@ def case_resolve(*, case_id: int, user: Any, outcome: str, note: str = "") -> Ca
     case.status = Case.Status.RESOLVED
     case.outcome = outcome
     case.resolved_at = now
-    case.save(update_fields=["status", "outcome", "resolved_at"])
+    # What the conversation holds now was this case's: a later case reads what comes after.
+    case.resolved_seq = conversation.last_seq
+    case.save(update_fields=["status", "outcome", "resolved_at", "resolved_seq"])
     CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.RESOLVED, actor=user, data={"outcome": outcome, "note": note}
     )
@@ -338,8 +410,34 @@ def cases_sweep() -> dict[str, int]:
             "user_id", flat=True
         )
     )
+    breached = 0
+    for case in (
+        Case.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("assignee")
+        .filter(
+            status__in=[Case.Status.QUEUED, Case.Status.ASSIGNED],
+            first_response_at__isnull=True,
+            sla_due_at__lt=now,
+        )
+        .exclude(timeline__kind=CaseEvent.Kind.SLA_BREACHED)
+    ):
+        # Once, and before the re-queue below: it names who held the case when it passed.
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEvent.Kind.SLA_BREACHED,
+            data={
+                "due": case.sla_due_at.isoformat(),
+                "holder": case.assignee_id,
+                "holder_name": user_name(case.assignee) if case.assignee_id else "",
+            },
+        )
+        breached += 1
     requeued = 0
-    held = Case.objects.select_for_update(skip_locked=True).filter(status=Case.Status.ASSIGNED)
+    held = (
+        Case.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("assignee")
+        .filter(status=Case.Status.ASSIGNED)
+    )
     # Only the agent who held the case when its deadline passed missed it: one who took it over
     # afterwards keeps it (else it would bounce, greeting the customer again, on every sweep).
     missed = Q(first_response_at__isnull=True, sla_due_at__lt=now, assigned_at__lt=F("sla_due_at"))
@@ -383,6 +481,7 @@ def cases_sweep() -> dict[str, int]:
         "offline": stale,
         "requeued": requeued,
         "warned": warned,
+        "breached": breached,
         "unstuck": stuck,
         "assigned": assigned,
     }

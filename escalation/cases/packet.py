@@ -11,7 +11,7 @@ from conversations.models import Conversation
 from escalation.analysis import Turn
 from escalation.models import Case
 from escalation.packets import packet_build
-from escalation.services import conversation_engine_run
+from escalation.services import Baseline, conversation_engine_run
 from store.models import Customer
 
 
@@ -68,6 +68,8 @@ def case_packet_prepare(*, case: Case) -> dict[str, Any]:
     run = conversation_engine_run(
         conversation=conversation,
         external_id=conversation.account_id or (ref.external_id if ref else ""),
+        # A case opened after an earlier one was resolved is about what came after it.
+        since=Baseline(seq=case.after_seq) if case.after_seq else None,
     )
     analysis = run.analysis
     # The account the platform vouched for comes first. One found from the transcript (a user id

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -167,21 +167,22 @@ def _candidates(*, lock: bool) -> list[Candidate]:
     ]
 
 
-def case_assign(*, case: Case, user_id: int, by: Any = None, auto: bool) -> None:
-    """Assign a locked, queued case. The warm greeting goes out on the customer's channel."""
-    greeted = CaseEvent.objects.filter(
-        case=case, kind=CaseEvent.Kind.ASSIGNED, data__to=user_id
-    ).exists()
+def case_assign(
+    *, case: Case, user_id: int, by: Any = None, auto: bool, name: str = "", via: str = ""
+) -> None:
+    """Assign a locked, queued case. The customer is greeted when the agent opens or takes it
+    (work.case_greet), not now: an agent who is assigned a case may not have looked yet."""
     case.status = Case.Status.ASSIGNED
     case.assignee_id = user_id
     case.assigned_at = timezone.now()
     case.save(update_fields=["status", "assignee", "assigned_at"])
-    CaseEvent.objects.create(
-        case=case, kind=CaseEvent.Kind.ASSIGNED, actor=by, data={"to": user_id, "auto": auto}
-    )
-    if not greeted:
-        # An agent taking a case back does not introduce themselves twice.
-        case_greet(case=case)
+    if not name:
+        user = get_user_model().objects.filter(pk=user_id).first()
+        name = user_name(user) if user is not None else ""
+    data: dict[str, Any] = {"to": user_id, "auto": auto, "to_name": name}
+    if via:
+        data["via"] = via
+    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.ASSIGNED, actor=by, data=data)
     # The agent hears of it, unless they took it themselves.
     send_on_commit(
         agent_group(user_id),
@@ -212,13 +213,25 @@ def cases_auto_assign(*, limit: int = 50) -> int:
         .filter(Q(required_skill="") | Q(required_skill__in=skills))
         .order_by("due_key", "id")[:limit]
     )
+    # A case that continues a resolved one goes back to the agent who resolved it, if they can
+    # take it now: the customer knows them, and they know the case.
+    resolvers = dict(
+        Case.objects.filter(
+            pk__in=[c.follows_id for c in cases if c.follows_id], assignee__isnull=False
+        ).values_list("pk", "assignee_id")
+        if any(c.follows_id for c in cases)
+        else []
+    )
     assigned = 0
     for case in cases:
         eligible = [a for a in agents if a.can_take(case)]
         if not eligible:
             continue
-        agent = min(eligible, key=lambda a: (a.load, a.held, a.user_id))
-        case_assign(case=case, user_id=agent.user_id, auto=True)
+        resolver = resolvers.get(case.follows_id)
+        agent = next((a for a in eligible if a.user_id == resolver), None) or min(
+            eligible, key=lambda a: (a.load, a.held, a.user_id)
+        )
+        case_assign(case=case, user_id=agent.user_id, auto=True, name=agent.name)
         agent.load += case.weight
         agent.held += 1
         assigned += 1
@@ -249,10 +262,14 @@ def case_pick(*, case_id: int, user: Any) -> Case:
         if refusal:
             raise CannotTake(refusal)
     if profile is not None and profile.presence == AgentProfile.Presence.OFFLINE:
+        # Back at the desk, as the status they chose: taking a case while Away stays Away.
         AgentProfile.objects.filter(pk=profile.pk).update(
-            presence=AgentProfile.Presence.ONLINE, last_seen_at=timezone.now()
+            presence=profile.chosen_presence or AgentProfile.Presence.ONLINE,
+            last_seen_at=timezone.now(),
         )
-    case_assign(case=case, user_id=user.pk, by=user, auto=False)
+    case_assign(case=case, user_id=user.pk, by=user, auto=False, name=user_name(user))
+    # Taking a case is looking at it.
+    case_greet(case=case, user=user)
     return case
 
 
@@ -260,12 +277,16 @@ def case_pick(*, case_id: int, user: Any) -> Case:
 def case_requeue(*, case: Case, reason: str, by: Any = None) -> None:
     """Put an assigned case back on the queue (its aging key is kept). Call holding its lock."""
     previous = case.assignee_id
+    previous_name = user_name(case.assignee) if previous else ""
     case.status = Case.Status.QUEUED
     case.assignee = None
     case.assigned_at = None
     case.save(update_fields=["status", "assignee", "assigned_at", "missed_by"])
     CaseEvent.objects.create(
-        case=case, kind=CaseEvent.Kind.REQUEUED, actor=by, data={"reason": reason, "from": previous}
+        case=case,
+        kind=CaseEvent.Kind.REQUEUED,
+        actor=by,
+        data={"reason": reason, "from": previous, "from_name": previous_name},
     )
     queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
 
@@ -326,29 +347,28 @@ def sla_phrase(case: Case, now: Any = None) -> str:
     return f"first reply due in {timeuntil(case.sla_due_at, now)}"
 
 
-def warm_greeting_text(*, agent_name: str, customer_first_name: str = "") -> str:
-    template = getattr(settings, "BATON_WARM_GREETING", "")
-    return template.format(agent=agent_name, customer=customer_first_name or "there")
-
-
 def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
-    """The desk socket's heartbeat: keeps the agent online, or away if they said so. Without a
-    stated presence (a page connecting) an away agent stays away; an offline one comes online."""
-    current = (
-        AgentProfile.objects.filter(user_id=user.pk).values_list("presence", flat=True).first()
+    """The desk socket's heartbeat: keeps the agent at the desk, as the status they chose.
+    A stated presence (the status switch: online or away) is their choice from now on;
+    without one (a page connecting) they come back as what they chose last, so an Away that
+    was set before the desk closed survives the disconnect."""
+    row = (
+        AgentProfile.objects.filter(user_id=user.pk)
+        .values_list("presence", "chosen_presence")
+        .first()
     )
-    if current is None:
+    if row is None:
         return
-    if presence in AgentProfile.Presence.values:
+    current, chosen = row
+    fields: dict[str, Any] = {"last_seen_at": timezone.now()}
+    if presence in (AgentProfile.Presence.ONLINE, AgentProfile.Presence.AWAY):
         wanted = presence
-    elif current == AgentProfile.Presence.AWAY:
-        wanted = AgentProfile.Presence.AWAY
+        fields["chosen_presence"] = presence
     else:
-        wanted = AgentProfile.Presence.ONLINE
+        wanted = chosen if chosen != AgentProfile.Presence.OFFLINE else AgentProfile.Presence.ONLINE
+    fields["presence"] = wanted
     came_online = wanted == AgentProfile.Presence.ONLINE and current != wanted
-    AgentProfile.objects.filter(user_id=user.pk).update(
-        presence=wanted, last_seen_at=timezone.now()
-    )
+    AgentProfile.objects.filter(user_id=user.pk).update(**fields)
     if came_online:
         # Someone with room just arrived: queued cases may go to them now.
         enqueue_on_commit(tasks.auto_assign)

@@ -13,18 +13,63 @@ from actions.services import drafted_action_approve, drafted_action_reject
 from conversations.events import CaseUpdated, case_group, send_on_commit
 from conversations.models import Conversation, Event
 from conversations.services import conversation_message_add
-from escalation.cases.access import CaseClosed, case_access, user_actor, user_name
-from escalation.models import Case, CaseEvent
+from escalation.cases.access import (
+    CaseClosed,
+    case_access,
+    user_actor,
+    user_is_supervisor,
+    user_name,
+)
+from escalation.models import Case, CaseEvent, Team
 
 
-def warm_greeting_text(*, agent_name: str, customer_first_name: str = "") -> str:
-    template = getattr(settings, "BATON_WARM_GREETING", "")
-    return template.format(agent=agent_name, customer=customer_first_name or "there")
+def greeting_intro(*, name: str, team: Team | None, supervisor: bool) -> str:
+    """How a person introduces themselves to the customer: by what they are, never a title they
+    do not hold ("I'm Leo from the support team", "I'm Rita, a support supervisor")."""
+    if supervisor:
+        return f"I'm {name}, a support supervisor"
+    if team is None or team.slug == "general":
+        return f"I'm {name} from the support team"
+    return f"I'm {name} from the {team.name.lower()} team"
 
 
-def case_greet(*, case: Case) -> Event:
-    """Tell the customer who has their conversation now. Call holding the case row lock."""
-    user = case.assignee
+def warm_greeting_text(
+    *, agent_name: str, customer_first_name: str = "", intro: str = "", previous: str = ""
+) -> str:
+    """The customer's first words from a person on this case (BATON_WARM_GREETING), or, when
+    it changes hands after that, from the next one (BATON_HANDOVER_GREETING, with the
+    `previous` agent's name)."""
+    name = "BATON_HANDOVER_GREETING" if previous else "BATON_WARM_GREETING"
+    template = getattr(settings, name, "")
+    return template.format(
+        agent=agent_name,
+        customer=customer_first_name or "there",
+        intro=intro or f"I'm {agent_name}",
+        previous=previous,
+    )
+
+
+def case_greeted(*, timeline: list[CaseEvent]) -> bool:
+    """Whether the customer has been greeted on this case (from its timeline)."""
+    return any(t.kind == CaseEvent.Kind.GREETED for t in timeline)
+
+
+def case_greet(*, case: Case, user: Any) -> Event | None:
+    """`user`, who holds the case, has it in front of them: the customer hears who they are
+    talking to. Once per case and agent: an agent taking a case back is not introduced twice,
+    and one taking over after someone else greeted says so. Call holding the case row lock."""
+    if case.status != Case.Status.ASSIGNED or case.assignee_id != user.pk:
+        return None
+    # The customer met whoever greeted on the case this one continues, too.
+    greetings = list(
+        CaseEvent.objects.filter(
+            case_id__in=[case.pk, case.follows_id] if case.follows_id else [case.pk],
+            kind=CaseEvent.Kind.GREETED,
+        ).order_by("at", "id")
+    )
+    if any(g.actor_id == user.pk for g in greetings):
+        return None
+    previous = greetings[-1].data.get("name", "") if greetings else ""
     # of=self: PostgreSQL cannot lock the nullable side of the outer join to the customer.
     conversation = (
         Conversation.objects.select_for_update(of=("self",))
@@ -34,17 +79,56 @@ def case_greet(*, case: Case) -> Event:
     first_name = ""
     if conversation.customer and conversation.customer.name:
         first_name = conversation.customer.name.split()[0]
-    return conversation_message_add(
-        conversation=conversation,
-        role="agent",
-        text=warm_greeting_text(agent_name=user_name(user), customer_first_name=first_name),
-        author=user_name(user),
+    name = user_name(user)
+    intro = greeting_intro(
+        name=name,
+        team=Team.objects.filter(slug=case.team).first(),
+        supervisor=user_is_supervisor(user),
     )
+    text = warm_greeting_text(
+        agent_name=name, customer_first_name=first_name, intro=intro, previous=previous
+    )
+    if not text.strip():
+        # Greetings are switched off (an empty BATON_WARM_GREETING): the agent greets by hand.
+        return None
+    event = conversation_message_add(
+        conversation=conversation, role="agent", text=text, author=name
+    )
+    CaseEvent.objects.create(
+        case=case,
+        kind=CaseEvent.Kind.GREETED,
+        actor=user,
+        data={"name": name, "event": event.pk, **({"after": previous} if previous else {})},
+    )
+    return event
+
+
+def case_opened(*, case: Case, user: Any) -> Event | None:
+    """The case page was opened by `user`: if they hold the case and have not greeted the
+    customer yet, they do now (not on assignment: a customer is greeted by someone who looks).
+    Costs one query when there is nothing to do."""
+    if case.status != Case.Status.ASSIGNED or case.assignee_id != user.pk:
+        return None
+    if CaseEvent.objects.filter(
+        case_id__in=[case.pk, case.follows_id] if case.follows_id else [case.pk],
+        kind=CaseEvent.Kind.GREETED,
+        actor_id=user.pk,
+    ).exists():
+        return None
+    with transaction.atomic():
+        locked = (
+            (Case.objects.select_for_update(of=("self",)).select_related("assignee"))
+            .filter(pk=case.pk)
+            .first()
+        )
+        return case_greet(case=locked, user=user) if locked is not None else None
 
 
 @transaction.atomic
 def case_reply(*, case_id: int, user: Any, text: str) -> Event:
     case = case_access(user=user, case_id=case_id, lock=True, to_work=True)
+    # Nobody answers a customer without saying who they are first.
+    case_greet(case=case, user=user)
     conversation = Conversation.objects.select_for_update().get(pk=case.conversation_id)
     event = conversation_message_add(
         conversation=conversation, role="agent", text=text, author=user_name(user)

@@ -119,11 +119,7 @@ def test_an_agent_takes_approves_replies_and_resolves(
             "owner": "human",
             "by": "ai",
         }
-        # The case arrives live; the online agent with room gets it, and the customer is told.
-        frames += _frames(platform, "message")
-        greeting = frames[-1]
-        assert greeting["role"] == "agent"
-        assert "Maya" in greeting["text"] and "context" in greeting["text"]
+        # The case arrives live and the online agent with room gets it.
         while len([f for f in frames if f["type"] == "ack"]) < 4:
             frames.append(json.loads(platform.recv(timeout=10)))
         assert [f["status"] for f in frames if f["type"] == "ack"] == ["stored"] * 4
@@ -132,6 +128,11 @@ def test_an_agent_takes_approves_replies_and_resolves(
         page.locator("li.card:has-text('web-501') a").click()
 
         page.wait_for_selector("#packet")
+        # The customer is told who has their conversation once the agent opens it.
+        frames += _frames(platform, "message")
+        greeting = frames[-1]
+        assert greeting["role"] == "agent"
+        assert "Maya" in greeting["text"] and "context" in greeting["text"]
         assert "150" in page.inner_text("#packet")
         account = page.inner_text("#account")
         assert customer.first_name in account

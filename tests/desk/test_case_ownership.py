@@ -201,12 +201,17 @@ def test_an_away_agent_stays_away_when_a_desk_page_opens(desk: Desk) -> None:
     from escalation.cases.routing import presence_heartbeat
 
     at_desk(desk.maya)
-    AgentProfile.objects.filter(user=desk.maya).update(presence=AgentProfile.Presence.AWAY)
+    presence_heartbeat(user=desk.maya, presence=AgentProfile.Presence.AWAY)  # the switch
     presence_heartbeat(user=desk.maya)
     assert AgentProfile.objects.get(user=desk.maya).presence == AgentProfile.Presence.AWAY
     html = desk.client.get(reverse("desk:queue")).content.decode()
     assert '<option value="away" selected>' in html
 
+    # Gone quiet (the sweep), then back: still what they chose.
+    AgentProfile.objects.filter(user=desk.maya).update(presence=AgentProfile.Presence.OFFLINE)
+    presence_heartbeat(user=desk.maya)
+    assert AgentProfile.objects.get(user=desk.maya).presence == AgentProfile.Presence.AWAY
+    presence_heartbeat(user=desk.maya, presence=AgentProfile.Presence.ONLINE)
     AgentProfile.objects.filter(user=desk.maya).update(presence=AgentProfile.Presence.OFFLINE)
     presence_heartbeat(user=desk.maya)
     assert AgentProfile.objects.get(user=desk.maya).presence == AgentProfile.Presence.ONLINE

@@ -253,7 +253,11 @@ def test_transferring_to_a_team_requeues_the_case_there(desk: Desk) -> None:
         None,
     )
     transfer = desk.case.timeline.get(kind=CaseEvent.Kind.TRANSFER)
-    assert transfer.data == {"to_team": "billing", "note": "A billing question"}
+    assert transfer.data == {
+        "to_team": "billing",
+        "note": "A billing question",
+        "from_name": "Maya",
+    }
     assert kinds(desk.case)[-2:] == ["transfer", "requeued"]
 
 
@@ -274,9 +278,20 @@ def test_transferring_to_an_agent_assigns_it_to_them(desk: Desk) -> None:
     desk.case.refresh_from_db()
     assert (desk.case.status, desk.case.assignee) == (Case.Status.ASSIGNED, desk.leo)
     transfer = desk.case.timeline.get(kind=CaseEvent.Kind.TRANSFER)
-    assert transfer.data == {"to_agent": desk.leo.pk, "note": "You know this one"}
+    assert transfer.data == {
+        "to_agent": desk.leo.pk,
+        "note": "You know this one",
+        "to_name": "Leo",
+        "from_name": "Maya",
+    }
     greetings = Event.objects.filter(conversation=desk.case.conversation, role="agent")
-    assert [g.payload["agent"] for g in greetings.order_by("seq")] == ["Maya", "Leo"]
+    # Leo greets the customer when he opens the case, saying whom he takes over from.
+    assert [g.payload["agent"] for g in greetings.order_by("seq")] == ["Maya"]
+    desk.client.force_login(desk.leo)
+    desk.client.get(desk.url("case"))
+    handover = greetings.order_by("seq").last()
+    assert handover.payload["agent"] == "Leo"
+    assert "taking over from Maya" in handover.text
 
 
 @pytest.mark.parametrize(
@@ -446,8 +461,9 @@ def test_writes_need_the_csrf_token(desk: Desk) -> None:
 # session, user, agent check; the case and the agent's profile with its teams; the packet,
 # events, drafted actions and timeline; the customer with payment methods; orders with their
 # items, fulfillments and payments; subscriptions; contacts; macros; teams; agents.
-# And the agent's presence for the status switch.
-CASE_PAGE_QUERIES = 21
+# And the agent's presence for the status switch; and, for the case's holder, whether they
+# greeted the customer yet; and the customer's other cases (escalation/cases/related.py).
+CASE_PAGE_QUERIES = 23
 
 
 def test_the_case_page_costs_the_same_queries_for_any_number_of_events_and_orders(

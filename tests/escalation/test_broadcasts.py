@@ -43,20 +43,18 @@ def test_taking_a_case_greets_the_customer_and_tells_the_agent_and_the_queues(
 
     case, conversation = desk.case, desk.case.conversation
     assert _shape(pushes) == [
-        (integration_group(desk.bot.pk), "conversation.message"),
-        (conversation_group(conversation.pk), "conversation.events"),
         (agent_group(desk.maya.pk), "case.assigned"),
         (queue_group(case.team), "case.updated"),
         (ALL_QUEUES_GROUP, "case.updated"),
         (case_group(case.pk), "case.updated"),
+        (integration_group(desk.bot.pk), "conversation.message"),
+        (conversation_group(conversation.pk), "conversation.events"),
     ]
-    greeting = pushes[0][1]
+    greeting = pushes[4][1]
     assert isinstance(greeting, ConversationMessage)
     assert greeting.frame.role == "agent" and "Maya" in greeting.frame.text
-    assigned = pushes[2][1]
-    assert assigned == CaseAssigned(
-        case_id=case.pk, notify=False, summary=assigned.summary
-    )
+    assigned = pushes[0][1]
+    assert assigned == CaseAssigned(case_id=case.pk, notify=False, summary=assigned.summary)
 
 
 def test_a_reply_goes_to_the_customer_and_the_case_page_only(

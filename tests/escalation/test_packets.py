@@ -204,8 +204,7 @@ def assert_promises_nothing(reply: str) -> None:
 
 def test_the_reply_is_warm_and_shows_the_context_is_known() -> None:
     reply = packet_of(REFUND_DEMAND, customer={"first_name": "Yusuf"})["suggested_reply"]
-    assert reply.startswith("Hi Yusuf,")
-    assert "won't need to repeat anything" in reply
+    assert reply.startswith("Thank you for waiting, Yusuf.")
     assert "#W2378156" in reply  # the order the customer named
     assert "I'm sorry" in reply  # they asked for a person
 
@@ -224,7 +223,7 @@ def test_the_reply_greets_the_person_writing_not_the_account_they_write_about() 
         customer={"first_name": "Omar"},
         writer_name="Yuki Ahmed",
     )
-    assert packet["suggested_reply"].startswith("Hi Yuki,")
+    assert packet["suggested_reply"].startswith("Thank you for waiting, Yuki.")
 
 
 def test_the_reply_promises_no_amount_refund_or_date_the_customer_demanded() -> None:
@@ -263,7 +262,7 @@ def test_a_bereaved_customer_gets_condolences_first() -> None:
         ],
         customer={"first_name": "Ana"},
     )["suggested_reply"]
-    assert reply.startswith("Hi Ana,")
+    assert reply.startswith("Thank you for waiting, Ana.")
     assert "I'm so sorry for your loss" in reply
     assert "taken more of your time" not in reply
     assert_promises_nothing(reply)
@@ -287,12 +286,16 @@ def test_a_neutral_conversation_gets_no_apology() -> None:
     assert "a question about a product" in reply
 
 
-def test_the_reply_can_name_the_agent() -> None:
+def test_the_reply_does_not_repeat_the_greeting_or_call_anyone_a_specialist() -> None:
+    """The greeting went out when the agent opened the case; the reply follows it."""
     state = engine_run(
-        turns=[Turn(role="customer", text="Hello", seq=1)], rules=[], link=False
+        turns=[Turn(role="customer", text="Hello, get me a person", seq=1)], rules=[], link=False
     ).state
-    reply = suggested_reply(first_name="", state=state, agent_name="Maya")
-    assert reply.startswith("Hi, I'm Maya, a specialist on the team.")
+    reply = suggested_reply(first_name="Dana", state=state)
+    assert not reply.startswith(("Hi", "Hello"))
+    assert "I'm " not in reply.replace("I'm sorry", "").replace("I'm checking", "")
+    assert "specialist" not in reply
+    assert "repeat" not in reply and "whole conversation" not in reply
 
 
 def test_summary_build_is_deterministic() -> None:

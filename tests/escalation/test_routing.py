@@ -26,9 +26,11 @@ from escalation.cases.routing import (
     case_priority,
     case_weight,
     cases_auto_assign,
+    presence_heartbeat,
     sla_minutes,
     sla_state,
 )
+from escalation.cases.work import case_opened
 from escalation.models import AgentProfile, Case, CaseEvent
 from tests.conftest import Listener, event
 from tests.factories import AgentProfileFactory, CaseFactory
@@ -275,6 +277,7 @@ def test_the_sweeper_requeues_the_cases_of_an_agent_gone_offline(bot: Integratio
         "offline": 1,
         "requeued": 1,
         "warned": 0,
+        "breached": 0,
         "unstuck": 0,
         "reanalysed": 0,
         "assigned": 1,
@@ -284,10 +287,10 @@ def test_the_sweeper_requeues_the_cases_of_an_agent_gone_offline(bot: Integratio
     assert case.assignee == stays
     assert timeline(case) == ["assigned", "requeued", "assigned"]
     requeued = case.timeline.get(kind=CaseEvent.Kind.REQUEUED)
-    assert requeued.data == {"reason": "agent offline", "from": gone.pk}
-    # The customer hears who has the conversation now.
-    greetings = Event.objects.filter(conversation=case.conversation, role="agent")
-    assert [g.payload["agent"] for g in greetings.order_by("seq")] == ["Gone", "Stays"]
+    assert requeued.data == {"reason": "agent offline", "from": gone.pk, "from_name": "Gone"}
+    assert requeued.line == "Re-queued: Gone went offline"
+    # Nobody opened the case: the customer was greeted by nobody.
+    assert not Event.objects.filter(conversation=case.conversation, role="agent").exists()
 
 
 def test_the_sweeper_requeues_a_case_that_missed_its_first_response_sla(bot: Integration) -> None:
@@ -308,7 +311,11 @@ def test_the_sweeper_requeues_a_case_that_missed_its_first_response_sla(bot: Int
     case.refresh_from_db()
     assert case.assignee == quick
     requeued = case.timeline.get(kind=CaseEvent.Kind.REQUEUED)
-    assert requeued.data == {"reason": "first response SLA missed", "from": slow.pk}
+    assert requeued.data == {
+        "reason": "first response SLA missed",
+        "from": slow.pk,
+        "from_name": "Slow",
+    }
     assert timeline(answered) == ["assigned"]
 
 
@@ -328,10 +335,10 @@ def test_a_missed_sla_requeues_once_not_on_every_sweep(bot: Integration) -> None
     second = cases_sweep()
 
     assert second["requeued"] == 0
-    assert timeline(case) == ["assigned", "requeued", "assigned"]
+    assert timeline(case) == ["assigned", "sla_breached", "requeued", "assigned"]
     case.refresh_from_db()
     assert (case.assignee, case.missed_by) == (fresh, slow)
-    assert Event.objects.filter(conversation=case.conversation, role="agent").count() == 2
+    assert Event.objects.filter(conversation=case.conversation, role="agent").count() == 0
 
 
 def test_a_missed_case_does_not_go_back_to_the_agent_who_missed_it(bot: Integration) -> None:
@@ -425,7 +432,11 @@ def test_case_pick_refuses_a_case_someone_else_holds(bot: Integration) -> None:
     assert case.assignee == maya
     assert case.timeline.filter(kind=CaseEvent.Kind.ASSIGNED).count() == 1
     assigned = case.timeline.get(kind=CaseEvent.Kind.ASSIGNED)
-    assert (assigned.actor, assigned.data) == (maya, {"to": maya.pk, "auto": False})
+    assert (assigned.actor, assigned.data) == (
+        maya,
+        {"to": maya.pk, "auto": False, "to_name": "Maya"},
+    )
+    assert assigned.line == "Maya took the case"
 
 
 def test_case_pick_refuses_a_resolved_case(bot: Integration) -> None:
@@ -483,6 +494,10 @@ def test_the_warm_greeting_is_configurable(
 
     with django_capture_on_commit_callbacks(execute=True):
         assert cases_auto_assign() == 1
+    assert platform.received() == []
+    case.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        case_opened(case=case, user=case.assignee)
 
     [pushed] = platform.received()
     assert pushed["frame"]["text"] == "Maya here, there: I have the whole conversation."
@@ -633,3 +648,35 @@ def test_concurrent_assigners_never_assign_a_case_twice_or_overfill_an_agent() -
         Event.objects.filter(role="agent").values_list("conversation_id", flat=True)
     )
     assert set(greetings.values()) == {1}
+
+
+# --- a chosen status survives a disconnect ----------------------------------------------------
+
+
+def test_away_survives_the_sweep_and_a_reconnect(bot: Integration) -> None:
+    maya = AgentProfileFactory(user__username="maya", online=True).user
+    presence_heartbeat(user=maya, presence=AgentProfile.Presence.AWAY)
+    AgentProfile.objects.filter(user=maya).update(
+        last_seen_at=timezone.now() - PRESENCE_TIMEOUT - timedelta(seconds=1)
+    )
+    assert cases_sweep()["offline"] == 1
+    CaseFactory(conversation__integration=bot)
+
+    presence_heartbeat(user=maya)  # the desk page connects again
+
+    profile = AgentProfile.objects.get(user=maya)
+    assert (profile.presence, profile.chosen_presence) == ("away", "away")
+    assert cases_auto_assign() == 0
+    presence_heartbeat(user=maya, presence=AgentProfile.Presence.ONLINE)
+    assert AgentProfile.objects.get(user=maya).presence == AgentProfile.Presence.ONLINE
+
+
+def test_taking_a_case_while_away_stays_away(bot: Integration) -> None:
+    maya = AgentProfileFactory(user__username="maya", online=True).user
+    presence_heartbeat(user=maya, presence=AgentProfile.Presence.AWAY)
+    AgentProfile.objects.filter(user=maya).update(presence=AgentProfile.Presence.OFFLINE)
+    case = CaseFactory(conversation__integration=bot)
+
+    case_pick(case_id=case.pk, user=maya)
+
+    assert AgentProfile.objects.get(user=maya).presence == AgentProfile.Presence.AWAY
