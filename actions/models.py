@@ -130,6 +130,12 @@ class DraftedAction(models.Model):
         return f"{self.tool} ({self.status})"
 
     @property
+    def decidable(self) -> bool:
+        """A person can still approve (perhaps edited) or reject it: a draft, or a failed
+        execution."""
+        return self.status in (self.Status.DRAFTED, self.Status.FAILED)
+
+    @property
     def args_json(self) -> str:
         return json.dumps(self.args, indent=1, sort_keys=True)
 

@@ -383,7 +383,8 @@ def _approve(
     *, drafted_id: int, user: Any, actor: str, args: dict[str, Any] | None, note: str
 ) -> DraftedAction:
     drafted = DraftedAction.objects.select_for_update().get(pk=drafted_id)
-    if drafted.status != DraftedAction.Status.DRAFTED:
+    # A failed execution (before refusals kept the draft) can be edited and tried again.
+    if not drafted.decidable:
         return drafted
     conversation = drafted.conversation
     if not drafted.customer_id and conversation is not None:
@@ -451,6 +452,14 @@ def _approve(
         drafted.args = drafted_args
         drafted.refusal = outcome.decision
         return drafted
+    if outcome.decision.outcome == "deny":
+        # Refused as it stands (audited by action_execute): it stays a draft that shows why,
+        # to be edited and tried again or rejected, rather than a dead end.
+        drafted.refusal = outcome.decision
+        drafted.decision = outcome.decision.as_dict()
+        drafted.status = DraftedAction.Status.DRAFTED
+        drafted.save(update_fields=["decision", "status"])
+        return drafted
     drafted.decision = outcome.decision.as_dict()
     if outcome.decision.outcome == "needs_approval":
         # Still a draft: it waits for someone with more authority.
@@ -470,7 +479,7 @@ def _approve(
 @transaction.atomic
 def drafted_action_reject(*, drafted_id: int, user: Any, actor: str, note: str) -> DraftedAction:
     drafted = DraftedAction.objects.select_for_update().get(pk=drafted_id)
-    if drafted.status != DraftedAction.Status.DRAFTED:
+    if not drafted.decidable:
         return drafted
     drafted.status = DraftedAction.Status.REJECTED
     drafted.decided_by, drafted.decided_at, drafted.decision_note = user, timezone.now(), note

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from desk import views
+from desk import action_views, views
 
 app_name = "desk"
 
@@ -17,8 +17,8 @@ urlpatterns = [
     path("cases/<int:case_id>/resolve/", views.resolve, name="resolve"),
     path(
         "cases/<int:case_id>/actions/<int:action_id>/approve/",
-        views.action_approve,
+        action_views.action_approve,
         name="approve",
     ),
-    path("cases/<int:case_id>/actions/<int:action_id>/reject/", views.action_reject, name="reject"),
+    path("cases/<int:case_id>/actions/<int:action_id>/reject/", action_views.action_reject, name="reject"),
 ]

@@ -1,0 +1,157 @@
+"""The case page's actions: approve (optionally edited) or reject a drafted action. Views
+parse and map; the policy decides (actions/services.py) and the case's services record it
+(escalation/cases/work.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_POST
+
+from actions.models import DraftedAction
+from conversations.schemas import json_loads_strict
+from desk.access import agent_required
+from desk.selectors import case_page_context
+from escalation.cases.access import CaseClosed, CaseNotFound, NotYourCase, case_access
+from escalation.cases.work import case_action_decide
+from escalation.models import Case
+
+# An approval note or a rejection reason; the form says so too (maxlength).
+MAX_NOTE = 1000
+
+
+def _case(request: HttpRequest, case_id: int) -> Case:
+    try:
+        return case_access(user=request.user, case_id=case_id)
+    except CaseNotFound as exc:
+        raise Http404(str(exc)) from exc
+
+
+def _answer(
+    request: HttpRequest, case_id: int, *, kept: dict[int, dict[str, str]] | None = None
+) -> HttpResponse:
+    """The workspace again (htmx) or a redirect to the case page. `kept`: what the person
+    typed into an action's form that did not run, shown again in that form so nothing is lost
+    (action id -> {"args": ..., "note": ...})."""
+    if not request.htmx:
+        return redirect("desk:case", case_id=case_id)
+    context = case_page_context(case=_case(request, case_id), user=request.user)
+    for action in context["w"].drafted:
+        typed = (kept or {}).get(action.pk)
+        if typed:
+            action.kept_args = typed.get("args", "")
+            action.kept_note = typed.get("note", "")
+    return TemplateResponse(request, "desk/case.html#workspace", context)
+
+
+def _note(request: HttpRequest) -> str:
+    return (request.POST.get("note") or "").strip()
+
+
+def _who(action: DraftedAction) -> str:
+    user = action.decided_by
+    name = (user.get_full_name() or user.username) if user else "someone"
+    when = f" at {action.decided_at:%H:%M}" if action.decided_at else ""
+    return f"{name}{when}"
+
+
+def already_decided(action: DraftedAction) -> str:
+    """What a person is told whose click did not decide the action: who did, and when."""
+    if action.status == DraftedAction.Status.EXECUTED:
+        return f"{action.tool} was already approved by {_who(action)}; it ran once. Nothing more was run."
+    if action.status == DraftedAction.Status.REJECTED:
+        why = f": “{action.decision_note}”" if action.decision_note else ""
+        return f"{action.tool} was already rejected by {_who(action)}{why}. Nothing was run."
+    return f"{action.tool} was already decided. Nothing more was run."
+
+
+@agent_required
+@require_POST
+def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    args: Any = None
+    raw = request.POST.get("args", "").strip()
+    note = _note(request)
+    kept = {action_id: {"args": raw, "note": note}}
+    if len(note) > MAX_NOTE:
+        messages.error(request, f"The note is over {MAX_NOTE} characters; nothing was run.")
+        return _answer(request, case.pk, kept=kept)
+    if raw:
+        try:
+            args = json_loads_strict(raw)
+        except ValueError:
+            messages.error(
+                request,
+                "The edited arguments are not valid JSON; nothing was run. "
+                f"Your edit was: {raw[:500]}",
+            )
+            return _answer(request, case.pk, kept=kept)
+        if not isinstance(args, dict):
+            messages.error(request, "The edited arguments must be a JSON object; nothing was run.")
+            return _answer(request, case.pk, kept=kept)
+    before = DraftedAction.objects.filter(pk=action_id).values_list("args", flat=True).first()
+    try:
+        result = case_action_decide(
+            case_id=case.pk,
+            drafted_id=action_id,
+            user=request.user,
+            approve=True,
+            args=args,
+            note=note,
+        )
+    except DraftedAction.DoesNotExist as exc:
+        raise Http404("No such action on this case.") from exc
+    except (CaseClosed, NotYourCase) as exc:
+        messages.error(request, f"{exc} Nothing was run.")
+        return _answer(request, case.pk)
+    edited = args is not None and args != before
+    if result.refusal is not None and result.refusal.reasons == ["no_customer"]:
+        messages.error(request, f"{result.tool} was not run. {result.refusal.message}")
+    elif result.refusal is not None and edited:
+        messages.error(
+            request,
+            f"{result.tool} with your edit was refused: {result.refusal.message} "
+            "The action is unchanged: edit it again, approve it as drafted, or reject it.",
+        )
+        return _answer(request, case.pk, kept=kept)
+    elif result.refusal is not None:
+        messages.error(
+            request,
+            f"{result.tool} was not run: {result.refusal.message} "
+            "Edit it and approve it again, or reject it.",
+        )
+    elif not result.changed and result.status != DraftedAction.Status.DRAFTED:
+        messages.warning(request, already_decided(result))
+    elif result.status == DraftedAction.Status.EXECUTED:
+        messages.success(request, f"{result.tool} done.")
+    else:
+        messages.warning(request, result.decision.get("message", "It needs another approval."))
+    return _answer(request, case.pk)
+
+
+@agent_required
+@require_POST
+def action_reject(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    try:
+        result = case_action_decide(
+            case_id=case.pk,
+            drafted_id=action_id,
+            user=request.user,
+            approve=False,
+            note=_note(request),
+        )
+    except DraftedAction.DoesNotExist as exc:
+        raise Http404("No such action on this case.") from exc
+    except (CaseClosed, NotYourCase) as exc:
+        messages.error(request, str(exc))
+    else:
+        if result.changed:
+            messages.success(request, "Rejected: nothing was run.")
+        else:
+            messages.warning(request, already_decided(result))
+    return _answer(request, case.pk)
