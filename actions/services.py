@@ -27,6 +27,10 @@ from actions.selectors import conversation_account_id
 from store.models import Customer, Order, PaymentMethod, Subscription, Variant
 
 
+class RejectionWithoutReason(ValueError):
+    """A drafted action is rejected with a reason, or not at all."""
+
+
 @dataclass
 class ActionOutcome:
     decision: Decision
@@ -478,6 +482,10 @@ def _approve(
 
 @transaction.atomic
 def drafted_action_reject(*, drafted_id: int, user: Any, actor: str, note: str) -> DraftedAction:
+    """Reject: nothing runs. A rejection needs a reason (RejectionWithoutReason otherwise):
+    the card and the audit show it."""
+    if not note.strip():
+        raise RejectionWithoutReason("Say why you reject it; nothing was rejected.")
     drafted = DraftedAction.objects.select_for_update().get(pk=drafted_id)
     if not drafted.decidable:
         return drafted

@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
 from actions.models import DraftedAction
+from actions.services import RejectionWithoutReason
 from conversations.schemas import json_loads_strict
 from desk.access import agent_required
 from desk.selectors import case_page_context
@@ -45,6 +46,7 @@ def _answer(
         if typed:
             action.kept_args = typed.get("args", "")
             action.kept_note = typed.get("note", "")
+            action.kept_reason = typed.get("reason", "")
     return TemplateResponse(request, "desk/case.html#workspace", context)
 
 
@@ -62,7 +64,10 @@ def _who(action: DraftedAction) -> str:
 def already_decided(action: DraftedAction) -> str:
     """What a person is told whose click did not decide the action: who did, and when."""
     if action.status == DraftedAction.Status.EXECUTED:
-        return f"{action.tool} was already approved by {_who(action)}; it ran once. Nothing more was run."
+        return (
+            f"{action.tool} was already approved by {_who(action)} and ran then. "
+            "Nothing more was run."
+        )
     if action.status == DraftedAction.Status.REJECTED:
         why = f": “{action.decision_note}”" if action.decision_note else ""
         return f"{action.tool} was already rejected by {_who(action)}{why}. Nothing was run."
@@ -137,17 +142,21 @@ def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpRe
 @require_POST
 def action_reject(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
     case = _case(request, case_id)
+    note = _note(request)
+    if len(note) > MAX_NOTE:
+        messages.error(request, f"The reason is over {MAX_NOTE} characters; nothing was rejected.")
+        return _answer(request, case.pk, kept={action_id: {"reason": note}})
     try:
         result = case_action_decide(
             case_id=case.pk,
             drafted_id=action_id,
             user=request.user,
             approve=False,
-            note=_note(request),
+            note=note,
         )
     except DraftedAction.DoesNotExist as exc:
         raise Http404("No such action on this case.") from exc
-    except (CaseClosed, NotYourCase) as exc:
+    except (CaseClosed, NotYourCase, RejectionWithoutReason) as exc:
         messages.error(request, str(exc))
     else:
         if result.changed:
