@@ -117,6 +117,12 @@ class DraftedAction(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
+    # Set when a person's approval was held for a role with more authority (the decision's
+    # approver): who asked, and when. Supervisors are told of it (desk/approvals.py).
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    held_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

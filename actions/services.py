@@ -466,8 +466,9 @@ def _approve(
         return drafted
     drafted.decision = outcome.decision.as_dict()
     if outcome.decision.outcome == "needs_approval":
-        # Still a draft: it waits for someone with more authority.
-        drafted.save(update_fields=["args", "decision"])
+        # Still a draft: it waits for someone with more authority, who is told of it.
+        drafted.held_by, drafted.held_at = user, now
+        drafted.save(update_fields=["args", "decision", "held_by", "held_at"])
         return drafted
     drafted.decided_by, drafted.decided_at, drafted.decision_note = user, now, note
     drafted.result = outcome.result or {"reasons": outcome.decision.reasons}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -16,8 +17,15 @@ from actions.models import DraftedAction
 from actions.services import RejectionWithoutReason
 from conversations.schemas import json_loads_strict
 from desk.access import agent_required
+from desk.approvals import approvals_waiting
 from desk.selectors import case_page_context
-from escalation.cases.access import CaseClosed, CaseNotFound, NotYourCase, case_access
+from escalation.cases.access import (
+    CaseClosed,
+    CaseNotFound,
+    NotYourCase,
+    case_access,
+    user_is_supervisor,
+)
 from escalation.cases.work import case_action_decide
 from escalation.models import Case
 
@@ -133,6 +141,12 @@ def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpRe
         messages.warning(request, already_decided(result))
     elif result.status == DraftedAction.Status.EXECUTED:
         messages.success(request, f"{result.tool} done.")
+    elif result.held_at is not None and result.decision.get("approver"):
+        messages.warning(
+            request,
+            f"{result.tool} was not run yet: {result.decision.get('message', '')} "
+            f"It waits for a {result.decision['approver']}, and they have been told.",
+        )
     else:
         messages.warning(request, result.decision.get("message", "It needs another approval."))
     return _answer(request, case.pk)
@@ -164,3 +178,11 @@ def action_reject(request: HttpRequest, case_id: int, action_id: int) -> HttpRes
         else:
             messages.warning(request, already_decided(result))
     return _answer(request, case.pk)
+
+
+@agent_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    """Actions waiting for a supervisor's approval, with links to their cases."""
+    if not user_is_supervisor(request.user):
+        raise PermissionDenied("Only supervisors approve what is over an agent's authority.")
+    return TemplateResponse(request, "desk/approvals.html", {"approvals": approvals_waiting()})

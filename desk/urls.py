@@ -9,6 +9,7 @@ app_name = "desk"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("next/", views.next_case, name="next"),
+    path("approvals/", action_views.approvals, name="approvals"),
     path("cases/<int:case_id>/", views.case_detail, name="case"),
     path("cases/<int:case_id>/take/", views.case_take, name="take"),
     path("cases/<int:case_id>/reply/", views.reply, name="reply"),

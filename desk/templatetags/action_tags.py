@@ -11,6 +11,7 @@ from django import template
 
 from actions.effects import refund_plan
 from actions.models import DraftedAction
+from escalation.cases.access import user_is_supervisor
 
 register = template.Library()
 
@@ -121,3 +122,18 @@ def summary_text(summary: Any, drafted: list[DraftedAction]) -> str:
         sentence = f"Still open: {open_item[:1].lower()}{open_item[1:]}."
         text = " ".join(text.replace(sentence, "").split())
     return text
+
+
+@register.filter
+def is_supervisor(user: Any) -> bool:
+    return user_is_supervisor(user)
+
+
+@register.inclusion_tag("desk/_approvals_badge.html")
+def approvals_badge(user: Any) -> dict[str, Any]:
+    """The header's approvals link, for supervisors: how many actions wait for one."""
+    from desk.approvals import approvals_waiting_count
+
+    if not user_is_supervisor(user):
+        return {"hidden": True}
+    return {"count": approvals_waiting_count()}

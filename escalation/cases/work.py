@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from actions.models import DraftedAction
 from actions.services import drafted_action_approve, drafted_action_reject
-from conversations.events import CaseUpdated, case_group, send_on_commit
+from conversations.events import (
+    SUPERVISORS_GROUP,
+    ApprovalsChanged,
+    CaseUpdated,
+    case_group,
+    send_on_commit,
+)
 from conversations.models import Conversation, Event
 from conversations.services import conversation_message_add
 from escalation.cases.access import CaseClosed, case_access, user_actor, user_name
@@ -100,6 +106,9 @@ def case_action_decide(
         )
     else:
         result = drafted_action_reject(drafted_id=drafted.pk, user=user, actor=actor, note=note)
+    if drafted.held_at is not None or result.held_at is not None:
+        # Held for a supervisor now, or decided after it was: their approvals list changed.
+        send_on_commit(SUPERVISORS_GROUP, ApprovalsChanged())
     if result.changed:
         CaseEvent.objects.create(
             case=case,
