@@ -109,6 +109,10 @@ class DraftedAction(models.Model):
     args = models.JSONField()
     original_args = models.JSONField(help_text="As drafted, before any edit.")
     drafted_by = models.CharField(max_length=12, choices=Actor.choices)
+    # A person who started it from a case page (drafted_by is their role); empty for the AI.
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFTED)
     # The policy's view when drafted; it runs again at execution.
     decision = models.JSONField(default=dict)

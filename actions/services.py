@@ -329,8 +329,10 @@ def action_draft(
     account_id: str,
     conversation: Any = None,
     case: Any = None,
+    started_by: Any = None,
 ) -> DraftedAction:
-    """Hold a consequential action for a human. The decision shown is what an agent could do.
+    """Hold a consequential action for a human (or, with `started_by`, record one a person
+    starts, to be approved by them at once). The decision shown is what an agent could do.
     The draft is bound to the conversation's customer (given, or the one the conversation is
     about now): its approval acts for that customer and no other."""
     if not account_id and conversation is not None:
@@ -345,11 +347,13 @@ def action_draft(
         args=args,
         original_args=args,
         drafted_by=drafted_by,
+        started_by=started_by,
         decision=decision.as_dict(),
     )
     _audit(
         kind=AuditEntry.Kind.DRAFTED,
         actor=drafted_by,
+        user=started_by,
         tool=tool,
         args=args,
         decision=decision,
@@ -359,6 +363,33 @@ def action_draft(
         drafted=drafted,
     )
     return drafted
+
+
+def action_refused(
+    *,
+    actor: str,
+    user: Any,
+    tool: str,
+    args: dict[str, Any],
+    decision: Decision,
+    account_id: str,
+    conversation: Any = None,
+    case: Any = None,
+) -> AuditEntry:
+    """Audit an action a person asked for that the policy refused before anything was made
+    of it (a start from the case page)."""
+    return _audit(
+        kind=AuditEntry.Kind.DENIED,
+        actor=actor,
+        user=user,
+        tool=tool,
+        args=args,
+        decision=decision,
+        detail=decision.message,
+        account_id=account_id,
+        conversation=conversation,
+        case=case,
+    )
 
 
 def drafted_action_approve(

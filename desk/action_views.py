@@ -1,4 +1,5 @@
-"""The case page's actions: approve (optionally edited) or reject a drafted action. Views
+"""The case page's actions: approve (optionally edited) or reject a drafted action, start a
+catalog action, and the supervisors' approvals page. Views
 parse and map; the policy decides (actions/services.py) and the case's services record it
 (escalation/cases/work.py)."""
 
@@ -13,7 +14,11 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
+from actions.catalog import TOOLS
 from actions.models import DraftedAction
+from actions.policy import Decision
+from actions.schema_form import tool_form, tool_form_args
+from actions.selectors import conversation_account_id
 from actions.services import RejectionWithoutReason
 from conversations.schemas import json_loads_strict
 from desk.access import agent_required
@@ -26,7 +31,7 @@ from escalation.cases.access import (
     case_access,
     user_is_supervisor,
 )
-from escalation.cases.work import case_action_decide
+from escalation.cases.work import case_action_decide, case_action_preview, case_action_start
 from escalation.models import Case
 
 # An approval note or a rejection reason; the form says so too (maxlength).
@@ -186,3 +191,105 @@ def approvals(request: HttpRequest) -> HttpResponse:
     if not user_is_supervisor(request.user):
         raise PermissionDenied("Only supervisors approve what is over an agent's authority.")
     return TemplateResponse(request, "desk/approvals.html", {"approvals": approvals_waiting()})
+
+
+def _start_context(
+    request: HttpRequest,
+    case: Case,
+    *,
+    tool_name: str,
+    values: dict[str, str] | None = None,
+    decision: Decision | None = None,
+) -> dict[str, Any]:
+    tool = TOOLS.get(tool_name)
+    if tool is None or not tool.consequential:
+        return {"tool": None}
+    customer_id = conversation_account_id(conversation=case.conversation) or ""
+    return {
+        "tool": tool,
+        "fields": tool_form(tool=tool, values=values, customer_id=customer_id),
+        "decision": decision,
+        "customer_id": customer_id,
+    }
+
+
+def _start_page(request: HttpRequest, case: Case, start: dict[str, Any]) -> HttpResponse:
+    context = case_page_context(case=case, user=request.user)
+    context["start"] = start
+    if request.htmx and not start.get("whole"):
+        return TemplateResponse(request, "desk/_action_start.html", context)
+    if request.htmx:
+        return TemplateResponse(request, "desk/case.html#workspace", context)
+    return TemplateResponse(request, "desk/case.html", context)
+
+
+@agent_required
+def action_form(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The start form for the chosen tool, generated from its schema (GET ?tool=)."""
+    case = _case(request, case_id)
+    start = _start_context(request, case, tool_name=request.GET.get("tool", ""))
+    return _start_page(request, case, start)
+
+
+@agent_required
+@require_POST
+def action_preview(request: HttpRequest, case_id: int) -> HttpResponse:
+    """What the policy would decide for the form as filled in now; nothing runs."""
+    case = _case(request, case_id)
+    tool = TOOLS.get(request.POST.get("tool", ""))
+    if tool is None or not tool.consequential:
+        raise Http404("No such action.")
+    customer_id = conversation_account_id(conversation=case.conversation) or ""
+    args, _ = tool_form_args(tool=tool, data=request.POST, customer_id=customer_id)
+    try:
+        decision = case_action_preview(
+            case_id=case.pk, user=request.user, tool=tool.name, args=args
+        )
+    except (CaseClosed, NotYourCase) as exc:
+        decision = None
+        messages.error(request, str(exc))
+    return TemplateResponse(
+        request, "desk/_action_preview.html", {"decision": decision, "case": case, "oob": True}
+    )
+
+
+@agent_required
+@require_POST
+def action_start(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Start a catalog action for the case's customer: the policy decides, it runs (or waits
+    for a supervisor) on the same path as an approved draft. Refused, the form comes back as
+    it was filled in, with why."""
+    case = _case(request, case_id)
+    tool_name = request.POST.get("tool", "")
+    tool = TOOLS.get(tool_name)
+    if tool is None or not tool.consequential:
+        messages.error(request, "Choose an action from the list; nothing was run.")
+        return _answer(request, case.pk)
+    customer_id = conversation_account_id(conversation=case.conversation) or ""
+    args, raw = tool_form_args(tool=tool, data=request.POST, customer_id=customer_id)
+    try:
+        result = case_action_start(case_id=case.pk, user=request.user, tool=tool.name, args=args)
+    except (CaseClosed, NotYourCase) as exc:
+        messages.error(request, f"{exc} Nothing was run.")
+        result = None
+    if isinstance(result, Decision) or result is None:
+        if isinstance(result, Decision):
+            messages.error(request, f"{tool.name} was not run: {result.message}")
+        start = _start_context(request, case, tool_name=tool.name, values=raw, decision=result)
+        start["whole"] = True
+        return _start_page(request, case, start)
+    if result.status == DraftedAction.Status.EXECUTED:
+        messages.success(request, f"{result.tool} done.")
+    elif result.held_at is not None:
+        messages.warning(
+            request,
+            f"{result.tool} was not run yet: {result.decision.get('message', '')} "
+            f"It waits for a {result.decision.get('approver')}, and they have been told.",
+        )
+    else:
+        messages.error(
+            request,
+            f"{result.tool} was not run: {result.decision.get('message', '')} "
+            "It is kept below: edit it and approve it again, or reject it.",
+        )
+    return _answer(request, case.pk)

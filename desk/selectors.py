@@ -119,7 +119,7 @@ def case_workspace(*, case: Case) -> Workspace:
     events = case_transcript(case=case)
     drafted = list(
         DraftedAction.objects.filter(conversation_id=case.conversation_id)
-        .select_related("decided_by", "held_by")
+        .select_related("decided_by", "held_by", "started_by")
         .order_by("created_at", "id")
     )
     timeline = list(CaseEvent.objects.filter(case=case).select_related("actor"))

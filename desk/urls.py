@@ -22,4 +22,7 @@ urlpatterns = [
         name="approve",
     ),
     path("cases/<int:case_id>/actions/<int:action_id>/reject/", action_views.action_reject, name="reject"),
+    path("cases/<int:case_id>/actions/new/", action_views.action_form, name="action_form"),
+    path("cases/<int:case_id>/actions/preview/", action_views.action_preview, name="action_preview"),
+    path("cases/<int:case_id>/actions/start/", action_views.action_start, name="action_start"),
 ]

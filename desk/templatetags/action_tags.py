@@ -137,3 +137,10 @@ def approvals_badge(user: Any) -> dict[str, Any]:
     if not user_is_supervisor(user):
         return {"hidden": True}
     return {"count": approvals_waiting_count()}
+
+
+@register.simple_tag
+def startable_tools() -> list[Any]:
+    from actions.schema_form import startable_tools as tools
+
+    return tools()
