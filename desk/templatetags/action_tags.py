@@ -57,7 +57,8 @@ def action_money(action: DraftedAction, workspace: Any) -> dict[str, Any] | None
         )
         back = sum((p.amount for p in order.payments if p.transaction_type == "refund"), Decimal(0))
         amount = _amount(args.get("amount")) if action.tool == "refund_payment" else paid - back
-        if amount:
+        # More than the order can give back is refused (refund_exceeds_paid): it goes nowhere.
+        if amount and amount <= paid - back:
             destination = [(label(m), part) for m, part in refund_plan(order.payments, amount)]
     elif action.tool in TO_NAMED_METHOD and args.get("payment_method_id"):
         destination = [(label(str(args["payment_method_id"])), None)]

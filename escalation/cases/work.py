@@ -86,6 +86,10 @@ def case_note(*, case_id: int, user: Any, text: str) -> CaseEvent:
     )
 
 
+# How the timeline reads an approval the policy held for a supervisor.
+HELD_STATUS = "held for a supervisor"
+
+
 @transaction.atomic
 def case_action_decide(
     *,
@@ -118,12 +122,14 @@ def case_action_decide(
     if drafted.held_at is not None or result.held_at is not None:
         # Held for a supervisor now, or decided after it was: their approvals list changed.
         send_on_commit(SUPERVISORS_GROUP, ApprovalsChanged())
-    if result.changed:
+    held = result.held_at is not None and result.held_at != drafted.held_at
+    if result.changed or held:
+        status = HELD_STATUS if held and not result.changed else result.status
         CaseEvent.objects.create(
             case=case,
             kind=CaseEvent.Kind.ACTION,
             actor=user,
-            data={"tool": result.tool, "status": result.status, "action": result.pk},
+            data={"tool": result.tool, "status": status, "action": result.pk},
         )
     return result
 
@@ -201,10 +207,13 @@ def case_action_start(
     result = drafted_action_approve(drafted_id=drafted.pk, user=user, actor=actor, note=note)
     if result.held_at is not None:
         send_on_commit(SUPERVISORS_GROUP, ApprovalsChanged())
+    status = result.status
+    if status == DraftedAction.Status.DRAFTED:
+        status = HELD_STATUS if result.held_at is not None else "refused"
     CaseEvent.objects.create(
         case=case,
         kind=CaseEvent.Kind.ACTION,
         actor=user,
-        data={"tool": result.tool, "status": result.status, "action": result.pk, "started": True},
+        data={"tool": result.tool, "status": f"started, {status}", "action": result.pk},
     )
     return result

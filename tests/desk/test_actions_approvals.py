@@ -64,6 +64,7 @@ def test_an_approval_over_the_agents_authority_is_held_and_pushed_to_supervisors
     assert (SUPERVISORS_GROUP, "approvals.changed") in [(g, e.type) for g, e in pushes]
     html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
     assert "Waiting for a supervisor's approval: asked by Maya" in html
+    assert "refund_payment held for a supervisor" in html
     assert Payment.objects.filter(transaction_type=Payment.Type.REFUND).count() == 0
 
 

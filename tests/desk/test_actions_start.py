@@ -120,7 +120,7 @@ def test_starting_an_action_runs_it_on_the_drafted_path_with_its_audit(desk: Des
         ("executed", desk.maya.pk),
     ]
     assert CaseEvent.objects.filter(
-        case=desk.case, kind=CaseEvent.Kind.ACTION, data__started=True
+        case=desk.case, kind=CaseEvent.Kind.ACTION, data__status="started, executed"
     ).exists()
     assert "started by" in html
 
@@ -190,6 +190,7 @@ def test_a_start_over_the_agents_authority_waits_for_a_supervisor(
     started = DraftedAction.objects.get(started_by=desk.maya)
     assert (started.status, started.held_by) == (DraftedAction.Status.DRAFTED, desk.maya)
     assert (SUPERVISORS_GROUP, "approvals.changed") in [(g, e.type) for g, e in pushes]
+    assert "refund_payment started, held for a supervisor" in html
 
 
 def test_only_who_may_work_the_case_can_start_one(desk: Desk) -> None:
