@@ -51,7 +51,15 @@ def action_money(action: DraftedAction, workspace: Any) -> dict[str, Any] | None
             (o for o in getattr(workspace, "orders", []) if o.order_id == args["order_id"]), None
         )
     destination: list[tuple[str, Decimal | None]] = []
-    if action.tool in REFUNDS_TO_PAYMENTS and order is not None:
+    went = action.result.get("to") if isinstance(action.result, dict) else None
+    if action.status == DraftedAction.Status.EXECUTED and isinstance(went, list):
+        # Where it went, as the effect reported it.
+        destination = [
+            (label(str(part.get("payment_method_id", ""))), _amount(part.get("amount")))
+            for part in went
+            if isinstance(part, dict)
+        ]
+    elif action.tool in REFUNDS_TO_PAYMENTS and order is not None:
         paid = sum(
             (p.amount for p in order.payments if p.transaction_type == "payment"), Decimal(0)
         )

@@ -38,6 +38,8 @@ def test_a_denied_draft_offers_edit_not_approve_and_says_why(desk: Desk) -> None
     assert "Approve edited" in denied
     assert "The refund is more than what was paid" in denied
     assert "cannot be approved as drafted" in denied
+    # More than the order can give back goes nowhere: no destination is shown for it.
+    assert "Goes to:" not in denied
     # The allowed draft beside it keeps its Approve.
     assert 'class="approve"' in card(html, desk.drafted)
 
