@@ -150,6 +150,7 @@ class DeskConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = wanted
         await self.resync()
+        await self.approvals_changed({})
 
     async def case_assigned(self, event: dict[str, Any]) -> None:
         if event.get("notify", True):

@@ -59,9 +59,7 @@ def test_the_second_approval_is_told_who_approved_not_done(
     stale = desk.client.get(desk.url("case"))  # Maya's page, before Rita approves
     assert desk.url("approve") in stale.content.decode()
     _, rita_client = rita
-    assert "refund_payment done." in fragment(
-        rita_client.post(desk.url("approve"), headers=HTMX)
-    )
+    assert "refund_payment done." in fragment(rita_client.post(desk.url("approve"), headers=HTMX))
     html = fragment(desk.client.post(desk.url("approve"), headers=HTMX))
     assert "refund_payment was already approved by Rita Ortiz at " in html
     assert "done." not in html
