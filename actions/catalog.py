@@ -172,5 +172,41 @@ def tool_parse(*, tool_name: str, args: dict[str, Any]) -> tuple[Tool, Args] | D
         return Decision("deny", ["unknown_tool"])
     try:
         return tool, tool.args.model_validate(args)
-    except ValidationError:
-        return Decision("deny", ["invalid_args"])
+    except ValidationError as exc:
+        return Decision("deny", ["invalid_args"], detail=args_errors(exc))
+
+
+def _error_text(error: Any) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    if kind == "missing":
+        return "required"
+    if kind == "extra_forbidden":
+        return "not an argument of this action"
+    if kind == "decimal_max_places":
+        return f"at most {ctx['decimal_places']} decimals"
+    if kind == "string_too_short":
+        if ctx.get("min_length") == 1:
+            return "required"
+        return f"at least {ctx.get('min_length')} characters"
+    if kind == "string_too_long":
+        return f"at most {ctx.get('max_length')} characters"
+    if kind == "too_short":
+        return f"at least {ctx.get('min_length')} needed"
+    if kind == "greater_than":
+        return f"must be more than {ctx.get('gt')}"
+    if kind in ("model_type", "dict_type"):
+        return "must be an object of named arguments"
+    if kind in ("string_type", "list_type"):
+        return "must be text" if kind == "string_type" else "must be a list"
+    return str(error["msg"])
+
+
+def args_errors(exc: ValidationError) -> str:
+    """Which arguments are wrong and why, for people: "amount: at most 2 decimals"."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "arguments"
+        parts.append(f"{where}: {_error_text(error)}")
+    return "; ".join(dict.fromkeys(parts))

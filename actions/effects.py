@@ -26,11 +26,12 @@ def _debit(method: PaymentMethod, amount: Decimal) -> None:
         method.save(update_fields=["balance"])
 
 
-def _net_paid(state: ActionState) -> dict[str, Decimal]:
-    """What each payment method has paid into the order and not had back, most recent first."""
+def net_paid(payments: Any) -> dict[str, Decimal]:
+    """What each payment method has paid into the order and not had back, most recent first.
+    `payments`: the order's payment history (rows or records), oldest first."""
     net: dict[str, Decimal] = {}
     last_seen: dict[str, int] = {}
-    for position, payment in enumerate(state.payments):
+    for position, payment in enumerate(payments):
         sign = 1 if payment.transaction_type == Payment.Type.PAYMENT else -1
         method_id = payment.payment_method_id
         net[method_id] = net.get(method_id, Decimal(0)) + sign * payment.amount
@@ -40,25 +41,38 @@ def _net_paid(state: ActionState) -> dict[str, Decimal]:
     return {m: net[m] for m in recent_first if net[m] > 0}
 
 
-def _refund(state: ActionState, amount: Decimal) -> list[Payment]:
-    """Refund `amount` to the methods that paid it, the most recent first; never more than a
-    method has paid and not had back (the policy already held `amount` to what is refundable)."""
-    refunds = []
+def refund_plan(payments: Any, amount: Decimal) -> list[tuple[str, Decimal]]:
+    """Where a refund of `amount` goes: the methods that paid it, the most recent first, never
+    more than a method has paid and not had back. The desk shows it before approval."""
+    plan = []
     remaining = amount
-    for method_id, paid in _net_paid(state).items():
+    for method_id, paid in net_paid(payments).items():
         if remaining <= 0:
             break
         part = min(paid, remaining)
-        refunds.append(
-            Payment(
-                order=state.order,
-                transaction_type=Payment.Type.REFUND,
-                amount=part,
-                payment_method_id=method_id,
-            )
-        )
-        _credit(state.methods.get(method_id), part)
+        plan.append((method_id, part))
         remaining -= part
+    return plan
+
+
+def _net_paid(state: ActionState) -> dict[str, Decimal]:
+    return net_paid(state.payments)
+
+
+def _refund(state: ActionState, amount: Decimal) -> list[Payment]:
+    """Refund `amount` as refund_plan says (the policy already held `amount` to what is
+    refundable)."""
+    refunds = [
+        Payment(
+            order=state.order,
+            transaction_type=Payment.Type.REFUND,
+            amount=part,
+            payment_method_id=method_id,
+        )
+        for method_id, part in refund_plan(state.payments, amount)
+    ]
+    for refund in refunds:
+        _credit(state.methods.get(refund.payment_method_id), refund.amount)
     Payment.objects.bulk_create(refunds)
     return refunds
 

@@ -109,6 +109,10 @@ class DraftedAction(models.Model):
     args = models.JSONField()
     original_args = models.JSONField(help_text="As drafted, before any edit.")
     drafted_by = models.CharField(max_length=12, choices=Actor.choices)
+    # A person who started it from a case page (drafted_by is their role); empty for the AI.
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFTED)
     # The policy's view when drafted; it runs again at execution.
     decision = models.JSONField(default=dict)
@@ -117,6 +121,12 @@ class DraftedAction(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
+    # Set when a person's approval was held for a role with more authority (the decision's
+    # approver): who asked, and when. Supervisors are told of it (desk/approvals.py).
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    held_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -128,6 +138,12 @@ class DraftedAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tool} ({self.status})"
+
+    @property
+    def decidable(self) -> bool:
+        """A person can still approve (perhaps edited) or reject it: a draft, or a failed
+        execution."""
+        return self.status in (self.Status.DRAFTED, self.Status.FAILED)
 
     @property
     def args_json(self) -> str:

@@ -80,12 +80,16 @@ class Decision:
     reasons: list[str] = field(default_factory=list)
     approver: str | None = None
     refund_amount: Decimal | None = None
+    # What exactly is wrong, for people (invalid_args: which field and why).
+    detail: str = ""
 
     @property
     def message(self) -> str:
         if self.outcome == "allow":
             return "Allowed."
         text = " ".join(MESSAGES.get(code, code) for code in self.reasons)
+        if self.detail:
+            text = f"{text.rstrip('.')}: {self.detail}."
         if self.outcome == "needs_approval":
             article = "An" if (self.approver or "")[:1] in "aeiou" else "A"
             return f"{text} {article} {self.approver} must approve it."

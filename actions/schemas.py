@@ -46,7 +46,9 @@ def _amount(value: Any) -> Any:
     # written with ASCII digits and at most two decimals, or is a finite JSON number.
     if isinstance(value, str):
         if not _AMOUNT.fullmatch(value):
-            raise ValueError("an amount is ASCII digits with at most two decimals, e.g. 49.90")
+            raise ValueError(
+                "a positive amount with at most 2 decimals, in ASCII digits (e.g. 49.90)"
+            )
         return value
     if isinstance(value, Decimal):
         if not value.is_finite():

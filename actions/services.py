@@ -27,6 +27,10 @@ from actions.selectors import conversation_account_id
 from store.models import Customer, Order, PaymentMethod, Subscription, Variant
 
 
+class RejectionWithoutReason(ValueError):
+    """A drafted action is rejected with a reason, or not at all."""
+
+
 @dataclass
 class ActionOutcome:
     decision: Decision
@@ -325,8 +329,10 @@ def action_draft(
     account_id: str,
     conversation: Any = None,
     case: Any = None,
+    started_by: Any = None,
 ) -> DraftedAction:
-    """Hold a consequential action for a human. The decision shown is what an agent could do.
+    """Hold a consequential action for a human (or, with `started_by`, record one a person
+    starts, to be approved by them at once). The decision shown is what an agent could do.
     The draft is bound to the conversation's customer (given, or the one the conversation is
     about now): its approval acts for that customer and no other."""
     if not account_id and conversation is not None:
@@ -341,11 +347,13 @@ def action_draft(
         args=args,
         original_args=args,
         drafted_by=drafted_by,
+        started_by=started_by,
         decision=decision.as_dict(),
     )
     _audit(
         kind=AuditEntry.Kind.DRAFTED,
         actor=drafted_by,
+        user=started_by,
         tool=tool,
         args=args,
         decision=decision,
@@ -355,6 +363,33 @@ def action_draft(
         drafted=drafted,
     )
     return drafted
+
+
+def action_refused(
+    *,
+    actor: str,
+    user: Any,
+    tool: str,
+    args: dict[str, Any],
+    decision: Decision,
+    account_id: str,
+    conversation: Any = None,
+    case: Any = None,
+) -> AuditEntry:
+    """Audit an action a person asked for that the policy refused before anything was made
+    of it (a start from the case page)."""
+    return _audit(
+        kind=AuditEntry.Kind.DENIED,
+        actor=actor,
+        user=user,
+        tool=tool,
+        args=args,
+        decision=decision,
+        detail=decision.message,
+        account_id=account_id,
+        conversation=conversation,
+        case=case,
+    )
 
 
 def drafted_action_approve(
@@ -383,7 +418,8 @@ def _approve(
     *, drafted_id: int, user: Any, actor: str, args: dict[str, Any] | None, note: str
 ) -> DraftedAction:
     drafted = DraftedAction.objects.select_for_update().get(pk=drafted_id)
-    if drafted.status != DraftedAction.Status.DRAFTED:
+    # A failed execution (before refusals kept the draft) can be edited and tried again.
+    if not drafted.decidable:
         return drafted
     conversation = drafted.conversation
     if not drafted.customer_id and conversation is not None:
@@ -451,10 +487,19 @@ def _approve(
         drafted.args = drafted_args
         drafted.refusal = outcome.decision
         return drafted
+    if outcome.decision.outcome == "deny":
+        # Refused as it stands (audited by action_execute): it stays a draft that shows why,
+        # to be edited and tried again or rejected, rather than a dead end.
+        drafted.refusal = outcome.decision
+        drafted.decision = outcome.decision.as_dict()
+        drafted.status = DraftedAction.Status.DRAFTED
+        drafted.save(update_fields=["decision", "status"])
+        return drafted
     drafted.decision = outcome.decision.as_dict()
     if outcome.decision.outcome == "needs_approval":
-        # Still a draft: it waits for someone with more authority.
-        drafted.save(update_fields=["args", "decision"])
+        # Still a draft: it waits for someone with more authority, who is told of it.
+        drafted.held_by, drafted.held_at = user, now
+        drafted.save(update_fields=["args", "decision", "held_by", "held_at"])
         return drafted
     drafted.decided_by, drafted.decided_at, drafted.decision_note = user, now, note
     drafted.result = outcome.result or {"reasons": outcome.decision.reasons}
@@ -469,8 +514,12 @@ def _approve(
 
 @transaction.atomic
 def drafted_action_reject(*, drafted_id: int, user: Any, actor: str, note: str) -> DraftedAction:
+    """Reject: nothing runs. A rejection needs a reason (RejectionWithoutReason otherwise):
+    the card and the audit show it."""
+    if not note.strip():
+        raise RejectionWithoutReason("Say why you reject it; nothing was rejected.")
     drafted = DraftedAction.objects.select_for_update().get(pk=drafted_id)
-    if drafted.status != DraftedAction.Status.DRAFTED:
+    if not drafted.decidable:
         return drafted
     drafted.status = DraftedAction.Status.REJECTED
     drafted.decided_by, drafted.decided_at, drafted.decision_note = user, timezone.now(), note

@@ -70,6 +70,13 @@ class CaseAssigned(_Push):
     summary: Annotated[str, Field(max_length=160)]
 
 
+class ApprovalsChanged(_Push):
+    """To the supervisors' sockets: an action was held for a supervisor's approval, or one
+    held was decided; the approvals badge (and list) redraw."""
+
+    type: Literal["approvals.changed"] = "approvals.changed"
+
+
 class AgentAccessChanged(_Push):
     """To the person's own sockets: their account, role or teams changed; what they may see
     is worked out again (a deactivated account's sockets close)."""
@@ -79,6 +86,7 @@ class AgentAccessChanged(_Push):
 
 Push = (
     AgentAccessChanged
+    | ApprovalsChanged
     | IntegrationRevoked
     | ConversationControl
     | ConversationMessage
@@ -107,6 +115,10 @@ ALL_QUEUES_GROUP = "queue-all"
 
 def agent_group(user_id: int) -> str:
     return f"agent.{user_id}"
+
+
+# Every supervisor's desk pages: approvals waiting for them.
+SUPERVISORS_GROUP = "supervisors"
 
 
 def case_group(case_id: int) -> str:

@@ -17,11 +17,13 @@ from django.template.loader import render_to_string
 
 from conversations.events import (
     ALL_QUEUES_GROUP,
+    SUPERVISORS_GROUP,
     agent_group,
     case_group,
     conversation_group,
     queue_group,
 )
+from desk.approvals import approvals_fragments
 from desk.cards import queue_cards
 from desk.fanout import render_once
 from desk.selectors import (
@@ -37,6 +39,7 @@ from escalation.cases.access import (
     case_access,
     user_fresh,
     user_is_agent,
+    user_is_supervisor,
 )
 from escalation.cases.routing import presence_heartbeat
 from escalation.models import Case
@@ -78,9 +81,31 @@ class DeskConsumer(AsyncWebsocketConsumer):
         # An open desk page is an agent at work; the page's own heartbeat keeps it so.
         await database_sync_to_async(presence_heartbeat)(user=user)
         await self.resync()
+        await self.approvals_changed({})
 
     async def _extra_groups(self) -> list[str]:
-        return await database_sync_to_async(self.extra_groups)()
+        groups = await database_sync_to_async(self.extra_groups)()
+        if await database_sync_to_async(user_is_supervisor)(self.user):
+            groups.append(SUPERVISORS_GROUP)
+        return groups
+
+    # The approvals page's socket also redraws the page's list.
+    approvals_list = False
+
+    async def approvals_changed(self, event: dict[str, Any]) -> None:
+        """Supervisors' pages: the approvals badge (and list) as they are now."""
+        if SUPERVISORS_GROUP not in self.groups_joined:
+            return
+        with_list = self.approvals_list
+        stamp = event.get("stamp")
+        if stamp is None:
+            html = await database_sync_to_async(approvals_fragments)(with_list=with_list)
+        else:
+            html = await render_once(
+                (stamp, "approvals", with_list),
+                lambda: approvals_fragments(with_list=with_list),
+            )
+        await self.send(text_data=html)
 
     def extra_groups(self) -> list[str]:
         """Runs on the database thread."""
@@ -125,6 +150,7 @@ class DeskConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = wanted
         await self.resync()
+        await self.approvals_changed({})
 
     async def case_assigned(self, event: dict[str, Any]) -> None:
         if event.get("notify", True):
@@ -145,6 +171,12 @@ class DeskConsumer(AsyncWebsocketConsumer):
 
     async def case_updated(self, event: dict[str, Any]) -> None:
         pass
+
+
+class ApprovalsConsumer(DeskConsumer):
+    """The approvals page: its list follows the approvals waiting for a supervisor."""
+
+    approvals_list = True
 
 
 class QueueConsumer(DeskConsumer):

@@ -121,9 +121,9 @@ def case_workspace(*, case: Case) -> Workspace:
     packet = case.packets.order_by("-version").first()
     events = case_transcript(case=case)
     drafted = list(
-        DraftedAction.objects.filter(conversation_id=case.conversation_id).order_by(
-            "created_at", "id"
-        )
+        DraftedAction.objects.filter(conversation_id=case.conversation_id)
+        .select_related("decided_by", "held_by", "started_by")
+        .order_by("created_at", "id")
     )
     timeline = list(CaseEvent.objects.filter(case=case).select_related("actor"))
     account_id = case.conversation.account_id or (

@@ -3,8 +3,6 @@ forms also work without JavaScript (full page loads and redirects)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -13,8 +11,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from actions.models import DraftedAction
-from conversations.schemas import json_loads_strict
 from desk.access import agent_required
 from desk.cards import queue_cards
 from desk.selectors import (
@@ -34,7 +30,7 @@ from escalation.cases.access import (
 from escalation.cases.lifecycle import case_resolve, case_transfer
 from escalation.cases.related import case_merge
 from escalation.cases.routing import CannotTake, CaseTaken, case_pick
-from escalation.cases.work import case_action_decide, case_note, case_opened, case_reply
+from escalation.cases.work import case_note, case_opened, case_reply
 from escalation.models import Case
 
 MAX_TEXT = 4000
@@ -130,77 +126,6 @@ def note(request: HttpRequest, case_id: int) -> HttpResponse:
             case_note(case_id=case.pk, user=request.user, text=text)
         except CaseClosed as exc:
             messages.error(request, str(exc))
-    return _done(request, case, "workspace")
-
-
-@agent_required
-@require_POST
-def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
-    case = _case(request, case_id)
-    args: Any = None
-    raw = request.POST.get("args", "").strip()
-    if raw:
-        try:
-            args = json_loads_strict(raw)
-        except ValueError:
-            messages.error(
-                request,
-                "The edited arguments are not valid JSON; nothing was run. "
-                f"Your edit was: {raw[:500]}",
-            )
-            return _done(request, case, "workspace")
-        if not isinstance(args, dict):
-            messages.error(request, "The edited arguments must be a JSON object; nothing was run.")
-            return _done(request, case, "workspace")
-    try:
-        result = case_action_decide(
-            case_id=case.pk,
-            drafted_id=action_id,
-            user=request.user,
-            approve=True,
-            args=args,
-            note=_text(request, "note"),
-        )
-    except DraftedAction.DoesNotExist as exc:
-        raise Http404("No such action on this case.") from exc
-    except (CaseClosed, NotYourCase) as exc:
-        messages.error(request, f"{exc} Nothing was run.")
-        return _done(request, case, "workspace")
-    if result.refusal is not None and result.refusal.reasons == ["no_customer"]:
-        messages.error(request, f"{result.tool} was not run. {result.refusal.message}")
-    elif result.refusal is not None:
-        messages.error(
-            request,
-            f"{result.tool} with your edit was refused: {result.refusal.message} "
-            "The action is unchanged: edit it again, approve it as drafted, or reject it.",
-        )
-    elif result.status == DraftedAction.Status.EXECUTED:
-        messages.success(request, f"{result.tool} done.")
-    elif result.status == DraftedAction.Status.FAILED:
-        messages.error(request, f"{result.tool} was refused: {result.decision.get('message', '')}")
-    else:
-        messages.warning(request, result.decision.get("message", "It needs another approval."))
-    return _done(request, case, "workspace")
-
-
-@agent_required
-@require_POST
-def action_reject(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
-    case = _case(request, case_id)
-    try:
-        case_action_decide(
-            case_id=case.pk,
-            drafted_id=action_id,
-            user=request.user,
-            approve=False,
-            note=_text(request, "note"),
-        )
-    except DraftedAction.DoesNotExist as exc:
-        raise Http404("No such action on this case.") from exc
-    except (CaseClosed, NotYourCase) as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Rejected: nothing was run.")
     return _done(request, case, "workspace")
 
 

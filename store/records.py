@@ -57,6 +57,7 @@ class PaymentRecord:
     transaction_type: str
     amount: Decimal
     payment_method_id: str
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

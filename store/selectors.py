@@ -100,6 +100,7 @@ def _order_record(order: Order) -> OrderRecord:
                 transaction_type=payment.transaction_type,
                 amount=payment.amount,
                 payment_method_id=payment.payment_method_id,
+                created_at=payment.created_at,
             )
             for payment in order.payments.all()
         ),

@@ -8,9 +8,24 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from actions.catalog import TOOLS
 from actions.models import DraftedAction
-from actions.services import drafted_action_approve, drafted_action_reject
-from conversations.events import CaseUpdated, case_group, send_on_commit
+from actions.policy import Decision
+from actions.selectors import conversation_account_id
+from actions.services import (
+    action_check,
+    action_draft,
+    action_refused,
+    drafted_action_approve,
+    drafted_action_reject,
+)
+from conversations.events import (
+    SUPERVISORS_GROUP,
+    ApprovalsChanged,
+    CaseUpdated,
+    case_group,
+    send_on_commit,
+)
 from conversations.models import Conversation, Event
 from conversations.services import conversation_message_add
 from escalation.cases.access import (
@@ -155,6 +170,10 @@ def case_note(*, case_id: int, user: Any, text: str) -> CaseEvent:
     )
 
 
+# How the timeline reads an approval the policy held for a supervisor.
+HELD_STATUS = "held for a supervisor"
+
+
 @transaction.atomic
 def case_action_decide(
     *,
@@ -184,11 +203,101 @@ def case_action_decide(
         )
     else:
         result = drafted_action_reject(drafted_id=drafted.pk, user=user, actor=actor, note=note)
-    if result.changed:
+    if drafted.held_at is not None or result.held_at is not None:
+        # Held for a supervisor now, or decided after it was: their approvals list changed.
+        send_on_commit(SUPERVISORS_GROUP, ApprovalsChanged())
+    held = result.held_at is not None and result.held_at != drafted.held_at
+    if result.changed or held:
+        status = HELD_STATUS if held and not result.changed else result.status
         CaseEvent.objects.create(
             case=case,
             kind=CaseEvent.Kind.ACTION,
             actor=user,
-            data={"tool": result.tool, "status": result.status, "action": result.pk},
+            data={"tool": result.tool, "status": status, "action": result.pk},
         )
+    return result
+
+
+def _startable(tool: str) -> bool:
+    spec = TOOLS.get(tool)
+    return spec is not None and spec.consequential
+
+
+def case_action_preview(*, case_id: int, user: Any, tool: str, args: dict[str, Any]) -> Decision:
+    """What the policy would decide if this person started the action now, for the case's
+    customer. Reads only: nothing runs and nothing is audited; the policy decides again when
+    it runs."""
+    case = case_access(user=user, case_id=case_id, to_work=True)
+    if not _startable(tool):
+        return Decision("deny", ["unknown_tool"])
+    account_id = conversation_account_id(conversation=case.conversation)
+    if not account_id:
+        return Decision("deny", ["no_customer"])
+    return action_check(
+        actor=user_actor(user),
+        tool=tool,
+        args=args,
+        account_id=account_id,
+        conversation_id=case.conversation_id,
+    )
+
+
+@transaction.atomic
+def case_action_start(
+    *, case_id: int, user: Any, tool: str, args: dict[str, Any], note: str = ""
+) -> DraftedAction | Decision:
+    """A person starts a catalog action for the case's customer: recorded as a drafted action
+    they started, then approved by them on the same path as a draft (policy at execution,
+    exactly once, audited). Acts only for the customer the conversation is about; another
+    customer's order or account is refused (other_customer). A refusal before anything is
+    made (no customer, the policy denies) is audited and returned, and no draft is left."""
+    case = case_access(user=user, case_id=case_id, lock=True, to_work=True)
+    actor = user_actor(user)
+    account_id = conversation_account_id(conversation=case.conversation) or ""
+    if not _startable(tool):
+        refusal = Decision("deny", ["unknown_tool"])
+    elif not account_id:
+        refusal = Decision("deny", ["no_customer"])
+    else:
+        refusal = action_check(
+            actor=actor,
+            tool=tool,
+            args=args,
+            account_id=account_id,
+            conversation_id=case.conversation_id,
+        )
+    if refusal.outcome == "deny":
+        action_refused(
+            actor=actor,
+            user=user,
+            tool=tool,
+            args=args,
+            decision=refusal,
+            account_id=account_id,
+            conversation=case.conversation,
+            case=case,
+        )
+        return refusal
+    drafted = action_draft(
+        tool=tool,
+        args=args,
+        drafted_by=actor,
+        account_id=account_id,
+        conversation=case.conversation,
+        case=case,
+        started_by=user,
+    )
+    send_on_commit(case_group(case.pk), CaseUpdated(case_id=case.pk))
+    result = drafted_action_approve(drafted_id=drafted.pk, user=user, actor=actor, note=note)
+    if result.held_at is not None:
+        send_on_commit(SUPERVISORS_GROUP, ApprovalsChanged())
+    status = result.status
+    if status == DraftedAction.Status.DRAFTED:
+        status = HELD_STATUS if result.held_at is not None else "refused"
+    CaseEvent.objects.create(
+        case=case,
+        kind=CaseEvent.Kind.ACTION,
+        actor=user,
+        data={"tool": result.tool, "status": f"started, {status}", "action": result.pk},
+    )
     return result

@@ -142,16 +142,56 @@ def test_the_policy_runs_again_at_execution(store: Store, agent: Any) -> None:
     )
     payments_before = list(store.pending.payments.values_list("pk", flat=True))
 
-    drafted_action_approve(drafted_id=drafted.pk, user=agent, actor=user_actor(agent))
+    result = drafted_action_approve(drafted_id=drafted.pk, user=agent, actor=user_actor(agent))
+    assert result.refusal is not None and "wrong_status" in result.refusal.reasons
     drafted.refresh_from_db()
-    assert drafted.status == DraftedAction.Status.FAILED
+    # Refused as it stands, it stays a draft that says why: to be edited and tried again, or
+    # rejected. It is not a dead "failed" action.
+    assert drafted.status == DraftedAction.Status.DRAFTED
     assert drafted.decision["decision"] == "deny"
     assert "wrong_status" in drafted.decision["reasons"]
-    assert drafted.result == {"reasons": drafted.decision["reasons"]}
     assert drafted.executed_at is None
-    assert (drafted.decided_by, drafted.decided_at is not None) == (agent, True)
     assert list(store.pending.payments.values_list("pk", flat=True)) == payments_before
     assert not drafted.audit.filter(kind=AuditEntry.Kind.EXECUTED).exists()
+    denied = drafted.audit.get(kind=AuditEntry.Kind.DENIED)
+    assert (denied.user, "wrong_status" in denied.reasons) == (agent, True)
+    rejected = drafted_action_reject(
+        drafted_id=drafted.pk, user=agent, actor=user_actor(agent), note="order was cancelled"
+    )
+    assert rejected.status == DraftedAction.Status.REJECTED
+
+
+def test_a_failed_execution_can_be_edited_and_run(store: Store, agent: Any) -> None:
+    drafted = refund_draft(store, amount="50.00")
+    DraftedAction.objects.filter(pk=drafted.pk).update(status=DraftedAction.Status.FAILED)
+    edited = {**drafted.args, "amount": "20.00"}
+    result = drafted_action_approve(
+        drafted_id=drafted.pk, user=agent, actor=user_actor(agent), args=edited
+    )
+    assert result.status == DraftedAction.Status.EXECUTED
+    assert refund_rows(store.delivered) == [Decimal("20.00")]
+
+
+def test_invalid_arguments_name_the_field(store: Store) -> None:
+    outcome = action_execute(
+        actor="agent",
+        tool="refund_payment",
+        args={"order_id": store.delivered.order_id, "amount": 10.005, "reason": "late", "x": 1},
+        account_id=store.customer.customer_id,
+    )
+    assert outcome.decision.reasons == ["invalid_args"]
+    assert outcome.decision.message == (
+        "The action's arguments are not valid: amount: at most 2 decimals; "
+        "x: not an argument of this action."
+    )
+    text = action_execute(
+        actor="agent",
+        tool="refund_payment",
+        args={"order_id": store.delivered.order_id, "amount": "10.005", "reason": ""},
+        account_id=store.customer.customer_id,
+    )
+    assert "amount: a positive amount with at most 2 decimals" in text.decision.message
+    assert "reason: required" in text.decision.message
 
 
 def test_an_agent_cannot_approve_a_refund_over_their_limit(
