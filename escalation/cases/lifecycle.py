@@ -13,7 +13,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from actions.models import DraftedAction
 from conversations.events import (
+    SUPERVISORS_GROUP,
+    ApprovalsChanged,
     CaseUpdated,
     agent_group,
     case_group,
@@ -374,7 +377,18 @@ def case_resolve(*, case_id: int, user: Any, outcome: str, note: str = "") -> Ca
             conversation=conversation, owner=Conversation.Owner.AI, by="agent", note=note
         )
     queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
+    approvals_changed_on_commit(case=case)
     return case
+
+
+def approvals_changed_on_commit(*, case: Case) -> None:
+    """The case closed: if it held an approval for a supervisor, their list and badge (which
+    count open cases only) changed."""
+    held = DraftedAction.objects.filter(
+        case=case, status=DraftedAction.Status.DRAFTED, held_at__isnull=False
+    )
+    if held.exists():
+        send_on_commit(SUPERVISORS_GROUP, ApprovalsChanged())
 
 
 @transaction.atomic

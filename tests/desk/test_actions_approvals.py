@@ -189,3 +189,16 @@ async def test_a_supervisors_desk_socket_hears_the_badge_live() -> None:
     assert not any("approvals-badge" in frame for frame in heard)
     await supervisor_socket.disconnect()
     await agent_socket.disconnect()
+
+
+def test_resolving_a_case_with_a_held_approval_tells_the_supervisors(
+    desk: Desk, pushes: list[tuple[str, Any]]
+) -> None:
+    """The badge counts held approvals on open cases: resolving one such case changes it."""
+    from escalation.cases.lifecycle import case_resolve
+
+    held_refund(desk)
+    pushes.clear()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        case_resolve(case_id=desk.case.pk, user=desk.maya, outcome=Case.Outcome.RESOLVED)
+    assert (SUPERVISORS_GROUP, "approvals.changed") in [(g, e.type) for g, e in pushes]
