@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import subprocess
@@ -228,3 +229,70 @@ def test_the_simulator_is_a_wire_client_that_needs_no_django() -> None:
         [sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[2], check=False
     )
     assert done.returncode == 0
+
+
+def test_the_token_comes_from_a_private_file_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tools.simulate.cli import TOKEN_ENV, token_resolve
+
+    path = tmp_path / "token"
+    path.write_text("btn_from-file\n")
+    path.chmod(0o600)
+    monkeypatch.setenv(TOKEN_ENV, "btn_from-env")
+
+    assert token_resolve({"token_file": str(path)}) == "btn_from-file"
+    assert token_resolve({}) == "btn_from-env"
+    path.chmod(0o644)
+    with pytest.raises(SimulationError, match="can be read by others: run chmod 600"):
+        token_resolve({"token_file": str(path)})
+    with pytest.raises(SimulationError, match="cannot read the token file"):
+        token_resolve({"token_file": str(tmp_path / "nowhere")})
+    monkeypatch.delenv(TOKEN_ENV)
+    with pytest.raises(SimulationError, match="no token: give --token-file"):
+        token_resolve({})
+
+
+def test_a_quiet_simulation_writes_its_totals_and_not_every_conversation(
+    live_asgi_server: LiveServer,
+) -> None:
+    _, token = integration_create(name="simulator")
+    url = f"{live_asgi_server.ws_url}/ws/ingest/v1/"
+    quiet: list[str] = []
+    loud: list[str] = []
+
+    run_simulation(
+        url=url, token=token, rate=50, conversations=4, seed=2, write=quiet.append, verbose=False
+    )
+    run_simulation(url=url, token=token, rate=50, conversations=4, seed=2, write=loud.append)
+
+    per_conversation = ("done ", "cut ", "control ", "agent ")
+    assert not [line for line in quiet if line.startswith(per_conversation)]
+    assert quiet[-4].startswith("conversations finished: 4")
+    assert len([line for line in loud if line.startswith("done ")]) == 4
+
+
+def test_the_warmup_sends_the_first_events_at_once_then_paces_the_rest(
+    live_asgi_server: LiveServer,
+) -> None:
+    _, token = integration_create(name="simulator")
+    rate, warmup = 0.5, 2
+
+    totals = run_simulation(
+        url=f"{live_asgi_server.ws_url}/ws/ingest/v1/",
+        token=token,
+        rate=rate,
+        conversations=4,
+        concurrency=1,
+        seed=3,
+        write=lambda line: None,
+        verbose=False,
+        warmup=warmup,
+    )
+
+    arrivals = sorted(Event.objects.values_list("received_at", flat=True))
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(arrivals)]
+    assert totals.sends == len(arrivals) > warmup + 1
+    # The warm-up's events are a second apart, not 1/rate; the rest are 1/rate apart.
+    assert all(gap < 1.6 for gap in gaps[:warmup]), gaps
+    assert all(gap > 0.9 / rate for gap in gaps[warmup:]), gaps

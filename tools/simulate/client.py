@@ -98,6 +98,8 @@ class _Simulator:
         drain_timeout: float,
         write: Write,
         cast: Sequence[CastMember] = (),
+        verbose: bool = True,
+        warmup: int = 0,
     ) -> None:
         self.url = url
         self.cast = cast
@@ -109,6 +111,12 @@ class _Simulator:
         self.run_id = run_id or secrets.token_hex(3)
         self.drain_timeout = drain_timeout
         self.write = write
+        # Per-conversation lines (finished, taken over, an agent's message): details that a
+        # quiet run leaves out. Connection trouble, errors and the totals are always written.
+        self.detail: Write = write if verbose else (lambda line: None)
+        # The first `warmup` events go out at up to one a second, then `rate` paces them: a
+        # slow run still has something on the queue within seconds.
+        self.warmup = warmup
         self.totals = SimulationTotals()
 
         self.started = 0
@@ -270,7 +278,10 @@ class _Simulator:
             if frame is None:
                 await self._wait_for_wake(0.25)
                 continue
-            self.next_slot = max(self.next_slot, now) + 1.0 / self.rate
+            interval = 1.0 / self.rate
+            if self.totals.sends < self.warmup:
+                interval = min(interval, 1.0)
+            self.next_slot = max(self.next_slot, now) + interval
             self.totals.sends += 1
             await ws.send(frame)
 
@@ -456,9 +467,9 @@ class _Simulator:
             conversation.taken_by = str(by)
             if not conversation.ending.startswith("handoff"):
                 conversation.ending = f"taken by human ({by})"
-            self.write(f"control  {conversation.id}  human took over ({by})")
+            self.detail(f"control  {conversation.id}  human took over ({by})")
         elif owner == "ai":
-            self.write(f"control  {conversation.id}  handed back to the AI ({by})")
+            self.detail(f"control  {conversation.id}  handed back to the AI ({by})")
             steps = [
                 event_body(s, variables=conversation.variables, rng=self.rng)
                 for s in scripts().release_steps
@@ -469,7 +480,7 @@ class _Simulator:
         self.totals.agent_messages += 1
         conversation = self.known.get(str(frame.get("conversation")))
         text = str(frame.get("text", ""))
-        self.write(f"agent    {frame.get('conversation')}  {text[:70]!r}")
+        self.detail(f"agent    {frame.get('conversation')}  {text[:70]!r}")
         if conversation is not None:
             reply = {"customer": {"one_of": scripts().customer_replies_to_agent}}
             self._add_steps(
@@ -499,7 +510,7 @@ class _Simulator:
         errors = sum(n for key, n in counts.items() if key.startswith("error:"))
         name = conversation.variables["name"]
         label = "cut" if cut_short else "done"
-        self.write(
+        self.detail(
             f"{label:<8} {conversation.id}  {conversation.kind:<17} {name:<18} "
             f"{conversation.seq:>2} events  stored {counts['stored']:>2}  "
             f"dup {counts['duplicate']}  errors {errors}  -> {conversation.ending or 'open'}"
@@ -519,8 +530,12 @@ def run_simulation(
     drain_timeout: float = 30.0,
     write: Write = print,
     cast: Sequence[CastMember] = (),
+    verbose: bool = True,
+    warmup: int = 0,
 ) -> SimulationTotals:
-    """Streams scripted conversations until `conversations` are done (None: until Ctrl-C)."""
+    """Streams scripted conversations until `conversations` are done (None: until Ctrl-C).
+
+    `verbose=False` writes only connection trouble, errors and the totals."""
     simulator = _Simulator(
         url=url,
         token=token,
@@ -532,5 +547,7 @@ def run_simulation(
         drain_timeout=drain_timeout,
         write=write,
         cast=cast,
+        verbose=verbose,
+        warmup=warmup,
     )
     return asyncio.run(simulator.run())
