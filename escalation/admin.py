@@ -48,10 +48,9 @@ class CaseAdmin(ReadOnlyAdmin):
         "customer",
         "status",
         "assignee",
-        "sla_due_at",
+        "first_reply_due",
         "priority",
         "team",
-        "trigger",
         "reason",
         "queued_at",
     ]
@@ -69,6 +68,10 @@ class CaseAdmin(ReadOnlyAdmin):
     def customer(self, case: Case) -> str:
         customer = case.conversation.customer
         return str(customer) if customer else ""
+
+    @admin.display(description="first reply due", ordering="sla_due_at")
+    def first_reply_due(self, case: Case) -> Any:
+        return case.sla_due_at
 
     def get_view_on_site_url(self, obj: Case | None = None) -> str | None:
         return reverse("desk:case", kwargs={"case_id": obj.pk}) if obj else None
