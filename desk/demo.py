@@ -105,9 +105,9 @@ SIMULATED_EVENTS_PER_HANDOFF = 5.5
 # Seconds between two turns of one simulated conversation: a chat's pace, which decides how
 # many conversations run at once at a given rate (no more than the simulator's default 4).
 SIMULATED_TURN_SECONDS = 12.0
-# The first events go out at up to one a second, so the first two or so cases are there within
-# seconds (more at once would all be due together).
-SIMULATED_WARMUP_EVENTS = 8
+# Events go out at up to one a second until this many conversations went to a person, so the
+# first cases are there within seconds (more at once would all fall due together).
+SIMULATED_WARMUP_HANDOFFS = 2
 
 
 @dataclass(frozen=True)

@@ -155,9 +155,8 @@ def demo(demo_db: Path) -> Iterator[Demo]:
 def test_the_demo_starts_afresh_quietly_and_keeps_its_token_off_command_lines(
     demo: Demo, demo_db: Path
 ) -> None:
-    demo.wait_for(SUMMARY, seconds=120)
-    # The simulator and sweeper are up once the first summary is out; give them a moment.
-    time.sleep(3)
+    # Once a conversation is in, the simulator has started and connected.
+    demo.wait_for(re.compile(r"^\d\d:\d\d:\d\d  [1-9]\d* conversations", re.M), seconds=180)
 
     children = _children(demo.process.pid)
     commands = [_cmdline(pid) for pid in children]
@@ -174,7 +173,6 @@ def test_the_demo_starts_afresh_quietly_and_keeps_its_token_off_command_lines(
     assert hashlib.sha256(token.encode()).hexdigest() == stored_hash
     assert "yesterday" not in tables
 
-    time.sleep(4)
     demo.process.send_signal(signal.SIGINT)
     assert demo.process.wait(timeout=30) == 0
     demo.reader.join(timeout=5)

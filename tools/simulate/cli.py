@@ -96,7 +96,8 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="send the first N events at up to one a second, then at --rate (default 0)",
+        help="send at up to one event a second until N conversations went to a person, "
+        "then at --rate (default 0)",
     )
 
 

@@ -84,6 +84,8 @@ class _Simulator:
     # Finished conversations stay known so late control and agent frames still find them;
     # a --forever run keeps only this many.
     max_known = 5000
+    # A warm-up that sees no conversation go to a person ends after this many events each.
+    max_warmup_events = 15
 
     def __init__(
         self,
@@ -114,8 +116,8 @@ class _Simulator:
         # Per-conversation lines (finished, taken over, an agent's message): details that a
         # quiet run leaves out. Connection trouble, errors and the totals are always written.
         self.detail: Write = write if verbose else (lambda line: None)
-        # The first `warmup` events go out at up to one a second, then `rate` paces them: a
-        # slow run still has something on the queue within seconds.
+        # Until `warmup` conversations have gone to a person, events go out at up to one a
+        # second, then `rate` paces them: a slow run has cases on the queue within seconds.
         self.warmup = warmup
         self.totals = SimulationTotals()
 
@@ -279,11 +281,17 @@ class _Simulator:
                 await self._wait_for_wake(0.25)
                 continue
             interval = 1.0 / self.rate
-            if self.totals.sends < self.warmup:
+            if self._warming_up():
                 interval = min(interval, 1.0)
             self.next_slot = max(self.next_slot, now) + interval
             self.totals.sends += 1
             await ws.send(frame)
+
+    def _warming_up(self) -> bool:
+        if not self.warmup or self.totals.sends >= self.warmup * self.max_warmup_events:
+            return False
+        taken = sum(n for key, n in self.totals.controls.items() if key.startswith("human "))
+        return taken < self.warmup
 
     async def _wait_for_wake(self, seconds: float) -> None:
         self.wake.clear()

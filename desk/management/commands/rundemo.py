@@ -22,7 +22,7 @@ from conversations.services import integration_create, integration_rotate_token
 from desk.demo import (
     DEMO_PASSWORD,
     DEMO_PEOPLE,
-    SIMULATED_WARMUP_EVENTS,
+    SIMULATED_WARMUP_HANDOFFS,
     demo_pace,
     demo_summary,
 )
@@ -232,7 +232,7 @@ class Command(BaseCommand):
                     "--concurrency",
                     str(pace.concurrency),
                     "--warmup",
-                    str(SIMULATED_WARMUP_EVENTS if rate is None else 0),
+                    str(SIMULATED_WARMUP_HANDOFFS if rate is None else 0),
                     "--cast",
                     cast_file,
                     "--drain-timeout",
