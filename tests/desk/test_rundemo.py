@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from conversations.services import integration_create
-from desk.demo import (
+from desk.demo import DEMO_PEOPLE
+from desk.demo_pace import (
     DEMO_HANDLE_MINUTES,
-    DEMO_PEOPLE,
     SIMULATED_EVENTS_PER_HANDOFF,
     demo_pace,
     demo_summary,

@@ -19,13 +19,8 @@ from django.utils import timezone
 
 from conversations.models import Integration
 from conversations.services import integration_create, integration_rotate_token
-from desk.demo import (
-    DEMO_PASSWORD,
-    DEMO_PEOPLE,
-    SIMULATED_WARMUP_HANDOFFS,
-    demo_pace,
-    demo_summary,
-)
+from desk.demo import DEMO_PASSWORD, DEMO_PEOPLE
+from desk.demo_pace import SIMULATED_WARMUP_HANDOFFS, demo_pace, demo_summary
 
 INTEGRATION_NAME = "demo-simulator"
 
