@@ -6,7 +6,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-RATE ?= 2
+# Empty: the demo paces itself to what its agents can answer (desk/demo.py, demo_pace).
+RATE ?=
+# V=1: every simulated conversation, sweep and log line, not just the summary.
+V ?=
+DEMO_ARGS = --host $(HOST) --port $(PORT) $(if $(RATE),--rate $(RATE)) $(if $(V),-v 2)
 
 # The first Python >= 3.12 found: on PATH, then in pyenv's versions (pyenv's shims refuse
 # versions that are not selected, so each candidate is asked to run).
@@ -15,10 +19,11 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3 \
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	    command -v $$c; break; fi; done)
 
-.PHONY: help install run test lint bench eval clean
+.PHONY: help install run reset test lint bench eval clean
 
 help:
 	@echo "make run    - Baton with demo data on the embedded default (SQLite, no services)"
+	@echo "make reset  - the same from a clean demo database (keeps .venv)"
 	@echo "make test   - the whole test suite"
 	@echo "make lint   - ruff"
 	@echo "make bench  - ingest benchmark against a server it starts"
@@ -37,8 +42,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Quiet unless V=1: django-axes alone would announce itself at INFO in every process.
+run reset: export LOG_LEVEL ?= $(if $(V),INFO,WARNING)
+
 run: install
-	$(PY) manage.py rundemo --host $(HOST) --port $(PORT) --rate $(RATE)
+	@$(PY) manage.py rundemo $(DEMO_ARGS)
+
+reset: install
+	@$(PY) manage.py rundemo --fresh $(DEMO_ARGS)
 
 test: install
 	$(PY) -m pytest

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 
 from actions.models import AuditEntry, AuthorityLimit, DraftedAction
+from conversations.admin import ReadOnlyAdmin
 
 
 @admin.register(AuthorityLimit)
@@ -13,37 +12,23 @@ class AuthorityLimitAdmin(admin.ModelAdmin):
 
 
 @admin.register(DraftedAction)
-class DraftedActionAdmin(admin.ModelAdmin):
+class DraftedActionAdmin(ReadOnlyAdmin):
     """Read-only: actions are approved or rejected on the case page, through the policy layer,
     and every step is audited. An edit here would bypass both."""
 
     list_display = ["tool", "customer_id", "status", "drafted_by", "decided_by", "created_at"]
     list_filter = ["status", "tool"]
-    raw_id_fields = ["conversation", "case", "decided_by"]
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+    search_fields = ["customer_id", "conversation__external_id"]
+    list_select_related = ["decided_by"]
+    ordering = ["-created_at", "-id"]
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """Read-only: the audit log is append-only."""
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """Read-only: the audit log is append-only. Newest first, as a log is read."""
 
-    list_display = ["at", "kind", "actor", "user", "tool", "decision", "customer_id"]
+    list_display = ["at", "kind", "actor", "user", "tool", "decision", "customer_id", "case"]
     list_filter = ["kind", "actor", "tool"]
-    search_fields = ["customer_id"]
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+    search_fields = ["customer_id", "order_id", "conversation__external_id"]
+    list_select_related = ["user", "case"]
+    ordering = ["-at", "-id"]

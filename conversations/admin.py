@@ -15,6 +15,21 @@ from conversations.services import (
 )
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For the record and its history, and for live state that only services change: the admin
+    shows them, and changes nothing past the services and their audit. With no delete
+    permission, "delete selected" is not offered either."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Integration)
 class IntegrationAdmin(admin.ModelAdmin):
     """Adding an integration issues its token and shows it once, as create_integration does."""
@@ -22,6 +37,10 @@ class IntegrationAdmin(admin.ModelAdmin):
     list_display = ["name", "token_prefix", "created_at", "revoked_at"]
     readonly_fields = ["token_hash", "token_prefix", "created_at", "revoked_at"]
     actions = ["revoke", "rotate"]
+
+    # Conversations keep their integration: revoke the token instead.
+    def has_delete_permission(self, request: HttpRequest, obj: Integration | None = None) -> bool:
+        return False
 
     def get_fields(self, request: HttpRequest, obj: Integration | None = None) -> list[str]:
         if obj is None:
@@ -56,25 +75,29 @@ class IntegrationAdmin(admin.ModelAdmin):
             )
 
 
+# Who owns a conversation and where its seq stands is the protocol's live state, and its
+# events are the record: ingest and the case services change them, never the admin.
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "integration", "owner", "status", "updated_at"]
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = ["external_id", "integration", "customer", "owner", "status", "updated_at"]
     list_filter = ["owner", "status", "integration"]
-    search_fields = ["external_id"]
-    list_select_related = ["integration"]
-    raw_id_fields = ["customer"]
+    search_fields = ["external_id", "customer__name", "customer__email"]
+    list_select_related = ["integration", "customer"]
+    ordering = ["-updated_at", "-id"]
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     list_display = ["event_id", "conversation", "seq", "type", "role", "received_at"]
     list_filter = ["type"]
     search_fields = ["event_id", "conversation__external_id"]
     list_select_related = ["conversation"]
-    raw_id_fields = ["conversation"]
+    ordering = ["-received_at", "-id"]
 
 
+# What the integration says about the customer: the next event it sends would overwrite an edit.
 @admin.register(CustomerRef)
-class CustomerRefAdmin(admin.ModelAdmin):
+class CustomerRefAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "email", "name", "integration"]
     search_fields = ["external_id", "email", "name"]
+    list_select_related = ["integration"]

@@ -4,10 +4,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
 
+from conversations.admin import ReadOnlyAdmin
 from escalation.models import (
     AgentProfile,
     Case,
+    CaseEvent,
     ConversationState,
     HandoffPacket,
     Rule,
@@ -17,21 +20,61 @@ from escalation.models import (
 from escalation.rules import RuleError, condition_validate
 
 
+class CaseEventInline(admin.TabularInline):
+    model = CaseEvent
+    fields = ["at", "kind", "actor", "data"]
+    readonly_fields = fields
+    extra = 0
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(ReadOnlyAdmin):
+    """Read-only: status, assignee, team, deadlines and weight are live state that routing,
+    the sweeper and the queue depend on. People change them on the desk (take, transfer,
+    resolve), through the services, which keep the timeline and push the change."""
+
     list_display = [
         "id",
         "conversation",
+        "customer",
         "status",
-        "trigger",
-        "reason",
+        "assignee",
+        "first_reply_due",
         "priority",
         "team",
+        "reason",
         "queued_at",
     ]
     list_filter = ["status", "trigger", "team"]
-    list_select_related = ["conversation"]
-    raw_id_fields = ["conversation", "assignee", "rule"]
+    list_select_related = ["conversation__customer", "assignee"]
+    search_fields = [
+        "conversation__external_id",
+        "conversation__customer__name",
+        "conversation__customer__email",
+    ]
+    ordering = ["-queued_at", "-id"]
+    inlines = [CaseEventInline]
+
+    @admin.display(description="customer", ordering="conversation__customer__name")
+    def customer(self, case: Case) -> str:
+        customer = case.conversation.customer
+        return str(customer) if customer else ""
+
+    @admin.display(description="first reply due", ordering="sla_due_at")
+    def first_reply_due(self, case: Case) -> Any:
+        return case.sla_due_at
+
+    def get_view_on_site_url(self, obj: Case | None = None) -> str | None:
+        return reverse("desk:case", kwargs={"case_id": obj.pk}) if obj else None
 
 
 class RuleForm(forms.ModelForm):
@@ -75,22 +118,25 @@ class RuleAdmin(admin.ModelAdmin):
     list_editable = ["enabled", "order", "priority"]
     list_filter = ["enabled", "action", "team"]
 
-
-@admin.register(HandoffPacket)
-class HandoffPacketAdmin(admin.ModelAdmin):
-    list_display = ["case", "version", "backend", "created_at"]
-    readonly_fields = ["case", "version", "backend", "data", "created_at"]
-    list_select_related = ["case"]
-
-    def has_add_permission(self, request: Any) -> bool:
+    # Cases keep the rule that escalated them: switch a rule off ("enabled") instead.
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
 
+@admin.register(HandoffPacket)
+class HandoffPacketAdmin(ReadOnlyAdmin):
+    list_display = ["case", "version", "backend", "created_at"]
+    list_select_related = ["case"]
+    ordering = ["-created_at", "-id"]
+
+
 @admin.register(Signal)
-class SignalAdmin(admin.ModelAdmin):
+class SignalAdmin(ReadOnlyAdmin):
     list_display = ["kind", "conversation", "event", "created_at"]
     list_filter = ["kind"]
-    raw_id_fields = ["conversation", "event"]
+    list_select_related = ["conversation", "event"]
+    search_fields = ["conversation__external_id"]
+    ordering = ["-created_at", "-id"]
 
 
 class FlaggedFilter(admin.SimpleListFilter):
@@ -110,8 +156,9 @@ class FlaggedFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Recomputed from the analyses on every event: an edit would be silently overwritten.
 @admin.register(ConversationState)
-class ConversationStateAdmin(admin.ModelAdmin):
+class ConversationStateAdmin(ReadOnlyAdmin):
     list_display = [
         "conversation",
         "sentiment",
@@ -122,12 +169,15 @@ class ConversationStateAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     list_filter = [FlaggedFilter, "topic"]
-    raw_id_fields = ["conversation"]
+    list_select_related = ["conversation"]
 
 
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "role", "capacity"]
+    list_display = ["user", "role", "capacity", "presence"]
+    list_select_related = ["user"]
+    # Presence is the agent's own choice and the desk socket's heartbeat: set on the desk.
+    readonly_fields = ["presence", "last_seen_at"]
 
 
 @admin.register(Team)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import subprocess
@@ -14,6 +15,7 @@ from actions.selectors import conversation_account_id
 from conversations.models import Conversation, Event
 from conversations.services import integration_create
 from desk.demo import demo_cast, demo_store_seed
+from escalation.models import Case
 from tests.live import LiveServer
 from tools.simulate import (
     CastMember,
@@ -228,3 +230,75 @@ def test_the_simulator_is_a_wire_client_that_needs_no_django() -> None:
         [sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[2], check=False
     )
     assert done.returncode == 0
+
+
+def test_the_token_comes_from_a_private_file_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tools.simulate.cli import TOKEN_ENV, token_resolve
+
+    path = tmp_path / "token"
+    path.write_text("btn_from-file\n")
+    path.chmod(0o600)
+    monkeypatch.setenv(TOKEN_ENV, "btn_from-env")
+
+    assert token_resolve({"token_file": str(path)}) == "btn_from-file"
+    assert token_resolve({}) == "btn_from-env"
+    path.chmod(0o644)
+    with pytest.raises(SimulationError, match="can be read by others: run chmod 600"):
+        token_resolve({"token_file": str(path)})
+    with pytest.raises(SimulationError, match="cannot read the token file"):
+        token_resolve({"token_file": str(tmp_path / "nowhere")})
+    monkeypatch.delenv(TOKEN_ENV)
+    with pytest.raises(SimulationError, match="no token: give --token-file"):
+        token_resolve({})
+
+
+def test_a_quiet_simulation_writes_its_totals_and_not_every_conversation(
+    live_asgi_server: LiveServer,
+) -> None:
+    _, token = integration_create(name="simulator")
+    url = f"{live_asgi_server.ws_url}/ws/ingest/v1/"
+    quiet: list[str] = []
+    loud: list[str] = []
+
+    run_simulation(
+        url=url, token=token, rate=50, conversations=4, seed=2, write=quiet.append, verbose=False
+    )
+    run_simulation(url=url, token=token, rate=50, conversations=4, seed=2, write=loud.append)
+
+    per_conversation = ("done ", "cut ", "control ", "agent ")
+    assert not [line for line in quiet if line.startswith(per_conversation)]
+    assert quiet[-4].startswith("conversations finished: 4")
+    assert len([line for line in loud if line.startswith("done ")]) == 4
+
+
+def test_the_warmup_hurries_until_a_conversation_goes_to_a_person_then_paces(
+    live_asgi_server: LiveServer,
+) -> None:
+    _, token = integration_create(name="simulator")
+    rate = 0.5
+
+    totals = run_simulation(
+        url=f"{live_asgi_server.ws_url}/ws/ingest/v1/",
+        token=token,
+        rate=rate,
+        conversations=3,
+        concurrency=1,
+        # The first conversation (a refund over the AI's limit) goes to a person a few turns in.
+        seed=0,
+        write=lambda line: None,
+        verbose=False,
+        warmup=1,
+    )
+
+    first_case = Case.objects.order_by("queued_at").values_list("queued_at", flat=True)[0]
+    arrivals = sorted(Event.objects.values_list("received_at", flat=True))
+    before = [at for at in arrivals if at <= first_case]
+    after = [at for at in arrivals if at > first_case]
+    assert totals.sends == len(arrivals)
+    assert len(before) >= 2 and len(after) >= 3
+    # Warming up, events are a second apart, not 1/rate. The first one after the takeover was
+    # already due; from then on they are 1/rate apart.
+    assert all((b - a).total_seconds() < 1.6 for a, b in itertools.pairwise(before))
+    assert all((b - a).total_seconds() > 0.9 / rate for a, b in itertools.pairwise(after))

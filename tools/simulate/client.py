@@ -84,6 +84,8 @@ class _Simulator:
     # Finished conversations stay known so late control and agent frames still find them;
     # a --forever run keeps only this many.
     max_known = 5000
+    # A warm-up that sees no conversation go to a person ends after this many events each.
+    max_warmup_events = 15
 
     def __init__(
         self,
@@ -98,6 +100,8 @@ class _Simulator:
         drain_timeout: float,
         write: Write,
         cast: Sequence[CastMember] = (),
+        verbose: bool = True,
+        warmup: int = 0,
     ) -> None:
         self.url = url
         self.cast = cast
@@ -109,6 +113,12 @@ class _Simulator:
         self.run_id = run_id or secrets.token_hex(3)
         self.drain_timeout = drain_timeout
         self.write = write
+        # Per-conversation lines (finished, taken over, an agent's message): details that a
+        # quiet run leaves out. Connection trouble, errors and the totals are always written.
+        self.detail: Write = write if verbose else (lambda line: None)
+        # Until `warmup` conversations have gone to a person, events go out at up to one a
+        # second, then `rate` paces them: a slow run has cases on the queue within seconds.
+        self.warmup = warmup
         self.totals = SimulationTotals()
 
         self.started = 0
@@ -270,9 +280,18 @@ class _Simulator:
             if frame is None:
                 await self._wait_for_wake(0.25)
                 continue
-            self.next_slot = max(self.next_slot, now) + 1.0 / self.rate
+            interval = 1.0 / self.rate
+            if self._warming_up():
+                interval = min(interval, 1.0)
+            self.next_slot = max(self.next_slot, now) + interval
             self.totals.sends += 1
             await ws.send(frame)
+
+    def _warming_up(self) -> bool:
+        if not self.warmup or self.totals.sends >= self.warmup * self.max_warmup_events:
+            return False
+        taken = sum(n for key, n in self.totals.controls.items() if key.startswith("human "))
+        return taken < self.warmup
 
     async def _wait_for_wake(self, seconds: float) -> None:
         self.wake.clear()
@@ -456,9 +475,9 @@ class _Simulator:
             conversation.taken_by = str(by)
             if not conversation.ending.startswith("handoff"):
                 conversation.ending = f"taken by human ({by})"
-            self.write(f"control  {conversation.id}  human took over ({by})")
+            self.detail(f"control  {conversation.id}  human took over ({by})")
         elif owner == "ai":
-            self.write(f"control  {conversation.id}  handed back to the AI ({by})")
+            self.detail(f"control  {conversation.id}  handed back to the AI ({by})")
             steps = [
                 event_body(s, variables=conversation.variables, rng=self.rng)
                 for s in scripts().release_steps
@@ -469,7 +488,7 @@ class _Simulator:
         self.totals.agent_messages += 1
         conversation = self.known.get(str(frame.get("conversation")))
         text = str(frame.get("text", ""))
-        self.write(f"agent    {frame.get('conversation')}  {text[:70]!r}")
+        self.detail(f"agent    {frame.get('conversation')}  {text[:70]!r}")
         if conversation is not None:
             reply = {"customer": {"one_of": scripts().customer_replies_to_agent}}
             self._add_steps(
@@ -499,7 +518,7 @@ class _Simulator:
         errors = sum(n for key, n in counts.items() if key.startswith("error:"))
         name = conversation.variables["name"]
         label = "cut" if cut_short else "done"
-        self.write(
+        self.detail(
             f"{label:<8} {conversation.id}  {conversation.kind:<17} {name:<18} "
             f"{conversation.seq:>2} events  stored {counts['stored']:>2}  "
             f"dup {counts['duplicate']}  errors {errors}  -> {conversation.ending or 'open'}"
@@ -519,8 +538,12 @@ def run_simulation(
     drain_timeout: float = 30.0,
     write: Write = print,
     cast: Sequence[CastMember] = (),
+    verbose: bool = True,
+    warmup: int = 0,
 ) -> SimulationTotals:
-    """Streams scripted conversations until `conversations` are done (None: until Ctrl-C)."""
+    """Streams scripted conversations until `conversations` are done (None: until Ctrl-C).
+
+    `verbose=False` writes only connection trouble, errors and the totals."""
     simulator = _Simulator(
         url=url,
         token=token,
@@ -532,5 +555,7 @@ def run_simulation(
         drain_timeout=drain_timeout,
         write=write,
         cast=cast,
+        verbose=verbose,
+        warmup=warmup,
     )
     return asyncio.run(simulator.run())

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -13,10 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections, connections
+from django.utils import timezone
 
 from conversations.models import Integration
 from conversations.services import integration_create, integration_rotate_token
 from desk.demo import DEMO_PASSWORD, DEMO_PEOPLE
+from desk.demo_pace import SIMULATED_WARMUP_HANDOFFS, demo_pace, demo_summary
 
 INTEGRATION_NAME = "demo-simulator"
 
@@ -36,37 +40,113 @@ def _wait_for_port(host: str, port: int, *, seconds: float) -> bool:
     return False
 
 
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError(value)
+    return number
+
+
+def _database_wipe() -> str:
+    """Empty the demo database: delete the SQLite file, or recreate PostgreSQL's schema.
+    Returns what was wiped, for the terminal."""
+    connection = connections["default"]
+    name = str(connection.settings_dict["NAME"])
+    if connection.vendor == "sqlite":
+        connections.close_all()
+        if name == ":memory:" or name.startswith("file:"):
+            return name
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(name + suffix).unlink(missing_ok=True)
+        return name
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA public CASCADE")
+            cursor.execute("CREATE SCHEMA public")
+        return f"PostgreSQL database {name}"
+    raise CommandError(f"--fresh knows SQLite and PostgreSQL, not {connection.vendor}.")
+
+
 class Command(BaseCommand):
     help = (
         "Run the demo: migrate, seed the demo shop, serve Baton over ASGI (daphne) and stream "
-        "simulated AI conversations into it until Ctrl-C."
+        "simulated AI conversations into it until Ctrl-C. -v 2 shows every simulated "
+        "conversation and sweep."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--rate", type=float, default=2.0, help="Simulated events/s.")
+        parser.add_argument(
+            "--rate",
+            type=_positive_float,
+            default=None,
+            help="simulated events/s (default: paced to what the demo agents can answer)",
+        )
+        parser.add_argument(
+            "--fresh",
+            action="store_true",
+            help="start from an empty database: yesterday's cases and conversations go",
+        )
+        parser.add_argument(
+            "--summary-every",
+            type=_positive_float,
+            default=10.0,
+            help="seconds between summary lines (default 10)",
+        )
+        parser.add_argument(
+            "--customers", type=int, default=5000, help="demo shop size on a first run"
+        )
+        parser.add_argument("--orders", type=int, default=50000, help="likewise")
 
-    def handle(self, *args: Any, host: str, port: int, rate: float, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        rate: float | None,
+        fresh: bool,
+        summary_every: float,
+        customers: int,
+        orders: int,
+        verbosity: int,
+        **options: Any,
+    ) -> None:
         with socket.socket() as probe:
             if probe.connect_ex((host, port)) == 0:
                 raise CommandError(f"Port {port} on {host} is taken. Try: make run PORT=8001")
+        verbose = verbosity >= 2
         # A SIGTERM (a process manager, `kill`) stops the server, sweeper and simulator too.
         signal.signal(signal.SIGTERM, _interrupt)
+        if fresh:
+            self.stdout.write(f"Starting afresh: wiped {_database_wipe()}.")
         call_command("migrate", verbosity=0)
-        call_command("seed_demo")
+        # The logins are listed below, once, with the URL.
+        call_command("seed_demo", customers=customers, orders=orders, logins=False)
         existing = Integration.objects.filter(name=INTEGRATION_NAME).first()
         if existing is None:
             _, token = integration_create(name=INTEGRATION_NAME)
         else:
             token = integration_rotate_token(integration=existing)
+        left_over = demo_summary()
 
-        # The simulated chats are about the demo store's own customers and orders.
-        cast_dir = tempfile.TemporaryDirectory(prefix="baton-demo-")
-        cast_file = str(Path(cast_dir.name) / "cast.json")
+        # The simulated chats are about the demo store's own customers and orders. The token
+        # goes to the simulator in a file only this user can read, never on its command line
+        # (which `ps` shows to everyone on the machine).
+        work_dir = tempfile.TemporaryDirectory(prefix="baton-demo-")
+        cast_file = str(Path(work_dir.name) / "cast.json")
         call_command("demo_cast", output=cast_file, verbosity=0)
+        token_file = Path(work_dir.name) / "token"
+        descriptor = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(token)
+        del token
 
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]}
+        if not verbose:
+            # Each child would announce django-axes at start-up (INFO): the terminal stays quiet.
+            env.setdefault("LOG_LEVEL", "WARNING")
+        quiet_out = None if verbose else subprocess.DEVNULL
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -85,8 +165,11 @@ class Command(BaseCommand):
                 "config.asgi:application",
             ],
             env=env,
+            # Own sessions: a Ctrl-C reaches this command only, which stops each child once.
+            start_new_session=True,
         )
         simulator = sweeper = None
+        pace = demo_pace(rate=rate)
         try:
             if not _wait_for_port(host, port, seconds=30):
                 raise CommandError("daphne did not start; see its output above.")
@@ -97,11 +180,37 @@ class Command(BaseCommand):
             for username, first, last, role, *_ in DEMO_PEOPLE:
                 self.stdout.write(f"  {username:<6} {first} {last}, {role}")
             self.stdout.write(f"Admin: {url}admin/ (as rita). API docs: {url}api/v1/docs")
-            self.stdout.write(f"Simulating AI conversations at {rate:g} events/s. Ctrl-C stops.")
+            if rate is None:
+                self.stdout.write(
+                    f"Simulating about {pace.handoffs_per_minute:g} handoffs a minute "
+                    f"({pace.rate:g} events/s): what {pace.agents} agents answer at "
+                    f"{pace.handle_minutes:g} minutes a case. RATE= (or --rate) changes it."
+                )
+            else:
+                self.stdout.write(
+                    f"Simulating {pace.rate:g} events/s, about "
+                    f"{pace.handoffs_per_minute:.1f} handoffs a minute."
+                )
+            if left_over.open:
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"The queue still holds {left_over.open} open cases from an earlier run "
+                        f"({left_over.overdue} past their deadline): `make reset` (or "
+                        "--fresh) starts afresh."
+                    )
+                )
+            self.stdout.write(
+                "A summary follows every few seconds"
+                + ("." if verbose else "; make run V=1 (or -v 2) shows every conversation.")
+                + " Ctrl-C stops."
+            )
             self.stdout.write("")
             # No Celery beat without a broker: the sweeper runs as a plain loop.
             sweeper = subprocess.Popen(
-                [sys.executable, "manage.py", "sweep", "--every", "15"], env=env
+                [sys.executable, "manage.py", "sweep", "--every", "15"],
+                env=env,
+                stdout=quiet_out,
+                start_new_session=True,
             )
             simulator = subprocess.Popen(
                 [
@@ -111,26 +220,53 @@ class Command(BaseCommand):
                     "--forever",
                     "--url",
                     f"ws://{host}:{port}/ws/ingest/v1/",
-                    "--token",
-                    token,
+                    "--token-file",
+                    str(token_file),
                     "--rate",
-                    str(rate),
+                    f"{pace.rate:g}",
+                    "--concurrency",
+                    str(pace.concurrency),
+                    "--warmup",
+                    str(SIMULATED_WARMUP_HANDOFFS if rate is None else 0),
                     "--cast",
                     cast_file,
+                    "--drain-timeout",
+                    "3",
+                    *([] if verbose else ["--quiet"]),
                 ],
                 env=env,
+                start_new_session=True,
             )
-            server.wait()
+            self._summarise(server, every=summary_every)
         except KeyboardInterrupt:
             pass
         finally:
-            for process in (simulator, sweeper, server):
+            # The simulator drains its acks on SIGINT; the sweeper and daphne stop on SIGTERM.
+            for process, stop in ((simulator, signal.SIGINT), (sweeper, signal.SIGTERM)):
                 if process is not None and process.poll() is None:
-                    process.send_signal(signal.SIGINT)
+                    process.send_signal(stop)
+            if simulator is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    simulator.wait(timeout=10)
+            if server.poll() is None:
+                server.send_signal(signal.SIGTERM)
             for process in (simulator, sweeper, server):
                 if process is not None:
                     try:
                         process.wait(timeout=10)
                     except subprocess.TimeoutExpired:
                         process.kill()
-            cast_dir.cleanup()
+            work_dir.cleanup()
+
+    def _summarise(self, server: subprocess.Popen[bytes], *, every: float) -> None:
+        """Until the server stops: a line when the numbers change, and at least once a minute."""
+        last, last_at = "", 0.0
+        while server.poll() is None:
+            close_old_connections()
+            line = demo_summary().line()
+            now = time.monotonic()
+            if line != last or now - last_at >= 60:
+                self.stdout.write(f"{timezone.localtime():%H:%M:%S}  {line}")
+                last, last_at = line, now
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.wait(timeout=every)

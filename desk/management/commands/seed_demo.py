@@ -16,8 +16,16 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=5000)
         parser.add_argument("--orders", type=int, default=50000)
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument(
+            "--no-logins",
+            action="store_false",
+            dest="logins",
+            help="do not list the logins (rundemo lists them with the URL)",
+        )
 
-    def handle(self, *args: Any, customers: int, orders: int, seed: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, customers: int, orders: int, seed: int, logins: bool, **options: Any
+    ) -> None:
         started = time.perf_counter()
         # Rows written: products, customers and their payment methods, orders with their items,
         # payments and fulfillments.
@@ -26,12 +34,14 @@ class Command(BaseCommand):
             counts = demo_store_seed(
                 customers=customers, orders=orders, seed=seed, progress=bar.update
             )
-        logins = demo_people_ensure()
+        people = demo_people_ensure()
         self.stdout.write(
             f"Store: {counts.customers} customers, {counts.orders} orders, "
             f"{counts.products} products ({counts.variants} variants) "
             f"in {time.perf_counter() - started:.1f}s."
         )
+        if not logins:
+            return
         self.stdout.write(f"Desk logins (password for all: {DEMO_PASSWORD}):")
-        for username, role in logins:
+        for username, role in people:
             self.stdout.write(f"  {username:<6} {role}")

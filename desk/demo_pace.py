@@ -1,0 +1,86 @@
+"""The demo's pace and the summary `make run` prints: how fast the simulator goes so that the
+demo agents can keep up, and what is on the desk now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from conversations.models import Conversation
+from desk.demo import DEMO_PEOPLE
+from escalation.models import AgentProfile, Case
+
+# The demo's pace: about as many handoffs as the demo agents can answer. A person working a
+# chat handoff on the desk (read the packet, reply, maybe approve an action, resolve) takes
+# about 6 minutes, a usual handle time for support chat; with the three demo agents that is one
+# handoff every 2 minutes. The simulator's conversations send about 5.5 events for each one
+# that ends with a person (measured: 154 events and 28 handoffs in a run at 2 events/s with the
+# rules as seeded; tests/desk/test_rundemo.py checks it stays about that): most hand off or
+# trip a rule after a few turns, some close.
+DEMO_HANDLE_MINUTES = 6.0
+SIMULATED_EVENTS_PER_HANDOFF = 5.5
+# Seconds between two turns of one simulated conversation: a chat's pace, which decides how
+# many conversations run at once at a given rate (no more than the simulator's default 4).
+SIMULATED_TURN_SECONDS = 12.0
+# Events go out at up to one a second until this many conversations went to a person, so the
+# first cases are there within seconds (more at once would all fall due together).
+SIMULATED_WARMUP_HANDOFFS = 2
+
+
+@dataclass(frozen=True)
+class DemoPace:
+    agents: int
+    handle_minutes: float
+    handoffs_per_minute: float
+    rate: float
+    concurrency: int
+
+
+def demo_pace(*, rate: float | None = None) -> DemoPace:
+    """The simulator's events per second for the demo, derived from the demo agents and a
+    handle time unless `rate` is given, and how many conversations run at once at that rate."""
+    agents = sum(1 for person in DEMO_PEOPLE if person[3] == AgentProfile.Role.AGENT)
+    per_minute = agents / DEMO_HANDLE_MINUTES
+    if rate is None:
+        rate = round(per_minute * SIMULATED_EVENTS_PER_HANDOFF / 60, 4)
+    else:
+        per_minute = rate * 60 / SIMULATED_EVENTS_PER_HANDOFF
+    concurrency = max(1, min(4, round(rate * SIMULATED_TURN_SECONDS)))
+    return DemoPace(agents, DEMO_HANDLE_MINUTES, per_minute, rate, concurrency)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    conversations: int
+    handoffs: int
+    open: int
+    queued: int
+    overdue: int
+
+    def line(self) -> str:
+        return (
+            f"{self.conversations} conversations, {self.handoffs} handoffs, "
+            f"{self.open} open cases ({self.queued} queued, {self.overdue} past the "
+            "first-reply deadline)"
+        )
+
+
+def demo_summary() -> DemoSummary:
+    """What `make run` reports every few seconds: two queries, whatever the volume."""
+    open_statuses = [Case.Status.PREPARING, Case.Status.QUEUED, Case.Status.ASSIGNED]
+    counts = Case.objects.aggregate(
+        handoffs=Count("id"),
+        open=Count("id", filter=Q(status__in=open_statuses)),
+        queued=Count("id", filter=Q(status=Case.Status.QUEUED)),
+        overdue=Count(
+            "id",
+            filter=Q(
+                status__in=open_statuses,
+                first_response_at__isnull=True,
+                sla_due_at__lt=timezone.now(),
+            ),
+        ),
+    )
+    return DemoSummary(conversations=Conversation.objects.count(), **counts)
