@@ -11,12 +11,17 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
 from django_htmx.http import HttpResponseClientRedirect
 
 from escalation.cases.access import user_is_agent
 
 
 def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Desk agents only. Every answer is `no-store` (never_cache): Back fetches the page as
+    it is now, never a cached one whose buttons act on a state that has passed."""
+
+    @never_cache
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:

@@ -154,6 +154,23 @@ def case_workspace(*, case: Case) -> Workspace:
     )
 
 
+def case_resolved_line(*, case: Case) -> str:
+    """How a resolved case was closed, for a click that came too late: "already resolved by
+    Maya at 10:42 (Resolved)"."""
+    from escalation.cases.access import user_name
+
+    entry = (
+        CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.RESOLVED)
+        .select_related("actor")
+        .order_by("-at", "-id")
+        .first()
+    )
+    by = f" by {user_name(entry.actor)}" if entry is not None and entry.actor else ""
+    at = f" at {timezone.localtime(case.resolved_at):%H:%M}" if case.resolved_at else ""
+    outcome = f" ({case.get_outcome_display()})" if case.outcome else ""
+    return f"Case {case.pk} was already resolved{by}{at}{outcome}"
+
+
 def next_case_for_agent(*, user: Any) -> Case | None:
     """Where 'next case' goes: the agent's own oldest unanswered case, else the top of the queue."""
     mine = (

@@ -19,6 +19,7 @@ from desk.access import agent_required
 from desk.cards import queue_cards
 from desk.selectors import (
     case_page_context,
+    case_resolved_line,
     next_case_for_agent,
     queue_count,
     queue_for_agent,
@@ -29,6 +30,7 @@ from escalation.cases.access import (
     NotYourCase,
     agent_teams,
     case_access,
+    user_name,
 )
 from escalation.cases.lifecycle import case_resolve, case_transfer
 from escalation.cases.routing import CannotTake, CaseTaken, case_pick
@@ -80,6 +82,16 @@ def _done(request: HttpRequest, case: Case, fragment: str) -> HttpResponse:
     return redirect("desk:case", case_id=case.pk)
 
 
+def _stale(request: HttpRequest, case: Case, error: Exception, not_done: str) -> None:
+    """A click on a page that showed a state which has passed (another tab, another person,
+    Back): say what happened instead, and that this click changed nothing."""
+    fresh = _case(request, case.pk)
+    if fresh.status == Case.Status.RESOLVED:
+        messages.error(request, f"{case_resolved_line(case=fresh)}; {not_done}")
+    else:
+        messages.error(request, f"{error} {not_done[0].upper()}{not_done[1:]}")
+
+
 def _text(request: HttpRequest, name: str) -> str:
     return (request.POST.get(name) or "").strip()[:MAX_TEXT]
 
@@ -90,8 +102,22 @@ def case_take(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     try:
         case_pick(case_id=case.pk, user=request.user)
-    except (CaseTaken, CannotTake) as exc:
+    except CannotTake as exc:
         messages.error(request, str(exc))
+    except CaseTaken as exc:
+        fresh = _case(request, case.pk)
+        if fresh.status == Case.Status.RESOLVED:
+            messages.error(request, f"{case_resolved_line(case=fresh)}; nothing was changed.")
+        elif fresh.assignee_id == request.user.pk:
+            messages.info(request, "You have this case already.")
+        elif fresh.assignee is not None:
+            messages.error(
+                request,
+                f"Another agent has this case: {user_name(fresh.assignee)} has this case now. "
+                "Nothing was changed.",
+            )
+        else:
+            messages.error(request, str(exc))
     return _done(request, case, "workspace")
 
 
@@ -106,7 +132,7 @@ def reply(request: HttpRequest, case_id: int) -> HttpResponse:
         try:
             case_reply(case_id=case.pk, user=request.user, text=text)
         except (CaseClosed, NotYourCase) as exc:
-            messages.error(request, str(exc))
+            _stale(request, case, exc, "your reply was not sent.")
         else:
             response = _done(request, case, "workspace")
             # The page empties the reply box (kept across other swaps) only when it was sent.
@@ -126,7 +152,7 @@ def note(request: HttpRequest, case_id: int) -> HttpResponse:
         try:
             case_note(case_id=case.pk, user=request.user, text=text)
         except CaseClosed as exc:
-            messages.error(request, str(exc))
+            _stale(request, case, exc, "your note was not added.")
     return _done(request, case, "workspace")
 
 
@@ -219,7 +245,10 @@ def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
         else:
             messages.error(request, "Choose a team or an agent to transfer to.")
             return _done(request, case, "workspace")
-    except (CaseClosed, NotYourCase, ValueError) as exc:
+    except (CaseClosed, NotYourCase) as exc:
+        _stale(request, case, exc, "nothing was transferred.")
+        return _done(request, case, "workspace")
+    except ValueError as exc:
         messages.error(request, str(exc))
         return _done(request, case, "workspace")
     messages.success(request, "Transferred.")
@@ -239,7 +268,10 @@ def resolve(request: HttpRequest, case_id: int) -> HttpResponse:
             outcome=request.POST.get("outcome", ""),
             note=_text(request, "note"),
         )
-    except (CaseClosed, NotYourCase, ValueError) as exc:
+    except (CaseClosed, NotYourCase) as exc:
+        _stale(request, case, exc, "nothing was changed.")
+        return _done(request, case, "workspace")
+    except ValueError as exc:
         messages.error(request, str(exc))
         return _done(request, case, "workspace")
     outcome = Case.Outcome(request.POST.get("outcome", "")).label

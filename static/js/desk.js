@@ -59,6 +59,13 @@
     if (card) select(card, hadFocus);
   }
 
+  // A page restored from the back/forward cache shows a state that may have passed (its
+  // socket was closed meanwhile): load it again, as it is now. Desk pages are no-store, so
+  // browsers rarely keep one, but some do.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) window.location.reload();
+  });
+
   // A live transcript stays at its newest message, unless the agent scrolled up to read.
   var transcriptAtEnd = true;
   document.addEventListener("scroll", function (event) {

@@ -353,9 +353,10 @@ def test_resolving_needs_a_known_outcome_and_an_open_case(desk: Desk) -> None:
 
     desk.client.post(desk.url("resolve"), {"outcome": "resolved"})
     html = fragment(desk.client.post(desk.url("resolve"), {"outcome": "resolved"}, headers=HTMX))
-    assert "This case is resolved." in html
+    assert "was already resolved by Maya" in html
     html = fragment(desk.client.post(desk.url("note"), {"text": "late"}, headers=HTMX))
-    assert "This case is resolved." in html
+    assert "was already resolved by Maya" in html
+    assert "your note was not added" in html
 
 
 def test_next_case_goes_to_my_oldest_unanswered_case_then_the_queue_then_the_queue_page(

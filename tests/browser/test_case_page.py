@@ -1,0 +1,51 @@
+"""The case page in headless Chromium against a live server: what Back shows, long texts,
+what an observer sees, drafts and shortcuts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from escalation.cases.routing import case_pick
+from tests.conftest import Desk
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+def _page(browser: Any, server: LiveServer, username: str, **options: Any) -> Page:
+    """A logged-in page of its own browser context (so two people do not share a session)."""
+    page = browser.new_context(**options).new_page()
+    page.goto(f"{server.url}/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pw-for-tests")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".topbar .who")
+    return page
+
+
+def _open(page: Page, server: LiveServer, desk: Desk) -> None:
+    page.goto(f"{server.url}/cases/{desk.case.pk}/")
+    page.wait_for_selector("#workspace")
+    # The case socket's first frame: the page is live.
+    expect(page.locator("#live-status")).to_have_text("Live")
+
+
+def test_back_after_a_resolve_shows_the_case_as_it_is_now(
+    live_asgi_server: LiveServer, desk: Desk, browser: Any
+) -> None:
+    case_pick(case_id=desk.case.pk, user=desk.maya)
+    page = _page(browser, live_asgi_server, "maya")
+    _open(page, live_asgi_server, desk)
+    page.wait_for_selector("#reply-form")
+    page.select_option("#resolve-outcome", "resolved")
+    page.click("#resolve-form button[type=submit]")
+    page.wait_for_url(lambda url: "/cases/" not in url, timeout=10_000)
+
+    page.go_back()
+    page.wait_for_selector("#workspace")
+    expect(page.locator("#case-head h1")).to_contain_text("Resolved")
+    expect(page.locator("#reply-form")).to_have_count(0)
+    expect(page.locator("#case-head button[data-key=t]")).to_have_count(0)

@@ -1,0 +1,64 @@
+"""The case page over HTTP (issue 10): no cached pages, stale clicks, long texts, the controls
+a person is shown, and what a GET on a write does."""
+
+from __future__ import annotations
+
+import pytest
+
+from conversations.models import Event
+from escalation.cases.lifecycle import case_resolve
+from escalation.cases.routing import case_pick
+from escalation.models import Case, CaseEvent
+from tests.conftest import Desk
+from tests.desk.conftest import HTMX, fragment
+
+# --- Back never shows a stale page; a stale click is told so (#5) --------------------------
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_desk_pages_and_fragments_are_never_stored(desk: Desk, htmx: bool) -> None:
+    headers = HTMX if htmx else {}
+    for url in (desk.url("case"), "/"):
+        response = desk.client.get(url, headers=headers)
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
+
+
+def test_a_stale_resolve_is_told_it_was_already_done(desk: Desk) -> None:
+    case_pick(case_id=desk.case.pk, user=desk.maya)
+    case_resolve(case_id=desk.case.pk, user=desk.maya, outcome=Case.Outcome.RESOLVED)
+    html = fragment(desk.client.post(desk.url("resolve"), {"outcome": "handed_back"}, headers=HTMX))
+    assert "already resolved" in html
+    assert "by Maya" in html
+    assert "nothing was changed" in html.lower()
+    assert "resolved: Handed back" not in html
+    desk.case.refresh_from_db()
+    assert desk.case.outcome == Case.Outcome.RESOLVED
+
+
+def test_a_stale_reply_is_told_the_case_was_resolved_and_nothing_is_sent(desk: Desk) -> None:
+    case_pick(case_id=desk.case.pk, user=desk.maya)
+    case_resolve(case_id=desk.case.pk, user=desk.maya, outcome=Case.Outcome.RESOLVED)
+    response = desk.client.post(desk.url("reply"), {"text": "Late words"}, headers=HTMX)
+    html = fragment(response)
+    assert "already resolved" in html
+    assert "was not sent" in html
+    assert "HX-Trigger" not in response
+    assert not Event.objects.filter(conversation=desk.case.conversation, text="Late words")
+
+
+def test_a_stale_take_says_who_has_the_case(desk: Desk) -> None:
+    case_pick(case_id=desk.case.pk, user=desk.leo)
+    html = fragment(desk.client.post(desk.url("take"), headers=HTMX))
+    assert "Leo has this case" in html
+    case_resolve(case_id=desk.case.pk, user=desk.leo, outcome=Case.Outcome.RESOLVED)
+    html = fragment(desk.client.post(desk.url("take"), headers=HTMX))
+    assert "already resolved by Leo" in html
+
+
+def test_taking_a_case_one_already_holds_is_not_an_error(desk: Desk) -> None:
+    case_pick(case_id=desk.case.pk, user=desk.maya)
+    html = fragment(desk.client.post(desk.url("take"), headers=HTMX))
+    assert "You have this case already" in html
+    assert 'class="error"' not in html
+    assert desk.case.timeline.filter(kind=CaseEvent.Kind.ASSIGNED).count() == 1
