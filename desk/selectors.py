@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from actions.models import DraftedAction
 from conversations.models import Event
+from desk.limits import LIMITS
 from desk.models import Macro
 from escalation.cases.access import agent_teams, case_may_work
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Team
@@ -199,6 +200,7 @@ def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
         "user": user,
         "macros": macros_render(workspace=workspace, agent=user),
         "outcomes": Case.Outcome.choices,
+        "limits": LIMITS,
         "is_open": is_open,
         # Reply, approve, transfer, resolve: the case's agent, or a supervisor.
         "can_work": case_may_work(case=case, user=user),

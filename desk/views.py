@@ -17,6 +17,7 @@ from actions.models import DraftedAction
 from conversations.schemas import json_loads_strict
 from desk.access import agent_required
 from desk.cards import queue_cards
+from desk.limits import NOTE_MAX_CHARS, REPLY_MAX_CHARS, SHORT_NOTE_MAX_CHARS
 from desk.selectors import (
     case_page_context,
     case_resolved_line,
@@ -36,8 +37,6 @@ from escalation.cases.lifecycle import case_resolve, case_transfer
 from escalation.cases.routing import CannotTake, CaseTaken, case_pick
 from escalation.cases.work import case_action_decide, case_note, case_reply
 from escalation.models import Case
-
-MAX_TEXT = 4000
 
 
 @agent_required
@@ -60,9 +59,11 @@ def _case(request: HttpRequest, case_id: int) -> Case:
 
 
 def _workspace_response(
-    request: HttpRequest, case: Case, fragment: str | None = None
+    request: HttpRequest, case: Case, fragment: str | None = None, **kept: str
 ) -> HttpResponse:
-    context = case_page_context(case=case, user=request.user)
+    """The page or, for htmx, its fragment. `kept`: what the person wrote, put back in the
+    boxes of a write that was refused (draft_reply, note_text)."""
+    context = {**case_page_context(case=case, user=request.user), **kept}
     if request.htmx and fragment:
         return TemplateResponse(request, f"desk/case.html#{fragment}", context)
     return TemplateResponse(request, "desk/case.html", context)
@@ -93,7 +94,25 @@ def _stale(request: HttpRequest, case: Case, error: Exception, not_done: str) ->
 
 
 def _text(request: HttpRequest, name: str) -> str:
-    return (request.POST.get(name) or "").strip()[:MAX_TEXT]
+    return (request.POST.get(name) or "").strip()
+
+
+def _too_long(request: HttpRequest, text: str, limit: int, what: str) -> bool:
+    """Say so if `text` is over `limit` characters; nothing is ever cut to fit."""
+    if len(text) <= limit:
+        return False
+    messages.error(
+        request,
+        f"{what} is {len(text):,} characters; the limit is {limit:,}. "
+        f"Shorten it by {len(text) - limit:,} and try again.",
+    )
+    return True
+
+
+def _refused(request: HttpRequest, case: Case, **kept: str) -> HttpResponse:
+    """A write refused for what was written: the page again, with the text still in its box
+    (not a redirect, which would lose it)."""
+    return _workspace_response(request, _case(request, case.pk), "workspace", **kept)
 
 
 @agent_required
@@ -126,6 +145,9 @@ def case_take(request: HttpRequest, case_id: int) -> HttpResponse:
 def reply(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     text = _text(request, "text")
+    if _too_long(request, text, REPLY_MAX_CHARS, "Your reply"):
+        messages.error(request, "Your reply was not sent.")
+        return _refused(request, case, draft_reply=text)
     if not text:
         messages.error(request, "Write a reply first.")
     else:
@@ -146,6 +168,9 @@ def reply(request: HttpRequest, case_id: int) -> HttpResponse:
 def note(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     text = _text(request, "text")
+    if _too_long(request, text, NOTE_MAX_CHARS, "The note"):
+        messages.error(request, "Your note was not added.")
+        return _refused(request, case, note_text=text)
     if not text:
         messages.error(request, "A note needs some text.")
     else:
@@ -233,6 +258,8 @@ def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     target = request.POST.get("target", "")
     kind, _, value = target.partition(":")
+    if _too_long(request, _text(request, "note"), SHORT_NOTE_MAX_CHARS, "The transfer note"):
+        return _refused(request, case, transfer_note=_text(request, "note"))
     try:
         if kind == "agent" and value.isdigit():
             case_transfer(
@@ -261,6 +288,8 @@ def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 def resolve(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
+    if _too_long(request, _text(request, "note"), SHORT_NOTE_MAX_CHARS, "The resolution note"):
+        return _refused(request, case, resolve_note=_text(request, "note"))
     try:
         case_resolve(
             case_id=case.pk,

@@ -90,8 +90,37 @@
   // A sent reply empties the box (it is kept across other swaps: hx-preserve).
   document.body.addEventListener("reply-sent", function () {
     var reply = document.getElementById("reply-text");
-    if (reply) reply.value = "";
+    if (reply) { reply.value = ""; checkLimit(reply); }
   });
+
+  // Length limits (data-limit): a live count, and a box over its limit keeps its form from
+  // being sent (the browser says why). Nothing is cut: a maxlength would cut a paste.
+  var numbers = new Intl.NumberFormat("en");
+  function checkLimit(field) {
+    var limit = parseInt(field.dataset.limit, 10);
+    if (!limit) return;
+    var length = field.value.length;
+    var over = length > limit;
+    field.setCustomValidity(over
+      ? "This is " + numbers.format(length) + " characters; the limit is " +
+        numbers.format(limit) + ". Shorten it by " + numbers.format(length - limit) + "."
+      : "");
+    var counter = document.querySelector('[data-count-for="' + field.id + '"]');
+    if (!counter) return;
+    // A one-line field counts only once it nears its limit; the reply box always does.
+    var shown = field.tagName === "TEXTAREA" || length > limit * 0.8;
+    counter.textContent = shown ? numbers.format(length) + " / " + numbers.format(limit) : "";
+    counter.classList.toggle("over", over);
+  }
+  function checkLimits() {
+    document.querySelectorAll("[data-limit]").forEach(checkLimit);
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-limit]")) checkLimit(event.target);
+  });
+  document.addEventListener("DOMContentLoaded", checkLimits);
+  document.body.addEventListener("htmx:afterSettle", checkLimits);
+  document.body.addEventListener("htmx:oobAfterSwap", checkLimits);
 
   // A request that fails says so, instead of doing nothing.
   document.body.addEventListener("htmx:responseError", function (event) {
@@ -167,7 +196,7 @@
   document.addEventListener("change", function (event) {
     if (event.target.matches("select.macros") && event.target.value) {
       var reply = document.getElementById("reply-text");
-      if (reply) { reply.value = event.target.value; reply.focus(); }
+      if (reply) { reply.value = event.target.value; checkLimit(reply); reply.focus(); }
       event.target.value = "";
     }
   });

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from conversations.models import Event
+from desk.limits import REPLY_MAX_CHARS
 from escalation.cases.routing import case_pick
 from tests.conftest import Desk
 from tests.live import LiveServer
@@ -49,3 +51,30 @@ def test_back_after_a_resolve_shows_the_case_as_it_is_now(
     expect(page.locator("#case-head h1")).to_contain_text("Resolved")
     expect(page.locator("#reply-form")).to_have_count(0)
     expect(page.locator("#case-head button[data-key=t]")).to_have_count(0)
+
+
+def test_a_reply_over_the_limit_is_counted_kept_whole_and_not_sent(
+    live_asgi_server: LiveServer, desk: Desk, browser: Any
+) -> None:
+    case_pick(case_id=desk.case.pk, user=desk.maya)
+    page = _page(browser, live_asgi_server, "maya")
+    _open(page, live_asgi_server, desk)
+    counter = page.locator("#reply-text-count")
+    page.fill("#reply-text", "ok")
+    expect(counter).to_have_text("2 / 4,000")
+    long = "a" * REPLY_MAX_CHARS + " and the end"
+    page.fill("#reply-text", long)
+    expect(counter).to_have_text(f"{len(long):,} / 4,000")
+    expect(counter).to_have_class("counter over")
+    page.click("#reply-form button[type=submit]")
+    page.wait_for_timeout(500)
+    # The form was not sent, and nothing was cut.
+    assert page.input_value("#reply-text") == long
+    assert page.evaluate("document.getElementById('reply-text').validationMessage").startswith(
+        f"This is {len(long):,} characters"
+    )
+    assert not Event.objects.filter(conversation=desk.case.conversation, text=long).exists()
+    page.fill("#reply-text", long[: REPLY_MAX_CHARS])
+    page.click("#reply-form button[type=submit]")
+    expect(page.locator("#reply-text")).to_have_value("")
+    assert Event.objects.filter(conversation=desk.case.conversation, text=long[:REPLY_MAX_CHARS])

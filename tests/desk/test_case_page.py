@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conversations.models import Event
+from desk.limits import NOTE_MAX_CHARS, REPLY_MAX_CHARS
 from escalation.cases.lifecycle import case_resolve
 from escalation.cases.routing import case_pick
 from escalation.models import Case, CaseEvent
@@ -62,3 +63,41 @@ def test_taking_a_case_one_already_holds_is_not_an_error(desk: Desk) -> None:
     assert "You have this case already" in html
     assert 'class="error"' not in html
     assert desk.case.timeline.filter(kind=CaseEvent.Kind.ASSIGNED).count() == 1
+
+
+# --- long replies and notes are refused whole, never cut (#4) ------------------------------
+
+
+def test_an_over_long_reply_is_refused_and_kept_in_the_box(desk: Desk) -> None:
+    case_pick(case_id=desk.case.pk, user=desk.maya)
+    text = "word " * 900 + "the end of what I meant to say."
+    assert len(text) > REPLY_MAX_CHARS
+    response = desk.client.post(desk.url("reply"), {"text": text})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"{len(text):,} characters" in html and f"{REPLY_MAX_CHARS:,}" in html
+    assert "was not sent" in html
+    assert "the end of what I meant to say." in html  # still in the box, whole
+    assert not Event.objects.filter(conversation=desk.case.conversation, text__startswith="word")
+    response = desk.client.post(desk.url("reply"), {"text": text}, headers=HTMX)
+    assert "HX-Trigger" not in response
+    assert "was not sent" in fragment(response)
+
+    exact = "x" * REPLY_MAX_CHARS
+    desk.client.post(desk.url("reply"), {"text": exact})
+    assert Event.objects.get(conversation=desk.case.conversation, text__startswith="x").text == exact
+
+
+def test_an_over_long_note_is_refused_and_kept_in_its_field(desk: Desk) -> None:
+    text = "n" * NOTE_MAX_CHARS + "END"
+    html = fragment(desk.client.post(desk.url("note"), {"text": text}, headers=HTMX))
+    assert "was not added" in html
+    assert f'value="{text}"' in html
+    assert not desk.case.timeline.filter(kind=CaseEvent.Kind.NOTE).exists()
+
+
+def test_the_reply_and_note_fields_show_their_limits(desk: Desk) -> None:
+    case_pick(case_id=desk.case.pk, user=desk.maya)
+    html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
+    assert f'data-limit="{REPLY_MAX_CHARS}"' in html
+    assert f'data-limit="{NOTE_MAX_CHARS}"' in html
