@@ -188,12 +188,52 @@ def next_case_for_agent(*, user: Any) -> Case | None:
     return queued.order_by("due_key", "id").first()
 
 
+def case_take_refusal(*, case: Case, user: Any) -> str:
+    """Why `user` may not take this queued case ("" if they may, or it is not queued): the
+    routing rule a pick obeys (a sensitive case's skill, room under their capacity)."""
+    from escalation.cases.access import user_is_supervisor
+    from escalation.cases.routing import holding_refusal
+
+    if case.status != Case.Status.QUEUED:
+        return ""
+    profile = getattr(user, "agent_profile", None)
+    if profile is None:
+        return ""
+    return holding_refusal(
+        case=case, profile=profile, by_supervisor=user_is_supervisor(user), you=True
+    )
+
+
+def _reply_why(*, case: Case, user: Any, can_work: bool, take_refusal: str) -> str:
+    """Why there is no reply box for `user` on this open case, and what they can do instead."""
+    from escalation.cases.access import user_name
+
+    if can_work or case.status == Case.Status.RESOLVED:
+        return ""
+    if case.status == Case.Status.QUEUED:
+        if take_refusal:
+            return (
+                f"{take_refusal} A supervisor can assign it to someone who can; "
+                "you can still add an internal note."
+            )
+        return "Take this case to reply: the customer is then told who is helping them."
+    if case.assignee is not None:
+        holder = user_name(case.assignee)
+        return (
+            f"{holder} has this case, so only {holder} or a supervisor can reply. "
+            f"Add an internal note for {holder}, or ask a supervisor to transfer it to you."
+        )
+    return "This case is being prepared; you can reply once it is on the queue."
+
+
 def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
     """What the case page renders for `user`: the workspace and what they may do on it."""
     from desk.macros import macros_render
 
     workspace = case_workspace(case=case)
     is_open = case.status != Case.Status.RESOLVED
+    can_work = case_may_work(case=case, user=user)
+    take_refusal = case_take_refusal(case=case, user=user)
     return {
         "w": workspace,
         "case": case,
@@ -203,7 +243,11 @@ def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
         "limits": LIMITS,
         "is_open": is_open,
         # Reply, approve, transfer, resolve: the case's agent, or a supervisor.
-        "can_work": case_may_work(case=case, user=user),
+        "can_work": can_work,
+        # Take is offered only to someone who may take the case; the others are told why.
+        "can_take": case.status == Case.Status.QUEUED and not take_refusal,
+        "take_refusal": take_refusal,
+        "reply_why": _reply_why(case=case, user=user, can_work=can_work, take_refusal=take_refusal),
         # The suggested reply fills the box until the customer has had a first answer.
         "draft_reply": (
             (workspace.packet.data.get("suggested_reply", "") if workspace.packet else "")

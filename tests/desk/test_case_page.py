@@ -9,7 +9,7 @@ from conversations.models import Event
 from desk.limits import NOTE_MAX_CHARS, REPLY_MAX_CHARS
 from escalation.cases.lifecycle import case_resolve
 from escalation.cases.routing import case_pick
-from escalation.models import Case, CaseEvent
+from escalation.models import AgentProfile, Case, CaseEvent
 from tests.conftest import Desk
 from tests.desk.conftest import HTMX, fragment
 
@@ -101,3 +101,44 @@ def test_the_reply_and_note_fields_show_their_limits(desk: Desk) -> None:
     html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
     assert f'data-limit="{REPLY_MAX_CHARS}"' in html
     assert f'data-limit="{NOTE_MAX_CHARS}"' in html
+
+
+# --- only the controls a person may use, and why the rest are not there (#14) --------------
+
+
+def test_another_agents_case_shows_who_holds_it_and_offers_a_note_not_a_dead_reply_box(
+    desk: Desk,
+) -> None:
+    case_pick(case_id=desk.case.pk, user=desk.leo)
+    html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
+    assert 'id="reply-text"' not in html
+    assert "disabled" not in html
+    assert desk.url("reply") not in html
+    assert "Leo has this case" in html
+    assert desk.url("note") in html  # what Maya can do instead
+    assert "Take this case" not in html
+
+
+def test_the_holder_gets_the_reply_box_with_a_live_send(desk: Desk) -> None:
+    case_pick(case_id=desk.case.pk, user=desk.maya)
+    html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
+    assert 'id="reply-text"' in html
+    assert "disabled" not in html
+
+
+def test_a_queued_case_says_to_take_it_to_reply(desk: Desk) -> None:
+    html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
+    assert "Take this case" in html
+    assert 'id="reply-text"' not in html
+    assert "Take this case to reply" in html
+
+
+def test_take_is_not_offered_without_the_cases_skill_and_the_page_says_why(desk: Desk) -> None:
+    Case.objects.filter(pk=desk.case.pk).update(topic="bereavement", required_skill="bereavement")
+    html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
+    assert "Take this case" not in html
+    assert 'data-key="t"' not in html
+    assert "needs the bereavement skill, which you do not have" in html
+    AgentProfile.objects.filter(user=desk.maya).update(skills=["bereavement"])
+    html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
+    assert "Take this case" in html

@@ -48,10 +48,10 @@ def test_the_case_page_shows_the_packet_transcript_account_and_drafted_action(de
     assert desk.store.delivered.order_id in html
     assert "policy: allow" in html
     assert "Take the case to approve or reject this action." in html
-    assert "Let me sort out the refund." in html  # the suggested reply fills the reply box
     desk.client.post(desk.url("take"))
     html = desk.client.get(desk.url("case")).content.decode()
     assert desk.url("approve") in html
+    assert "Let me sort out the refund." in html  # the suggested reply fills the reply box
 
 
 def test_an_htmx_request_for_the_case_page_gets_the_workspace_fragment_only(desk: Desk) -> None:
