@@ -188,6 +188,18 @@ def next_case_for_agent(*, user: Any) -> Case | None:
     return queued.order_by("due_key", "id").first()
 
 
+def case_discussed_orders(*, workspace: Workspace) -> set[str]:
+    """The orders under discussion: those the packet linked to the account, and those the
+    actions still waiting for a decision name."""
+    data = workspace.packet.data if workspace.packet else {}
+    orders = {str(o) for o in data.get("orders") or [] if o}
+    for action in workspace.drafted:
+        order_id = (action.args or {}).get("order_id") if isinstance(action.args, dict) else None
+        if order_id and action.status == DraftedAction.Status.DRAFTED:
+            orders.add(str(order_id))
+    return orders
+
+
 def case_take_refusal(*, case: Case, user: Any) -> str:
     """Why `user` may not take this queued case ("" if they may, or it is not queued): the
     routing rule a pick obeys (a sensitive case's skill, room under their capacity)."""
@@ -234,6 +246,9 @@ def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
     is_open = case.status != Case.Status.RESOLVED
     can_work = case_may_work(case=case, user=user)
     take_refusal = case_take_refusal(case=case, user=user)
+    discussed = case_discussed_orders(workspace=workspace)
+    # The orders the case is about first, so the account panel opens on them.
+    workspace.orders.sort(key=lambda order: order.order_id not in discussed)
     return {
         "w": workspace,
         "case": case,
@@ -241,6 +256,7 @@ def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
         "macros": macros_render(workspace=workspace, agent=user),
         "outcomes": Case.Outcome.choices,
         "limits": LIMITS,
+        "discussed_orders": discussed,
         "is_open": is_open,
         # Reply, approve, transfer, resolve: the case's agent, or a supervisor.
         "can_work": can_work,

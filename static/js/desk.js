@@ -93,6 +93,23 @@
     if (reply) { reply.value = ""; checkLimit(reply); }
   });
 
+  // The case page's side column: account and timeline as tabs (both show without script).
+  document.addEventListener("DOMContentLoaded", setUpSideTabs);
+  document.body.addEventListener("htmx:afterSettle", setUpSideTabs);
+  function setUpSideTabs() {
+    var side = document.querySelector(".side-col");
+    if (!side || side.classList.contains("tabbed")) return;
+    side.classList.add("tabbed");
+    side.dataset.tab = sessionStorage.getItem("baton-side-tab") || "account";
+    side.querySelector(".side-tabs").hidden = false;
+  }
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest("[data-side-tab]");
+    if (!tab) return;
+    tab.closest(".side-col").dataset.tab = tab.dataset.sideTab;
+    sessionStorage.setItem("baton-side-tab", tab.dataset.sideTab);
+  });
+
   // Length limits (data-limit): a live count, and a box over its limit keeps its form from
   // being sent (the browser says why). Nothing is cut: a maxlength would cut a paste.
   var numbers = new Intl.NumberFormat("en");

@@ -3,6 +3,7 @@ what an observer sees, drafts and shortcuts."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +13,11 @@ from conversations.models import Event
 from desk.limits import REPLY_MAX_CHARS
 from escalation.cases.routing import case_pick
 from tests.conftest import Desk
+from tests.factories import EventFactory
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _page(browser: Any, server: LiveServer, username: str, **options: Any) -> Page:
@@ -78,3 +81,62 @@ def test_a_reply_over_the_limit_is_counted_kept_whole_and_not_sent(
     page.click("#reply-form button[type=submit]")
     expect(page.locator("#reply-text")).to_have_value("")
     assert Event.objects.filter(conversation=desk.case.conversation, text=long[:REPLY_MAX_CHARS])
+
+
+def _in_view(page: Page, selector: str) -> bool:
+    """The element is wholly inside the window (and not scrolled out of its own column)."""
+    return page.evaluate(
+        """(selector) => {
+            const el = document.querySelector(selector);
+            if (!el) return false;
+            const r = el.getBoundingClientRect();
+            if (r.height === 0 || r.top < 0 || r.bottom > window.innerHeight + 1) return false;
+            for (let p = el.parentElement; p; p = p.parentElement) {
+                const box = p.getBoundingClientRect();
+                const style = getComputedStyle(p);
+                if (style.overflowY !== "visible" && (r.top < box.top - 1 || r.bottom > box.bottom + 1))
+                    return false;
+            }
+            return true;
+        }""",
+        selector,
+    )
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_the_packet_the_transcripts_end_and_the_reply_box_fit_one_laptop_screen(
+    live_asgi_server: LiveServer, desk: Desk, browser: Any, size: tuple[int, int]
+) -> None:
+    for seq in range(5, 25):
+        EventFactory(
+            conversation=desk.case.conversation,
+            seq=seq,
+            role=("customer", "ai")[seq % 2],
+            text=f"Message {seq}: the boots came apart at the sole after a week of walking.",
+        )
+    case_pick(case_id=desk.case.pk, user=desk.maya)
+    width, height = size
+    page = _page(browser, live_asgi_server, "maya", viewport={"width": width, "height": height})
+    _open(page, live_asgi_server, desk)
+    page.wait_for_selector("#reply-text")
+    page.wait_for_timeout(300)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"case-{width}x{height}.png"))
+    # The page itself does not scroll; each column does.
+    assert page.evaluate("document.scrollingElement.scrollHeight") <= height
+    for selector in (
+        "#packet h2",
+        "#packet .facts",
+        "#actions article.action",
+        "#transcript ol > li:last-child",
+        "#reply-text",
+        "#reply-form button[type=submit]",
+        "#account h2",
+    ):
+        assert _in_view(page, selector), selector
+    # The account panel and the timeline share the side column as tabs.
+    assert not _in_view(page, "#timeline h2")
+    page.click("[data-side-tab=timeline]")
+    assert _in_view(page, "#timeline h2")
+    assert not _in_view(page, "#account h2")
+    expect(page.locator("#account li.order.discussed")).to_have_count(1)

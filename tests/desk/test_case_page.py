@@ -9,7 +9,7 @@ from conversations.models import Event
 from desk.limits import NOTE_MAX_CHARS, REPLY_MAX_CHARS
 from escalation.cases.lifecycle import case_resolve
 from escalation.cases.routing import case_pick
-from escalation.models import AgentProfile, Case, CaseEvent
+from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket
 from tests.conftest import Desk
 from tests.desk.conftest import HTMX, fragment
 
@@ -142,3 +142,37 @@ def test_take_is_not_offered_without_the_cases_skill_and_the_page_says_why(desk:
     AgentProfile.objects.filter(user=desk.maya).update(skills=["bereavement"])
     html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
     assert "Take this case" in html
+
+
+# --- the layout: the summary once, the order under discussion marked (#12) -----------------
+
+
+def test_the_summary_is_shown_once_as_facts_not_again_as_a_paragraph(desk: Desk) -> None:
+    HandoffPacket.objects.filter(case=desk.case).update(
+        data={
+            "summary": {
+                "text": "Customer wants: a refund of $150. Still open: the refund.",
+                "customer_wants": "a refund of $150",
+                "still_open": "the refund",
+                "customer_feeling": "upset",
+            }
+        }
+    )
+    html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
+    assert html.count("a refund of $150") == 1
+    assert 'class="summary-text"' not in html
+    # A packet with only a text (no facts) still shows it.
+    HandoffPacket.objects.filter(case=desk.case).update(data={"summary": {"text": "Just this."}})
+    html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
+    assert "Just this." in html
+
+
+def test_the_order_under_discussion_is_marked_and_listed_first(desk: Desk) -> None:
+    store = desk.store
+    html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
+    account = html[html.index('id="account"') :]
+    discussed = account.index('<li class="order discussed"')
+    assert account.index(store.delivered.order_id) > discussed
+    assert account.count("Under discussion") == 1
+    first_order = account.index('<li class="order')
+    assert first_order == discussed
