@@ -178,6 +178,11 @@ def note(request: HttpRequest, case_id: int) -> HttpResponse:
             case_note(case_id=case.pk, user=request.user, text=text)
         except CaseClosed as exc:
             _stale(request, case, exc, "your note was not added.")
+        else:
+            response = _done(request, case, "workspace")
+            # The note field is kept across swaps (hx-preserve): emptied once the note is in.
+            response["HX-Trigger"] = "note-added"
+            return response
     return _done(request, case, "workspace")
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from actions.models import DraftedAction
 from actions.services import drafted_action_approve, drafted_action_reject
-from conversations.events import CaseUpdated, case_group, send_on_commit
+from conversations.events import CaseUpdated, case_group, queue_send_on_commit, send_on_commit
 from conversations.models import Conversation, Event
 from conversations.services import conversation_message_add
 from escalation.cases.access import CaseClosed, case_access, user_actor, user_name
@@ -56,6 +56,9 @@ def case_reply(*, case_id: int, user: Any, text: str) -> Event:
         case.first_response_at = timezone.now()
         case.save(update_fields=["first_response_at"])
         CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.FIRST_RESPONSE, actor=user)
+    # Its open pages redraw the header and timeline with the transcript; the queue's card
+    # loses its first-reply deadline.
+    queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
     return event
 
 

@@ -92,6 +92,10 @@
     var reply = document.getElementById("reply-text");
     if (reply) { reply.value = ""; checkLimit(reply); }
   });
+  document.body.addEventListener("note-added", function () {
+    var note = document.getElementById("note-text");
+    if (note) { note.value = ""; checkLimit(note); }
+  });
 
   // The case page's side column: account and timeline as tabs (both show without script).
   document.addEventListener("DOMContentLoaded", setUpSideTabs);
