@@ -188,6 +188,8 @@ CASE_FRAGMENTS = ("case-head", "transcript", "actions", "reply-box", "wrap-up", 
 # The pushes of one commit (the case's own, its conversation's, the agent's) arrive within a
 # few milliseconds of each other: a page waits this long and redraws once for all of them.
 COALESCE_SECONDS = 0.05
+# A page sends "typing" at most every 3 s while someone types; a few seconds of silence ends it.
+TYPING_SECONDS = 6.0
 
 
 class CaseConsumer(DeskConsumer):
@@ -218,7 +220,78 @@ class CaseConsumer(DeskConsumer):
     async def disconnect(self, code: int) -> None:
         if self._redraw is not None:
             self._redraw.cancel()
+        if getattr(self, "case", None) is not None:
+            await self._announce("left")
         await super().disconnect(code)
+
+    # Who else has the case open, and who is typing (a collision warning). Each page tells
+    # the case's group when it opens, types and closes; a page that hears of a new one
+    # answers it directly, so everyone knows everyone.
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = json.loads(text_data or "{}")
+        except ValueError:
+            return
+        if isinstance(message, dict) and message.get("type") == "typing":
+            if self.case is not None:
+                await self._announce("typing")
+            return
+        await super().receive(text_data=text_data, bytes_data=bytes_data)
+
+    async def _announce(self, state: str, to: str | None = None) -> None:
+        event = {
+            "type": "case.viewer",
+            "case_id": self.case_id,
+            "channel": self.channel_name,
+            "user_id": self.user.pk,
+            "name": self.user.get_full_name() or self.user.username,
+            "state": state,
+        }
+        if to is None:
+            await self.channel_layer.group_send(case_group(self.case_id), event)
+        else:
+            await self.channel_layer.send(to, event)
+
+    async def case_viewer(self, event: dict[str, Any]) -> None:
+        if event.get("channel") == self.channel_name or event.get("case_id") != self.case_id:
+            return
+        viewers: dict[str, dict[str, Any]] = self.__dict__.setdefault("viewers", {})
+        if event["state"] == "left":
+            viewers.pop(event["channel"], None)
+        else:
+            typing_until = (
+                asyncio.get_running_loop().time() + TYPING_SECONDS
+                if event["state"] == "typing"
+                else viewers.get(event["channel"], {}).get("typing_until", 0)
+            )
+            viewers[event["channel"]] = {**event, "typing_until": typing_until}
+            if event["state"] == "joined" and self.case is not None:
+                await self._announce("viewing", to=event["channel"])
+            if event["state"] == "typing":
+                asyncio.get_running_loop().call_later(
+                    TYPING_SECONDS + 0.1, lambda: asyncio.ensure_future(self._send_viewers())
+                )
+        await self._send_viewers()
+
+    async def _send_viewers(self) -> None:
+        now = asyncio.get_running_loop().time()
+        people: dict[int, dict[str, Any]] = {}
+        for viewer in self.__dict__.get("viewers", {}).values():
+            if viewer["user_id"] == self.user.pk:
+                continue  # the same person in another tab is no collision
+            typing = viewer["typing_until"] > now
+            seen = people.get(viewer["user_id"])
+            people[viewer["user_id"]] = {
+                "name": viewer["name"],
+                "typing": typing or bool(seen and seen["typing"]),
+            }
+        listed = sorted(people.values(), key=lambda v: v["name"])
+        html = render_to_string(
+            "desk/_case_viewers.html",
+            {"viewers": listed, "typing": any(v["typing"] for v in listed)},
+        )
+        await self.send(text_data=html)
 
     async def resync(self) -> None:
         # Pushes are lossy: a (re)connect redraws everything, at once.
@@ -226,6 +299,8 @@ class CaseConsumer(DeskConsumer):
             await self._send_or_leave(
                 await database_sync_to_async(self._fragments)(set(CASE_FRAGMENTS))
             )
+        if self.case is not None:
+            await self._announce("joined")
 
     async def case_updated(self, event: dict[str, Any]) -> None:
         """Someone took, moved, resolved, noted or acted on the case. The agent's own group

@@ -87,11 +87,52 @@
   });
   document.body.addEventListener("htmx:afterSwap", scrollTranscript);
 
-  // A sent reply empties the box (it is kept across other swaps: hx-preserve).
+  // Drafts: what an agent types in a case's reply box is kept in this browser, per case,
+  // until it is sent, so a reload or a look at another case loses nothing. A kept draft wins
+  // over the suggested reply the page fills in.
+  function draftKey() {
+    var ws = document.getElementById("workspace");
+    return ws && ws.dataset.case ? "baton-draft-" + ws.dataset.case : null;
+  }
+  function restoreDraft() {
+    var reply = document.getElementById("reply-text");
+    var key = draftKey();
+    if (!reply || !key || reply.dataset.draftRestored) return;
+    reply.dataset.draftRestored = "1";
+    reply.dataset.suggested = reply.value;
+    var draft = localStorage.getItem(key);
+    if (draft !== null && draft !== "") { reply.value = draft; checkLimit(reply); }
+  }
+  document.addEventListener("DOMContentLoaded", restoreDraft);
+  document.body.addEventListener("htmx:afterSettle", restoreDraft);
+  document.body.addEventListener("htmx:oobAfterSwap", restoreDraft);
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "reply-text") return;
+    var key = draftKey();
+    if (key) localStorage.setItem(key, event.target.value);
+    typingSignal();
+  });
+  // Typed, as opposed to left as the page filled it in.
+  function typedText(reply) {
+    return reply.value.trim() !== "" && reply.value !== (reply.dataset.suggested || "");
+  }
+
+  // A sent reply empties the box (it is kept across other swaps: hx-preserve) and its draft.
   document.body.addEventListener("reply-sent", function () {
     var reply = document.getElementById("reply-text");
-    if (reply) { reply.value = ""; checkLimit(reply); }
+    if (reply) { reply.value = ""; reply.dataset.suggested = ""; checkLimit(reply); }
+    var key = draftKey();
+    if (key) localStorage.removeItem(key);
   });
+
+  // Tell the others on the case that this person is typing (at most every 3 s).
+  var lastTyping = 0;
+  function typingSignal() {
+    var signal = document.getElementById("typing-signal");
+    if (!signal || Date.now() - lastTyping < 3000) return;
+    lastTyping = Date.now();
+    signal.dispatchEvent(new Event("baton-typing"));
+  }
   document.body.addEventListener("note-added", function () {
     var note = document.getElementById("note-text");
     if (note) { note.value = ""; checkLimit(note); }
@@ -213,11 +254,18 @@
     }
   });
 
-  // Canned replies fill the reply box.
+  // Canned replies fill the reply box; over typed text only if the agent says so.
   document.addEventListener("change", function (event) {
     if (event.target.matches("select.macros") && event.target.value) {
       var reply = document.getElementById("reply-text");
-      if (reply) { reply.value = event.target.value; checkLimit(reply); reply.focus(); }
+      if (reply && (!typedText(reply) ||
+          window.confirm("Replace what you have typed with this canned reply?"))) {
+        reply.value = event.target.value;
+        checkLimit(reply);
+        var key = draftKey();
+        if (key) localStorage.setItem(key, reply.value);
+      }
+      if (reply) reply.focus();
       event.target.value = "";
     }
   });

@@ -11,9 +11,10 @@ from playwright.sync_api import Page, expect
 
 from conversations.models import Event
 from desk.limits import REPLY_MAX_CHARS
+from desk.models import Macro
 from escalation.cases.routing import case_pick
 from tests.conftest import Desk
-from tests.factories import EventFactory
+from tests.factories import CaseFactory, EventFactory
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -140,3 +141,49 @@ def test_the_packet_the_transcripts_end_and_the_reply_box_fit_one_laptop_screen(
     assert _in_view(page, "#timeline h2")
     assert not _in_view(page, "#account h2")
     expect(page.locator("#account li.order.discussed")).to_have_count(1)
+
+
+def test_a_typed_reply_survives_a_reload_and_other_cases_and_a_canned_reply_asks_first(
+    live_asgi_server: LiveServer, desk: Desk, browser: Any
+) -> None:
+    Macro.objects.create(name="Thanks", body="Thanks for your patience.")
+    other = CaseFactory(conversation__integration=desk.bot)
+    case_pick(case_id=desk.case.pk, user=desk.maya)
+    case_pick(case_id=other.pk, user=desk.maya)
+    page = _page(browser, live_asgi_server, "maya")
+    _open(page, live_asgi_server, desk)
+    # The suggested reply fills an untouched box.
+    expect(page.locator("#reply-text")).to_have_value(
+        "I'm sorry about the boots. Let me sort out the refund."
+    )
+    page.fill("#reply-text", "")
+    page.type("#reply-text", "Half a thought about the boots")
+    page.reload()
+    page.wait_for_selector("#reply-text")
+    expect(page.locator("#reply-text")).to_have_value("Half a thought about the boots")
+
+    page.goto(f"{live_asgi_server.url}/cases/{other.pk}/")
+    page.wait_for_selector("#reply-text")
+    assert page.input_value("#reply-text") != "Half a thought about the boots"
+    _open(page, live_asgi_server, desk)
+    expect(page.locator("#reply-text")).to_have_value("Half a thought about the boots")
+
+    # A canned reply asks before it replaces typed text: "no" keeps it, "yes" replaces it.
+    asked: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss() if len(asked) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    page.select_option("select.macros", label="Thanks")
+    expect(page.locator("#reply-text")).to_have_value("Half a thought about the boots")
+    page.select_option("select.macros", label="Thanks")
+    expect(page.locator("#reply-text")).to_have_value("Thanks for your patience.")
+    assert len(asked) == 2 and "Replace what you have typed" in asked[0]
+
+    page.click("#reply-form button[type=submit]")
+    expect(page.locator("#reply-text")).to_have_value("")
+    page.reload()
+    page.wait_for_selector("#reply-form")
+    expect(page.locator("#reply-text")).to_have_value("")  # sent: the draft is gone

@@ -4,6 +4,7 @@ per transaction, also for someone watching a case they do not hold."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -120,3 +121,30 @@ async def test_one_transaction_sends_each_push_once() -> None:
             break
         received += 1
     assert received == 3
+
+
+async def _until(page: Any, text: str) -> str:
+    frame = ""
+    while text not in frame:
+        frame = await page.receive_from(timeout=5)
+    return frame
+
+
+async def test_a_case_page_shows_who_else_is_viewing_and_typing() -> None:
+    maya, _, case, rita_page = await _watched_case()
+    maya_page = await _socket(f"/ws/desk/cases/{case.pk}/", maya)
+    # Each hears of the other: the newcomer from the answer, the one already there from the join.
+    await _until(maya_page, "rita (viewing)")
+    await _until(rita_page, "maya (viewing)")
+
+    await rita_page.send_to(text_data=json.dumps({"type": "typing"}))
+    warning = await _until(maya_page, "rita (typing…)")
+    assert "Someone else is writing" in warning
+    assert 'id="case-viewers"' in warning
+
+    await rita_page.disconnect()
+    frame = await _until(maya_page, 'id="case-viewers"')
+    while "rita" in frame:
+        frame = await _until(maya_page, 'id="case-viewers"')
+    assert "Also on this case" not in frame
+    await maya_page.disconnect()
