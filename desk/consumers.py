@@ -26,6 +26,8 @@ from conversations.events import (
 from desk.cards import queue_cards
 from desk.fanout import render_once
 from desk.selectors import (
+    case_conversation,
+    case_notes,
     case_page_context,
     case_transcript,
     queue_count,
@@ -334,7 +336,12 @@ class CaseConsumer(DeskConsumer):
             return None
         if names == {"transcript"}:
             # Only the transcript changed: read just its events, not the whole workspace.
-            context: dict[str, Any] = {"w": {"events": case_transcript(case=case)}, "case": case}
+            context: dict[str, Any] = {
+                "conversation": case_conversation(
+                    events=case_transcript(case=case), notes=case_notes(case=case)
+                ),
+                "case": case,
+            }
         else:
             context = case_page_context(case=case, user=self.user)
         context["oob"] = True

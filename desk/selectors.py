@@ -13,7 +13,7 @@ from actions.models import DraftedAction
 from conversations.models import Event
 from desk.limits import LIMITS
 from desk.models import Macro
-from escalation.cases.access import agent_teams, case_may_work
+from escalation.cases.access import agent_teams, case_may_see_as_team, case_may_work
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Team
 from store import selectors as store_selectors
 
@@ -112,6 +112,26 @@ class Workspace:
 
 def case_transcript(*, case: Case) -> list[Event]:
     return list(Event.objects.filter(conversation_id=case.conversation_id).order_by("seq", "id"))
+
+
+def case_conversation(*, events: list[Event], notes: list[CaseEvent]) -> list[Any]:
+    """The transcript with the case's internal notes in it, each where it was written (by
+    when the desk received the events around it); the template marks notes internal."""
+    pending = sorted(
+        (n for n in notes if n.kind == CaseEvent.Kind.NOTE), key=lambda n: (n.at, n.pk)
+    )
+    items: list[Any] = []
+    for event in events:
+        while pending and pending[0].at < event.received_at:
+            items.append(pending.pop(0))
+        items.append(event)
+    return items + pending
+
+
+def case_notes(*, case: Case) -> list[CaseEvent]:
+    return list(
+        CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.NOTE).select_related("actor")
+    )
 
 
 def case_workspace(*, case: Case) -> Workspace:
@@ -245,12 +265,15 @@ def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
     workspace = case_workspace(case=case)
     is_open = case.status != Case.Status.RESOLVED
     can_work = case_may_work(case=case, user=user)
-    take_refusal = case_take_refusal(case=case, user=user)
+    # The agent who transferred the case away reads it; nothing more.
+    read_only = not case_may_see_as_team(case=case, user=user)
+    take_refusal = "" if read_only else case_take_refusal(case=case, user=user)
     discussed = case_discussed_orders(workspace=workspace)
     # The orders the case is about first, so the account panel opens on them.
     workspace.orders.sort(key=lambda order: order.order_id not in discussed)
     return {
         "w": workspace,
+        "conversation": case_conversation(events=workspace.events, notes=workspace.timeline),
         "case": case,
         "user": user,
         "macros": macros_render(workspace=workspace, agent=user),
@@ -261,9 +284,15 @@ def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
         # Reply, approve, transfer, resolve: the case's agent, or a supervisor.
         "can_work": can_work,
         # Take is offered only to someone who may take the case; the others are told why.
-        "can_take": case.status == Case.Status.QUEUED and not take_refusal,
+        "can_take": case.status == Case.Status.QUEUED and not take_refusal and not read_only,
+        "read_only": read_only,
         "take_refusal": take_refusal,
-        "reply_why": _reply_why(case=case, user=user, can_work=can_work, take_refusal=take_refusal),
+        "reply_why": (
+            f"You transferred this case to {case.team}: you can still read it, but not "
+            "reply, add notes or act on it."
+            if read_only
+            else _reply_why(case=case, user=user, can_work=can_work, take_refusal=take_refusal)
+        ),
         # The suggested reply fills the box until the customer has had a first answer.
         "draft_reply": (
             (workspace.packet.data.get("suggested_reply", "") if workspace.packet else "")

@@ -3,6 +3,7 @@ forms also work without JavaScript (full page loads and redirects)."""
 
 from __future__ import annotations
 
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -10,7 +11,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from actions.models import DraftedAction
@@ -37,6 +37,19 @@ from escalation.cases.lifecycle import case_resolve, case_transfer
 from escalation.cases.routing import CannotTake, CaseTaken, case_pick
 from escalation.cases.work import case_action_decide, case_note, case_reply
 from escalation.models import Case
+
+
+def post_only(view: Any) -> Any:
+    """A write answers only POSTs. A GET (a bookmarked or reloaded write URL, a link opened
+    in a tab) goes back to the case, not to a blank 405."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, case_id: int, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            return redirect("desk:case", case_id=case_id)
+        return view(request, case_id, **kwargs)
+
+    return wrapper
 
 
 @agent_required
@@ -116,7 +129,7 @@ def _refused(request: HttpRequest, case: Case, **kept: str) -> HttpResponse:
 
 
 @agent_required
-@require_POST
+@post_only
 def case_take(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     try:
@@ -141,7 +154,7 @@ def case_take(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @agent_required
-@require_POST
+@post_only
 def reply(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     text = _text(request, "text")
@@ -164,7 +177,7 @@ def reply(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @agent_required
-@require_POST
+@post_only
 def note(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     text = _text(request, "text")
@@ -178,6 +191,9 @@ def note(request: HttpRequest, case_id: int) -> HttpResponse:
             case_note(case_id=case.pk, user=request.user, text=text)
         except CaseClosed as exc:
             _stale(request, case, exc, "your note was not added.")
+        except CaseNotFound:
+            # Seen read-only (they transferred it away): the page offers no note form.
+            messages.error(request, "You can read this case but no longer add notes to it.")
         else:
             response = _done(request, case, "workspace")
             # The note field is kept across swaps (hx-preserve): emptied once the note is in.
@@ -187,7 +203,7 @@ def note(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @agent_required
-@require_POST
+@post_only
 def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
     case = _case(request, case_id)
     args: Any = None
@@ -237,7 +253,7 @@ def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpRe
 
 
 @agent_required
-@require_POST
+@post_only
 def action_reject(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
     case = _case(request, case_id)
     try:
@@ -258,7 +274,7 @@ def action_reject(request: HttpRequest, case_id: int, action_id: int) -> HttpRes
 
 
 @agent_required
-@require_POST
+@post_only
 def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     target = request.POST.get("target", "")
@@ -290,7 +306,7 @@ def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @agent_required
-@require_POST
+@post_only
 def resolve(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     if _too_long(request, _text(request, "note"), SHORT_NOTE_MAX_CHARS, "The resolution note"):

@@ -20,15 +20,18 @@
   function openOverlay() {
     overlayOpener = document.activeElement;
     overlay().hidden = false;
+    document.getElementById("shortcuts-backdrop").hidden = false;
     overlay().focus();
   }
 
   function closeOverlay() {
     overlay().hidden = true;
+    document.getElementById("shortcuts-backdrop").hidden = true;
     if (overlayOpener && overlayOpener.focus) overlayOpener.focus();
   }
 
   document.addEventListener("click", function (event) {
+    // The close button, or a click on the backdrop.
     if (event.target.closest("[data-close-shortcuts]")) closeOverlay();
   });
 
@@ -215,6 +218,11 @@
       closeOverlay();
       return;
     }
+    // Esc leaves a field, so the shortcuts work again (what was typed stays).
+    if (event.key === "Escape" && typing(event.target)) {
+      event.target.blur();
+      return;
+    }
     // While the shortcut list is open, keys do not act on the page behind it.
     if (overlay() && !overlay().hidden && event.key !== "?") return;
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
@@ -238,6 +246,18 @@
       case "e":
         var outcome = document.getElementById("resolve-outcome");
         if (outcome) { event.preventDefault(); outcome.focus(); }
+        break;
+      case "i":
+        var note = document.getElementById("note-text");
+        if (note) { event.preventDefault(); note.focus(); }
+        break;
+      case "m":
+        var target = document.getElementById("transfer-target");
+        if (target) { event.preventDefault(); target.focus(); }
+        break;
+      case "x":
+        var reason = document.querySelector("#actions form input[name=note][aria-label='Rejection reason']");
+        if (reason) { event.preventDefault(); reason.focus(); }
         break;
       case "a":
       case "t":

@@ -78,7 +78,7 @@ def test_a_reply_over_the_limit_is_counted_kept_whole_and_not_sent(
         f"This is {len(long):,} characters"
     )
     assert not Event.objects.filter(conversation=desk.case.conversation, text=long).exists()
-    page.fill("#reply-text", long[: REPLY_MAX_CHARS])
+    page.fill("#reply-text", long[:REPLY_MAX_CHARS])
     page.click("#reply-form button[type=submit]")
     expect(page.locator("#reply-text")).to_have_value("")
     assert Event.objects.filter(conversation=desk.case.conversation, text=long[:REPLY_MAX_CHARS])
@@ -187,3 +187,44 @@ def test_a_typed_reply_survives_a_reload_and_other_cases_and_a_canned_reply_asks
     page.reload()
     page.wait_for_selector("#reply-form")
     expect(page.locator("#reply-text")).to_have_value("")  # sent: the draft is gone
+
+
+def test_esc_leaves_a_field_and_the_shortcuts_reach_note_transfer_and_reject(
+    live_asgi_server: LiveServer, desk: Desk, browser: Any
+) -> None:
+    case_pick(case_id=desk.case.pk, user=desk.maya)
+    page = _page(browser, live_asgi_server, "maya", viewport={"width": 1366, "height": 768})
+    _open(page, live_asgi_server, desk)
+    page.click("#reply-text")
+    page.keyboard.type(" more")
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.activeElement.id") != "reply-text"
+    assert page.input_value("#reply-text").endswith(" more")  # left, not lost
+
+    page.keyboard.press("i")
+    assert page.evaluate("document.activeElement.id") == "note-text"
+    page.keyboard.press("Escape")
+    page.keyboard.press("m")
+    assert page.evaluate("document.activeElement.id") == "transfer-target"
+    page.keyboard.press("Escape")
+    page.keyboard.press("x")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Rejection reason"
+    page.keyboard.press("Escape")
+
+    # The list of shortcuts: a dialog fitted to its content, over a dimmed page.
+    page.keyboard.press("?")
+    panel = page.locator("#shortcuts")
+    expect(panel).to_be_visible()
+    box = panel.bounding_box()
+    assert box is not None and box["width"] <= 560 and box["height"] < 768
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 768
+    # The backdrop dims the whole window.
+    backdrop = page.locator("#shortcuts-backdrop")
+    expect(backdrop).to_be_visible()
+    assert backdrop.bounding_box() == {"x": 0, "y": 0, "width": 1366, "height": 768}
+    page.screenshot(path="/tmp/casepage-shortcuts.png")
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    page.keyboard.press("?")
+    page.mouse.click(20, 700)  # on the backdrop
+    expect(panel).to_be_hidden()

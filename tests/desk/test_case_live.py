@@ -47,7 +47,9 @@ async def _frames(page: Any) -> list[str]:
     return frames
 
 
-async def test_a_supervisor_watching_sees_a_reply_with_the_new_header_and_timeline_at_once() -> None:
+async def test_a_supervisor_watching_sees_a_reply_with_the_new_header_and_timeline_at_once() -> (
+    None
+):
     maya, _, case, page = await _watched_case()
     await database_sync_to_async(case_reply)(case_id=case.pk, user=maya, text="On it, Noah.")
     frames = await _frames(page)
@@ -148,3 +150,18 @@ async def test_a_case_page_shows_who_else_is_viewing_and_typing() -> None:
         frame = await _until(maya_page, 'id="case-viewers"')
     assert "Also on this case" not in frame
     await maya_page.disconnect()
+
+
+async def test_notes_stay_in_the_transcript_when_only_the_transcript_is_redrawn() -> None:
+    from conversations.events import ConversationEvents, conversation_group, send_now
+
+    maya, _, case, page = await _watched_case()
+    await database_sync_to_async(case_note)(case_id=case.pk, user=maya, text="Repeat buyer.")
+    await _frames(page)
+    await database_sync_to_async(send_now)(
+        conversation_group(case.conversation_id), ConversationEvents()
+    )
+    (frame,) = await _frames(page)
+    assert 'id="transcript"' in frame and 'id="case-head"' not in frame
+    assert "Repeat buyer." in frame and "internal note" in frame
+    await page.disconnect()

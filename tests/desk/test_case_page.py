@@ -12,6 +12,7 @@ from escalation.cases.routing import case_pick
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket
 from tests.conftest import Desk
 from tests.desk.conftest import HTMX, fragment
+from tests.factories import agent_user
 
 # --- Back never shows a stale page; a stale click is told so (#5) --------------------------
 
@@ -85,7 +86,9 @@ def test_an_over_long_reply_is_refused_and_kept_in_the_box(desk: Desk) -> None:
 
     exact = "x" * REPLY_MAX_CHARS
     desk.client.post(desk.url("reply"), {"text": exact})
-    assert Event.objects.get(conversation=desk.case.conversation, text__startswith="x").text == exact
+    assert (
+        Event.objects.get(conversation=desk.case.conversation, text__startswith="x").text == exact
+    )
 
 
 def test_an_over_long_note_is_refused_and_kept_in_its_field(desk: Desk) -> None:
@@ -176,3 +179,41 @@ def test_the_order_under_discussion_is_marked_and_listed_first(desk: Desk) -> No
     assert account.count("Under discussion") == 1
     first_order = account.index('<li class="order')
     assert first_order == discussed
+
+
+# --- smaller points (#16) ------------------------------------------------------------------
+
+
+def test_notes_appear_inline_in_the_conversation_marked_internal(desk: Desk) -> None:
+    desk.client.post(desk.url("note"), {"text": "Boots were defective."})
+    html = fragment(desk.client.get(desk.url("case"), headers=HTMX))
+    transcript = html[
+        html.index('id="transcript"') : html.index("</section>", html.index('id="transcript"'))
+    ]
+    assert "Boots were defective." in transcript
+    assert 'class="note-inline"' in transcript and "internal note" in transcript
+
+
+def test_the_agent_who_transferred_a_case_away_can_still_read_it(desk: Desk) -> None:
+    from escalation.models import Team
+
+    Team.objects.get_or_create(slug="warranty", defaults={"name": "Warranty"})
+    case_pick(case_id=desk.case.pk, user=desk.maya)
+    desk.client.post(desk.url("transfer"), {"target": "team:warranty", "note": "warranty claim"})
+    response = desk.client.get(desk.url("case"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "You transferred this case to warranty" in html
+    for name in ("reply", "note", "transfer", "resolve", "take", "approve"):
+        assert desk.url(name) not in html, name
+    refused = desk.client.post(desk.url("note"), {"text": "x"}, headers=HTMX)
+    assert "no longer add notes" in fragment(refused)
+    assert not desk.case.timeline.filter(kind=CaseEvent.Kind.NOTE).exists()
+    # Someone of another team who never had it still gets nothing.
+    outsider = agent_user(username="olga")
+    from escalation.models import AgentProfile as Profile
+
+    Profile.objects.get(user=outsider).teams.add(Team.objects.get(slug="warranty"))
+    Case.objects.filter(pk=desk.case.pk).update(team="general")
+    desk.client.force_login(outsider)
+    assert desk.client.get(desk.url("case")).status_code == 404

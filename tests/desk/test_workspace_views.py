@@ -431,8 +431,13 @@ def test_anonymous_visitors_are_sent_to_log_in(desk: Desk, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", POSTS)
-def test_writes_are_posts_only(desk: Desk, name: str) -> None:
-    assert desk.client.get(desk.url(name)).status_code == 405
+def test_writes_are_posts_only_and_a_get_goes_back_to_the_case(desk: Desk, name: str) -> None:
+    response = desk.client.get(desk.url(name))
+    assert response.status_code == 302
+    assert response["Location"] == desk.url("case")
+    desk.case.refresh_from_db()
+    assert desk.case.status == Case.Status.QUEUED
+    assert not desk.case.timeline.exists()
 
 
 def test_writes_need_the_csrf_token(desk: Desk) -> None:
