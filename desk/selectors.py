@@ -13,7 +13,14 @@ from actions.models import DraftedAction
 from conversations.models import Event
 from desk.limits import LIMITS
 from desk.models import Macro
-from escalation.cases.access import agent_teams, case_may_see_as_team, case_may_work
+from escalation.cases.access import (
+    agent_teams,
+    case_may_see_as_team,
+    case_may_work,
+    user_is_supervisor,
+    user_name,
+)
+from escalation.cases.routing import holding_refusal
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Team
 from store import selectors as store_selectors
 
@@ -178,8 +185,6 @@ def case_workspace(*, case: Case) -> Workspace:
 def case_resolved_line(*, case: Case) -> str:
     """How a resolved case was closed, for a click that came too late: "already resolved by
     Maya at 10:42 (Resolved)"."""
-    from escalation.cases.access import user_name
-
     entry = (
         CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.RESOLVED)
         .select_related("actor")
@@ -223,9 +228,6 @@ def case_discussed_orders(*, workspace: Workspace) -> set[str]:
 def case_take_refusal(*, case: Case, user: Any) -> str:
     """Why `user` may not take this queued case ("" if they may, or it is not queued): the
     routing rule a pick obeys (a sensitive case's skill, room under their capacity)."""
-    from escalation.cases.access import user_is_supervisor
-    from escalation.cases.routing import holding_refusal
-
     if case.status != Case.Status.QUEUED:
         return ""
     profile = getattr(user, "agent_profile", None)
@@ -238,8 +240,6 @@ def case_take_refusal(*, case: Case, user: Any) -> str:
 
 def _reply_why(*, case: Case, user: Any, can_work: bool, take_refusal: str) -> str:
     """Why there is no reply box for `user` on this open case, and what they can do instead."""
-    from escalation.cases.access import user_name
-
     if can_work or case.status == Case.Status.RESOLVED:
         return ""
     if case.status == Case.Status.QUEUED:
