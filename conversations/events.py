@@ -142,9 +142,68 @@ def send_now(group: str, event: Push) -> None:
         logger.exception("push to %s failed", group)
 
 
+class _CommitPushes:
+    """The pushes of one transaction, each (group, event) once, sent together after commit: a
+    transfer that requeues, reassigns and tells two teams redraws each page once."""
+
+    def __init__(self) -> None:
+        self.pushes: dict[tuple[str, str], tuple[str, Push]] = {}
+        self.flushed = False
+
+    def add(self, group: str, event: Push) -> None:
+        self.pushes.setdefault((group, event.model_dump_json()), (group, event))
+
+    def flush(self) -> None:
+        self.flushed = True
+        pushes, self.pushes = self.pushes, {}
+        for group, event in pushes.values():
+            send_now(group, event)
+
+
+def _commit_pushes() -> _CommitPushes | None:
+    """This transaction's pushes, or None outside a transaction.
+
+    A transaction is the outermost atomic block, or (in a test, whose TestCase wraps it in
+    blocks of its own) the outermost block the code under test opened: a savepoint with a
+    name of its own. A batch is reused only while its flush still waits for that commit (not
+    run, not dropped by a rollback)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return None
+    depth = next(
+        (
+            n
+            for n, block in enumerate(connection.atomic_blocks)
+            if not getattr(block, "_from_testcase", False)
+        ),
+        None,
+    )
+    if depth is None:
+        return None
+    scope = (depth, connection.savepoint_ids[depth - 1] if depth else None)
+    current: tuple[Any, _CommitPushes] | None = getattr(connection, "baton_commit_pushes", None)
+    if current is not None:
+        current_scope, batch = current
+        if (
+            current_scope == scope
+            and not batch.flushed
+            and any(entry[1] == batch.flush for entry in connection.run_on_commit)
+        ):
+            return batch
+    batch = _CommitPushes()
+    connection.baton_commit_pushes = (scope, batch)
+    transaction.on_commit(batch.flush)
+    return batch
+
+
 def send_on_commit(group: str, event: Push) -> None:
-    """Push `event` to `group` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: send_now(group, event))
+    """Push `event` to `group` once the current transaction commits (at once outside one).
+    The same push twice in one transaction is sent once."""
+    batch = _commit_pushes()
+    if batch is None:
+        transaction.on_commit(lambda: send_now(group, event))
+    else:
+        batch.add(group, event)
 
 
 def enqueue_on_commit(task: Any, *args: Any) -> None:
@@ -162,7 +221,9 @@ def queue_send_now(team: str, event: CaseQueued | CaseUpdated) -> None:
 
 
 def queue_send_on_commit(team: str, event: CaseQueued | CaseUpdated) -> None:
-    transaction.on_commit(lambda: queue_send_now(team, event))
+    send_on_commit(queue_group(team), event)
+    send_on_commit(ALL_QUEUES_GROUP, event)
+    send_on_commit(case_group(event.case_id), CaseUpdated(case_id=event.case_id))
 
 
 # The record tells the layers above it what happened, after commit, without importing them:

@@ -11,12 +11,18 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
 from django_htmx.http import HttpResponseClientRedirect
 
 from escalation.cases.access import user_is_agent
 
 
 def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Desk agents only. Every answer is `no-store` (never_cache): Back fetches the page as
+    it is now, never a cached one whose buttons act on a state that has passed."""
+
+    @never_cache
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
@@ -47,3 +53,16 @@ def client_ip(request: HttpRequest) -> str | None:
     if proxies and len(forwarded) >= proxies:
         return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR")
+
+
+def post_only(view: Any) -> Any:
+    """A write answers only POSTs. A GET (a bookmarked or reloaded write URL, a link opened
+    in a tab) goes back to the case, not to a blank 405."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, case_id: int, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            return redirect("desk:case", case_id=case_id)
+        return view(request, case_id, **kwargs)
+
+    return wrapper

@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_POST
 
 from actions.catalog import TOOLS
 from actions.models import DraftedAction
@@ -21,7 +20,7 @@ from actions.schema_form import tool_form, tool_form_args
 from actions.selectors import conversation_account_id
 from actions.services import RejectionWithoutReason
 from conversations.schemas import json_loads_strict
-from desk.access import agent_required
+from desk.access import agent_required, post_only
 from desk.approvals import approvals_waiting
 from desk.selectors import case_page_context
 from escalation.cases.access import (
@@ -88,7 +87,7 @@ def already_decided(action: DraftedAction) -> str:
 
 
 @agent_required
-@require_POST
+@post_only
 def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
     case = _case(request, case_id)
     args: Any = None
@@ -158,7 +157,7 @@ def action_approve(request: HttpRequest, case_id: int, action_id: int) -> HttpRe
 
 
 @agent_required
-@require_POST
+@post_only
 def action_reject(request: HttpRequest, case_id: int, action_id: int) -> HttpResponse:
     case = _case(request, case_id)
     note = _note(request)
@@ -232,7 +231,7 @@ def action_form(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @agent_required
-@require_POST
+@post_only
 def action_preview(request: HttpRequest, case_id: int) -> HttpResponse:
     """What the policy would decide for the form as filled in now; nothing runs."""
     case = _case(request, case_id)
@@ -254,7 +253,7 @@ def action_preview(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @agent_required
-@require_POST
+@post_only
 def action_start(request: HttpRequest, case_id: int) -> HttpResponse:
     """Start a catalog action for the case's customer: the policy decides, it runs (or waits
     for a supervisor) on the same path as an approved draft. Refused, the form comes back as

@@ -7,6 +7,7 @@ rendered once per view and process (desk/fanout.py) rather than once per socket.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -27,6 +28,8 @@ from desk.approvals import approvals_fragments
 from desk.cards import queue_cards
 from desk.fanout import render_once
 from desk.selectors import (
+    case_conversation,
+    case_notes,
     case_page_context,
     case_transcript,
     queue_count,
@@ -213,14 +216,31 @@ class QueueConsumer(DeskConsumer):
         await self.send(text_data=html)
 
 
+# Every fragment of the case page a push may change (the reply box keeps what is typed in it:
+# its fields are hx-preserve).
+CASE_FRAGMENTS = ("case-head", "transcript", "actions", "reply-box", "wrap-up", "timeline")
+# The pushes of one commit (the case's own, its conversation's, the agent's) arrive within a
+# few milliseconds of each other: a page waits this long and redraws once for all of them.
+COALESCE_SECONDS = 0.05
+# A page sends "typing" at most every 3 s while someone types; a few seconds of silence ends it.
+TYPING_SECONDS = 6.0
+
+
 class CaseConsumer(DeskConsumer):
-    """A case page: its transcript follows the conversation live. A case has a handful of
-    pages open at most, and what each shows depends on its viewer: rendered per socket."""
+    """A case page: it follows the case and its conversation live. A case has a handful of
+    pages open at most, and what each shows depends on its viewer: rendered per socket.
+
+    Pushes only say that something changed. The page redraws every fragment a change may
+    touch, once for all the pushes of one commit, so an observer sees the new header,
+    transcript and timeline together."""
 
     case: Case | None
+    _redraw: asyncio.Task[None] | None = None
+    _dirty: set[str]
 
     async def connect(self) -> None:
         self.case_id = int(self.scope["url_route"]["kwargs"]["case_id"])
+        self._dirty = set()
         await super().connect()
 
     def extra_groups(self) -> list[str]:
@@ -231,42 +251,136 @@ class CaseConsumer(DeskConsumer):
             return []
         return [conversation_group(self.case.conversation_id), case_group(self.case_id)]
 
+    async def disconnect(self, code: int) -> None:
+        if self._redraw is not None:
+            self._redraw.cancel()
+        if getattr(self, "case", None) is not None:
+            await self._announce("left")
+        await super().disconnect(code)
+
+    # Who else has the case open, and who is typing (a collision warning). Each page tells
+    # the case's group when it opens, types and closes; a page that hears of a new one
+    # answers it directly, so everyone knows everyone.
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = json.loads(text_data or "{}")
+        except ValueError:
+            return
+        if isinstance(message, dict) and message.get("type") == "typing":
+            if self.case is not None:
+                await self._announce("typing")
+            return
+        await super().receive(text_data=text_data, bytes_data=bytes_data)
+
+    async def _announce(self, state: str, to: str | None = None) -> None:
+        event = {
+            "type": "case.viewer",
+            "case_id": self.case_id,
+            "channel": self.channel_name,
+            "user_id": self.user.pk,
+            "name": self.user.get_full_name() or self.user.username,
+            "state": state,
+        }
+        if to is None:
+            await self.channel_layer.group_send(case_group(self.case_id), event)
+        else:
+            await self.channel_layer.send(to, event)
+
+    async def case_viewer(self, event: dict[str, Any]) -> None:
+        if event.get("channel") == self.channel_name or event.get("case_id") != self.case_id:
+            return
+        viewers: dict[str, dict[str, Any]] = self.__dict__.setdefault("viewers", {})
+        if event["state"] == "left":
+            viewers.pop(event["channel"], None)
+        else:
+            typing_until = (
+                asyncio.get_running_loop().time() + TYPING_SECONDS
+                if event["state"] == "typing"
+                else viewers.get(event["channel"], {}).get("typing_until", 0)
+            )
+            viewers[event["channel"]] = {**event, "typing_until": typing_until}
+            if event["state"] == "joined" and self.case is not None:
+                await self._announce("viewing", to=event["channel"])
+            if event["state"] == "typing":
+                asyncio.get_running_loop().call_later(
+                    TYPING_SECONDS + 0.1, lambda: asyncio.ensure_future(self._send_viewers())
+                )
+        await self._send_viewers()
+
+    async def _send_viewers(self) -> None:
+        now = asyncio.get_running_loop().time()
+        people: dict[int, dict[str, Any]] = {}
+        for viewer in self.__dict__.get("viewers", {}).values():
+            if viewer["user_id"] == self.user.pk:
+                continue  # the same person in another tab is no collision
+            typing = viewer["typing_until"] > now
+            seen = people.get(viewer["user_id"])
+            people[viewer["user_id"]] = {
+                "name": viewer["name"],
+                "typing": typing or bool(seen and seen["typing"]),
+            }
+        listed = sorted(people.values(), key=lambda v: v["name"])
+        html = render_to_string(
+            "desk/_case_viewers.html",
+            {"viewers": listed, "typing": any(v["typing"] for v in listed)},
+        )
+        await self.send(text_data=html)
+
     async def resync(self) -> None:
-        await self.conversation_events({})
+        # Pushes are lossy: a (re)connect redraws everything, at once.
+        if self.case is not None:
+            await self._send_or_leave(
+                await database_sync_to_async(self._fragments)(set(CASE_FRAGMENTS))
+            )
+        if self.case is not None:
+            await self._announce("joined")
 
     async def case_updated(self, event: dict[str, Any]) -> None:
-        """Someone took, moved, resolved or acted on the case: redraw what that changes (the
-        reply box is left alone, so nothing the agent is typing is lost). The agent's own
-        group also hears of their other cases: those are not this page's business."""
+        """Someone took, moved, resolved, noted or acted on the case. The agent's own group
+        also hears of their other cases: those are not this page's business."""
         if self.case is None or event.get("case_id") != self.case_id:
             return
-        html = await database_sync_to_async(self._case_fragments)()
-        await self._send_or_leave(html)
-
-    def _case_fragments(self) -> str | None:
-        case = self._visible()
-        if case is None:
-            return None
-        context = {**case_page_context(case=case, user=self.user), "oob": True}
-        return "".join(
-            render_to_string(f"desk/case.html#{name}", context)
-            for name in ("case-head", "actions", "wrap-up", "timeline")
-        )
+        self._changed(set(CASE_FRAGMENTS))
 
     async def conversation_events(self, event: dict[str, Any]) -> None:
+        """The transcript grew (a customer's message may come with no change to the case)."""
         if self.case is None:
             return
-        html = await database_sync_to_async(self._transcript_fragment)()
-        await self._send_or_leave(html)
+        self._changed({"transcript"})
 
-    def _transcript_fragment(self) -> str | None:
+    def _changed(self, fragments: set[str]) -> None:
+        self._dirty |= fragments
+        if self._redraw is None or self._redraw.done():
+            self._redraw = asyncio.ensure_future(self._redraw_soon())
+
+    async def _redraw_soon(self) -> None:
+        while self._dirty:
+            await asyncio.sleep(COALESCE_SECONDS)
+            fragments, self._dirty = self._dirty, set()
+            if self.case is None:
+                return
+            await self._send_or_leave(await database_sync_to_async(self._fragments)(fragments))
+
+    def _fragments(self, names: set[str]) -> str | None:
         case = self._visible()
         if case is None:
             return None
-        # Only the transcript changes here: read just its events, not the whole workspace.
-        transcript = {"events": case_transcript(case=case)}
-        return render_to_string(
-            "desk/case.html#transcript", {"w": transcript, "case": case, "oob": True}
+        if names == {"transcript"}:
+            # Only the transcript changed: read just its events, not the whole workspace.
+            context: dict[str, Any] = {
+                "conversation": case_conversation(
+                    events=case_transcript(case=case), notes=case_notes(case=case)
+                ),
+                "case": case,
+            }
+        else:
+            context = case_page_context(case=case, user=self.user)
+        context["oob"] = True
+        return "".join(
+            render_to_string(f"desk/case.html#{name}", context)
+            for name in CASE_FRAGMENTS
+            if name in names
         )
 
     def _visible(self) -> Case | None:

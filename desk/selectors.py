@@ -11,9 +11,17 @@ from django.utils import timezone
 
 from actions.models import DraftedAction
 from conversations.models import Event
+from desk.limits import LIMITS
 from desk.models import Macro
-from escalation.cases.access import agent_teams, case_may_work
+from escalation.cases.access import (
+    agent_teams,
+    case_may_see_as_team,
+    case_may_work,
+    user_is_supervisor,
+    user_name,
+)
 from escalation.cases.related import case_related
+from escalation.cases.routing import holding_refusal
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Team
 from store import selectors as store_selectors
 
@@ -116,6 +124,26 @@ def case_transcript(*, case: Case) -> list[Event]:
     return list(Event.objects.filter(conversation_id=case.conversation_id).order_by("seq", "id"))
 
 
+def case_conversation(*, events: list[Event], notes: list[CaseEvent]) -> list[Any]:
+    """The transcript with the case's internal notes in it, each where it was written (by
+    when the desk received the events around it); the template marks notes internal."""
+    pending = sorted(
+        (n for n in notes if n.kind == CaseEvent.Kind.NOTE), key=lambda n: (n.at, n.pk)
+    )
+    items: list[Any] = []
+    for event in events:
+        while pending and pending[0].at < event.received_at:
+            items.append(pending.pop(0))
+        items.append(event)
+    return items + pending
+
+
+def case_notes(*, case: Case) -> list[CaseEvent]:
+    return list(
+        CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.NOTE).select_related("actor")
+    )
+
+
 def case_workspace(*, case: Case) -> Workspace:
     """Everything the case page shows, in a fixed number of queries."""
     packet = case.packets.order_by("-version").first()
@@ -157,6 +185,21 @@ def case_workspace(*, case: Case) -> Workspace:
     )
 
 
+def case_resolved_line(*, case: Case) -> str:
+    """How a resolved case was closed, for a click that came too late: "already resolved by
+    Maya at 10:42 (Resolved)"."""
+    entry = (
+        CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.RESOLVED)
+        .select_related("actor")
+        .order_by("-at", "-id")
+        .first()
+    )
+    by = f" by {user_name(entry.actor)}" if entry is not None and entry.actor else ""
+    at = f" at {timezone.localtime(case.resolved_at):%H:%M}" if case.resolved_at else ""
+    outcome = f" ({case.get_outcome_display()})" if case.outcome else ""
+    return f"Case {case.pk} was already resolved{by}{at}{outcome}"
+
+
 def next_case_for_agent(*, user: Any) -> Case | None:
     """Where 'next case' goes: the agent's own oldest unanswered case, else the top of the queue."""
     mine = (
@@ -173,23 +216,88 @@ def next_case_for_agent(*, user: Any) -> Case | None:
     return queued.order_by("due_key", "id").first()
 
 
+def case_discussed_orders(*, workspace: Workspace) -> set[str]:
+    """The orders under discussion: those the packet linked to the account, and those the
+    actions still waiting for a decision name."""
+    data = workspace.packet.data if workspace.packet else {}
+    orders = {str(o) for o in data.get("orders") or [] if o}
+    for action in workspace.drafted:
+        order_id = (action.args or {}).get("order_id") if isinstance(action.args, dict) else None
+        if order_id and action.status == DraftedAction.Status.DRAFTED:
+            orders.add(str(order_id))
+    return orders
+
+
+def case_take_refusal(*, case: Case, user: Any) -> str:
+    """Why `user` may not take this queued case ("" if they may, or it is not queued): the
+    routing rule a pick obeys (a sensitive case's skill, room under their capacity)."""
+    if case.status != Case.Status.QUEUED:
+        return ""
+    profile = getattr(user, "agent_profile", None)
+    if profile is None:
+        return ""
+    return holding_refusal(
+        case=case, profile=profile, by_supervisor=user_is_supervisor(user), you=True
+    )
+
+
+def _reply_why(*, case: Case, user: Any, can_work: bool, take_refusal: str) -> str:
+    """Why there is no reply box for `user` on this open case, and what they can do instead."""
+    if can_work or case.status == Case.Status.RESOLVED:
+        return ""
+    if case.status == Case.Status.QUEUED:
+        if take_refusal:
+            return (
+                f"{take_refusal} A supervisor can assign it to someone who can; "
+                "you can still add an internal note."
+            )
+        return "Take this case to reply: the customer is then told who is helping them."
+    if case.assignee is not None:
+        holder = user_name(case.assignee)
+        return (
+            f"{holder} has this case, so only {holder} or a supervisor can reply. "
+            f"Add an internal note for {holder}, or ask a supervisor to transfer it to you."
+        )
+    return "This case is being prepared; you can reply once it is on the queue."
+
+
 def case_page_context(*, case: Case, user: Any) -> dict[str, Any]:
     """What the case page renders for `user`: the workspace and what they may do on it."""
     from desk.macros import macros_render
 
     workspace = case_workspace(case=case)
     is_open = case.status != Case.Status.RESOLVED
+    can_work = case_may_work(case=case, user=user)
+    # The agent who transferred the case away reads it; nothing more.
+    read_only = not case_may_see_as_team(case=case, user=user)
+    take_refusal = "" if read_only else case_take_refusal(case=case, user=user)
+    discussed = case_discussed_orders(workspace=workspace)
+    # The orders the case is about first, so the account panel opens on them.
+    workspace.orders.sort(key=lambda order: order.order_id not in discussed)
     return {
         "w": workspace,
+        "conversation": case_conversation(events=workspace.events, notes=workspace.timeline),
         "case": case,
         "user": user,
         "macros": macros_render(workspace=workspace, agent=user),
         "outcomes": Case.Outcome.choices,
+        "limits": LIMITS,
+        "discussed_orders": discussed,
         "is_open": is_open,
         # Reply, approve, transfer, resolve: the case's agent, or a supervisor.
-        "can_work": case_may_work(case=case, user=user),
+        "can_work": can_work,
+        # Take is offered only to someone who may take the case; the others are told why.
+        "can_take": case.status == Case.Status.QUEUED and not take_refusal and not read_only,
+        "read_only": read_only,
         # The customer's other open and recent cases (templates/desk/_related_cases.html).
         "related": case_related(case=case, user=user),
+        "take_refusal": take_refusal,
+        "reply_why": (
+            f"You transferred this case to {case.team}: you can still read it, but not "
+            "reply, add notes or act on it."
+            if read_only
+            else _reply_why(case=case, user=user, can_work=can_work, take_refusal=take_refusal)
+        ),
         # The suggested reply fills the box until the customer has had a first answer.
         "draft_reply": (
             (workspace.packet.data.get("suggested_reply", "") if workspace.packet else "")

@@ -8,13 +8,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from desk.access import agent_required
+from desk.access import agent_required, post_only
 from desk.cards import queue_cards
+from desk.limits import NOTE_MAX_CHARS, REPLY_MAX_CHARS, SHORT_NOTE_MAX_CHARS
 from desk.selectors import (
     case_page_context,
+    case_resolved_line,
     next_case_for_agent,
     queue_count,
     queue_for_agent,
@@ -26,14 +27,13 @@ from escalation.cases.access import (
     NotYourCase,
     agent_teams,
     case_access,
+    user_name,
 )
 from escalation.cases.lifecycle import case_resolve, case_transfer
 from escalation.cases.related import case_merge
 from escalation.cases.routing import CannotTake, CaseTaken, case_pick
 from escalation.cases.work import case_note, case_opened, case_reply
 from escalation.models import Case
-
-MAX_TEXT = 4000
 
 
 @agent_required
@@ -56,9 +56,11 @@ def _case(request: HttpRequest, case_id: int) -> Case:
 
 
 def _workspace_response(
-    request: HttpRequest, case: Case, fragment: str | None = None
+    request: HttpRequest, case: Case, fragment: str | None = None, **kept: str
 ) -> HttpResponse:
-    context = case_page_context(case=case, user=request.user)
+    """The page or, for htmx, its fragment. `kept`: what the person wrote, put back in the
+    boxes of a write that was refused (draft_reply, note_text)."""
+    context = {**case_page_context(case=case, user=request.user), **kept}
     if request.htmx and fragment:
         return TemplateResponse(request, f"desk/case.html#{fragment}", context)
     return TemplateResponse(request, "desk/case.html", context)
@@ -79,33 +81,78 @@ def _done(request: HttpRequest, case: Case, fragment: str) -> HttpResponse:
     return redirect("desk:case", case_id=case.pk)
 
 
+def _stale(request: HttpRequest, case: Case, error: Exception, not_done: str) -> None:
+    """A click on a page that showed a state which has passed (another tab, another person,
+    Back): say what happened instead, and that this click changed nothing."""
+    fresh = _case(request, case.pk)
+    if fresh.status == Case.Status.RESOLVED:
+        messages.error(request, f"{case_resolved_line(case=fresh)}; {not_done}")
+    else:
+        messages.error(request, f"{error} {not_done[0].upper()}{not_done[1:]}")
+
+
 def _text(request: HttpRequest, name: str) -> str:
-    return (request.POST.get(name) or "").strip()[:MAX_TEXT]
+    return (request.POST.get(name) or "").strip()
+
+
+def _too_long(request: HttpRequest, text: str, limit: int, what: str) -> bool:
+    """Say so if `text` is over `limit` characters; nothing is ever cut to fit."""
+    if len(text) <= limit:
+        return False
+    messages.error(
+        request,
+        f"{what} is {len(text):,} characters; the limit is {limit:,}. "
+        f"Shorten it by {len(text) - limit:,} and try again.",
+    )
+    return True
+
+
+def _refused(request: HttpRequest, case: Case, **kept: str) -> HttpResponse:
+    """A write refused for what was written: the page again, with the text still in its box
+    (not a redirect, which would lose it)."""
+    return _workspace_response(request, _case(request, case.pk), "workspace", **kept)
 
 
 @agent_required
-@require_POST
+@post_only
 def case_take(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     try:
         case_pick(case_id=case.pk, user=request.user)
-    except (CaseTaken, CannotTake) as exc:
+    except CannotTake as exc:
         messages.error(request, str(exc))
+    except CaseTaken as exc:
+        fresh = _case(request, case.pk)
+        if fresh.status == Case.Status.RESOLVED:
+            messages.error(request, f"{case_resolved_line(case=fresh)}; nothing was changed.")
+        elif fresh.assignee_id == request.user.pk:
+            messages.info(request, "You have this case already.")
+        elif fresh.assignee is not None:
+            messages.error(
+                request,
+                f"Another agent has this case: {user_name(fresh.assignee)} has this case now. "
+                "Nothing was changed.",
+            )
+        else:
+            messages.error(request, str(exc))
     return _done(request, case, "workspace")
 
 
 @agent_required
-@require_POST
+@post_only
 def reply(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     text = _text(request, "text")
+    if _too_long(request, text, REPLY_MAX_CHARS, "Your reply"):
+        messages.error(request, "Your reply was not sent.")
+        return _refused(request, case, draft_reply=text)
     if not text:
         messages.error(request, "Write a reply first.")
     else:
         try:
             case_reply(case_id=case.pk, user=request.user, text=text)
         except (CaseClosed, NotYourCase) as exc:
-            messages.error(request, str(exc))
+            _stale(request, case, exc, "your reply was not sent.")
         else:
             response = _done(request, case, "workspace")
             # The page empties the reply box (kept across other swaps) only when it was sent.
@@ -115,26 +162,39 @@ def reply(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @agent_required
-@require_POST
+@post_only
 def note(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     text = _text(request, "text")
+    if _too_long(request, text, NOTE_MAX_CHARS, "The note"):
+        messages.error(request, "Your note was not added.")
+        return _refused(request, case, note_text=text)
     if not text:
         messages.error(request, "A note needs some text.")
     else:
         try:
             case_note(case_id=case.pk, user=request.user, text=text)
         except CaseClosed as exc:
-            messages.error(request, str(exc))
+            _stale(request, case, exc, "your note was not added.")
+        except CaseNotFound:
+            # Seen read-only (they transferred it away): the page offers no note form.
+            messages.error(request, "You can read this case but no longer add notes to it.")
+        else:
+            response = _done(request, case, "workspace")
+            # The note field is kept across swaps (hx-preserve): emptied once the note is in.
+            response["HX-Trigger"] = "note-added"
+            return response
     return _done(request, case, "workspace")
 
 
 @agent_required
-@require_POST
+@post_only
 def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     target = request.POST.get("target", "")
     kind, _, value = target.partition(":")
+    if _too_long(request, _text(request, "note"), SHORT_NOTE_MAX_CHARS, "The transfer note"):
+        return _refused(request, case, transfer_note=_text(request, "note"))
     try:
         if kind == "agent" and value.isdigit():
             case_transfer(
@@ -147,7 +207,10 @@ def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
         else:
             messages.error(request, "Choose a team or an agent to transfer to.")
             return _done(request, case, "workspace")
-    except (CaseClosed, NotYourCase, ValueError) as exc:
+    except (CaseClosed, NotYourCase) as exc:
+        _stale(request, case, exc, "nothing was transferred.")
+        return _done(request, case, "workspace")
+    except ValueError as exc:
         messages.error(request, str(exc))
         return _done(request, case, "workspace")
     messages.success(request, "Transferred.")
@@ -157,9 +220,11 @@ def transfer(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @agent_required
-@require_POST
+@post_only
 def resolve(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
+    if _too_long(request, _text(request, "note"), SHORT_NOTE_MAX_CHARS, "The resolution note"):
+        return _refused(request, case, resolve_note=_text(request, "note"))
     try:
         case_resolve(
             case_id=case.pk,
@@ -167,7 +232,10 @@ def resolve(request: HttpRequest, case_id: int) -> HttpResponse:
             outcome=request.POST.get("outcome", ""),
             note=_text(request, "note"),
         )
-    except (CaseClosed, NotYourCase, ValueError) as exc:
+    except (CaseClosed, NotYourCase) as exc:
+        _stale(request, case, exc, "nothing was changed.")
+        return _done(request, case, "workspace")
+    except ValueError as exc:
         messages.error(request, str(exc))
         return _done(request, case, "workspace")
     outcome = Case.Outcome(request.POST.get("outcome", "")).label
@@ -187,7 +255,7 @@ def next_case(request: HttpRequest) -> HttpResponse:
 
 
 @agent_required
-@require_POST
+@post_only
 def merge(request: HttpRequest, case_id: int) -> HttpResponse:
     """Close this case into the same customer's other open case (`into`), which stays."""
     case = _case(request, case_id)

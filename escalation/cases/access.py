@@ -84,6 +84,29 @@ def case_may_work(*, case: Case, user: Any) -> bool:
     return mine or user_is_supervisor(user)
 
 
+def case_transferred_by(*, case: Case, user: Any) -> bool:
+    """Whether `user` transferred this case (to another team or agent) at some point."""
+    from escalation.models import CaseEvent
+
+    return CaseEvent.objects.filter(
+        case=case, kind=CaseEvent.Kind.TRANSFER, actor_id=user.pk
+    ).exists()
+
+
+def case_may_see_as_team(*, case: Case, user: Any) -> bool:
+    """Whether `user` sees the case as one of its team (or its holder, or a supervisor), as
+    opposed to read-only, as the agent who transferred it away. Uses the profile
+    case_access loaded on the user, if it did (no query then)."""
+    if case.assignee_id == user.pk or user_is_supervisor(user):
+        return True
+    profile = getattr(user, "agent_profile", None)
+    if profile is None or not hasattr(profile, "_prefetched_objects_cache"):
+        teams = agent_teams(user=user) or []
+    else:
+        teams = [team.slug for team in profile.teams.all()] or ["general"]
+    return case.team in teams
+
+
 def case_access(*, user: Any, case_id: int, lock: bool = False, to_work: bool = False) -> Case:
     """The case, if `user` may see it: a case of one of their teams, or one they hold.
 
@@ -103,7 +126,9 @@ def case_access(*, user: Any, case_id: int, lock: bool = False, to_work: bool = 
     if case is None:
         raise CaseNotFound("No such case.")
     teams = agent_teams(user=user)
-    if teams is not None and case.team not in teams and case.assignee_id != user.pk:
+    outside = teams is not None and case.team not in teams and case.assignee_id != user.pk
+    # The agent who transferred it away may still read it (never work it: no lock).
+    if outside and (lock or to_work or not case_transferred_by(case=case, user=user)):
         raise CaseNotFound("No such case.")
     if to_work:
         if case.status == Case.Status.RESOLVED:

@@ -24,6 +24,7 @@ from conversations.events import (
     ApprovalsChanged,
     CaseUpdated,
     case_group,
+    queue_send_on_commit,
     send_on_commit,
 )
 from conversations.models import Conversation, Event
@@ -155,6 +156,9 @@ def case_reply(*, case_id: int, user: Any, text: str) -> Event:
         case.first_response_at = timezone.now()
         case.save(update_fields=["first_response_at"])
         CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.FIRST_RESPONSE, actor=user)
+    # Its open pages redraw the header and timeline with the transcript; the queue's card
+    # loses its first-reply deadline.
+    queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
     return event
 
 

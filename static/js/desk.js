@@ -20,15 +20,18 @@
   function openOverlay() {
     overlayOpener = document.activeElement;
     overlay().hidden = false;
+    document.getElementById("shortcuts-backdrop").hidden = false;
     overlay().focus();
   }
 
   function closeOverlay() {
     overlay().hidden = true;
+    document.getElementById("shortcuts-backdrop").hidden = true;
     if (overlayOpener && overlayOpener.focus) overlayOpener.focus();
   }
 
   document.addEventListener("click", function (event) {
+    // The close button, or a click on the backdrop.
     if (event.target.closest("[data-close-shortcuts]")) closeOverlay();
   });
 
@@ -59,6 +62,13 @@
     if (card) select(card, hadFocus);
   }
 
+  // A page restored from the back/forward cache shows a state that may have passed (its
+  // socket was closed meanwhile): load it again, as it is now. Desk pages are no-store, so
+  // browsers rarely keep one, but some do.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) window.location.reload();
+  });
+
   // A live transcript stays at its newest message, unless the agent scrolled up to read.
   var transcriptAtEnd = true;
   document.addEventListener("scroll", function (event) {
@@ -80,11 +90,102 @@
   });
   document.body.addEventListener("htmx:afterSwap", scrollTranscript);
 
-  // A sent reply empties the box (it is kept across other swaps: hx-preserve).
+  // Drafts: what an agent types in a case's reply box is kept in this browser, per case,
+  // until it is sent, so a reload or a look at another case loses nothing. A kept draft wins
+  // over the suggested reply the page fills in.
+  function draftKey() {
+    var ws = document.getElementById("workspace");
+    return ws && ws.dataset.case ? "baton-draft-" + ws.dataset.case : null;
+  }
+  function restoreDraft() {
+    var reply = document.getElementById("reply-text");
+    var key = draftKey();
+    if (!reply || !key || reply.dataset.draftRestored) return;
+    reply.dataset.draftRestored = "1";
+    reply.dataset.suggested = reply.value;
+    var draft = localStorage.getItem(key);
+    if (draft !== null && draft !== "") { reply.value = draft; checkLimit(reply); }
+  }
+  document.addEventListener("DOMContentLoaded", restoreDraft);
+  document.body.addEventListener("htmx:afterSettle", restoreDraft);
+  document.body.addEventListener("htmx:oobAfterSwap", restoreDraft);
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "reply-text") return;
+    var key = draftKey();
+    if (key) localStorage.setItem(key, event.target.value);
+    typingSignal();
+  });
+  // Typed, as opposed to left as the page filled it in.
+  function typedText(reply) {
+    return reply.value.trim() !== "" && reply.value !== (reply.dataset.suggested || "");
+  }
+
+  // A sent reply empties the box (it is kept across other swaps: hx-preserve) and its draft.
   document.body.addEventListener("reply-sent", function () {
     var reply = document.getElementById("reply-text");
-    if (reply) reply.value = "";
+    if (reply) { reply.value = ""; reply.dataset.suggested = ""; checkLimit(reply); }
+    var key = draftKey();
+    if (key) localStorage.removeItem(key);
   });
+
+  // Tell the others on the case that this person is typing (at most every 3 s).
+  var lastTyping = 0;
+  function typingSignal() {
+    var signal = document.getElementById("typing-signal");
+    if (!signal || Date.now() - lastTyping < 3000) return;
+    lastTyping = Date.now();
+    signal.dispatchEvent(new Event("baton-typing"));
+  }
+  document.body.addEventListener("note-added", function () {
+    var note = document.getElementById("note-text");
+    if (note) { note.value = ""; checkLimit(note); }
+  });
+
+  // The case page's side column: account and timeline as tabs (both show without script).
+  document.addEventListener("DOMContentLoaded", setUpSideTabs);
+  document.body.addEventListener("htmx:afterSettle", setUpSideTabs);
+  function setUpSideTabs() {
+    var side = document.querySelector(".side-col");
+    if (!side || side.classList.contains("tabbed")) return;
+    side.classList.add("tabbed");
+    side.dataset.tab = sessionStorage.getItem("baton-side-tab") || "account";
+    side.querySelector(".side-tabs").hidden = false;
+  }
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest("[data-side-tab]");
+    if (!tab) return;
+    tab.closest(".side-col").dataset.tab = tab.dataset.sideTab;
+    sessionStorage.setItem("baton-side-tab", tab.dataset.sideTab);
+  });
+
+  // Length limits (data-limit): a live count, and a box over its limit keeps its form from
+  // being sent (the browser says why). Nothing is cut: a maxlength would cut a paste.
+  var numbers = new Intl.NumberFormat("en");
+  function checkLimit(field) {
+    var limit = parseInt(field.dataset.limit, 10);
+    if (!limit) return;
+    var length = field.value.length;
+    var over = length > limit;
+    field.setCustomValidity(over
+      ? "This is " + numbers.format(length) + " characters; the limit is " +
+        numbers.format(limit) + ". Shorten it by " + numbers.format(length - limit) + "."
+      : "");
+    var counter = document.querySelector('[data-count-for="' + field.id + '"]');
+    if (!counter) return;
+    // A one-line field counts only once it nears its limit; the reply box always does.
+    var shown = field.tagName === "TEXTAREA" || length > limit * 0.8;
+    counter.textContent = shown ? numbers.format(length) + " / " + numbers.format(limit) : "";
+    counter.classList.toggle("over", over);
+  }
+  function checkLimits() {
+    document.querySelectorAll("[data-limit]").forEach(checkLimit);
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-limit]")) checkLimit(event.target);
+  });
+  document.addEventListener("DOMContentLoaded", checkLimits);
+  document.body.addEventListener("htmx:afterSettle", checkLimits);
+  document.body.addEventListener("htmx:oobAfterSwap", checkLimits);
 
   // A request that fails says so, instead of doing nothing.
   document.body.addEventListener("htmx:responseError", function (event) {
@@ -117,6 +218,11 @@
       closeOverlay();
       return;
     }
+    // Esc leaves a field, so the shortcuts work again (what was typed stays).
+    if (event.key === "Escape" && typing(event.target)) {
+      event.target.blur();
+      return;
+    }
     // While the shortcut list is open, keys do not act on the page behind it.
     if (overlay() && !overlay().hidden && event.key !== "?") return;
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
@@ -141,6 +247,18 @@
         var outcome = document.getElementById("resolve-outcome");
         if (outcome) { event.preventDefault(); outcome.focus(); }
         break;
+      case "i":
+        var note = document.getElementById("note-text");
+        if (note) { event.preventDefault(); note.focus(); }
+        break;
+      case "m":
+        var target = document.getElementById("transfer-target");
+        if (target) { event.preventDefault(); target.focus(); }
+        break;
+      case "x":
+        var reason = document.querySelector("#actions form input[name=note][aria-label='Rejection reason']");
+        if (reason) { event.preventDefault(); reason.focus(); }
+        break;
       case "a":
       case "t":
         if (clickKey(event.key)) event.preventDefault();
@@ -156,11 +274,18 @@
     }
   });
 
-  // Canned replies fill the reply box.
+  // Canned replies fill the reply box; over typed text only if the agent says so.
   document.addEventListener("change", function (event) {
     if (event.target.matches("select.macros") && event.target.value) {
       var reply = document.getElementById("reply-text");
-      if (reply) { reply.value = event.target.value; reply.focus(); }
+      if (reply && (!typedText(reply) ||
+          window.confirm("Replace what you have typed with this canned reply?"))) {
+        reply.value = event.target.value;
+        checkLimit(reply);
+        var key = draftKey();
+        if (key) localStorage.setItem(key, reply.value);
+      }
+      if (reply) reply.focus();
       event.target.value = "";
     }
   });

@@ -151,7 +151,10 @@ def test_an_agent_takes_approves_replies_and_resolves(
         page.fill("#reply-text", "I've refunded $150 to your card. Sorry about the boots!")
         page.fill(".note-form input[name=text]", "Refund done; boots were defective.")
         page.click(".note-form button[type=submit]")
-        page.wait_for_selector("#timeline :text('boots were defective')", timeout=10_000)
+        # The note shows inline in the conversation (the timeline is the side column's other tab).
+        page.wait_for_selector(
+            "#transcript .note-inline:has-text('boots were defective')", timeout=10_000
+        )
         assert page.input_value("#reply-text").startswith("I've refunded $150")
         page.click("#reply button[type=submit]")
         message = _frames(platform, "message")[-1]

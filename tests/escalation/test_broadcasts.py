@@ -57,16 +57,20 @@ def test_taking_a_case_greets_the_customer_and_tells_the_agent_and_the_queues(
     assert assigned == CaseAssigned(case_id=case.pk, notify=False, summary=assigned.summary)
 
 
-def test_a_reply_goes_to_the_customer_and_the_case_page_only(
+def test_a_reply_goes_to_the_customer_and_redraws_the_case_pages_and_queues(
     desk: Desk, pushes: list[tuple[str, Any]]
 ) -> None:
     _taken(desk, pushes)
     with TestCase.captureOnCommitCallbacks(execute=True):
         case_reply(case_id=desk.case.pk, user=desk.maya, text="Refund on its way.")
 
+    # The header (the first-reply deadline met) and timeline change with the transcript.
     assert _shape(pushes) == [
         (integration_group(desk.bot.pk), "conversation.message"),
         (conversation_group(desk.case.conversation_id), "conversation.events"),
+        (queue_group(desk.case.team), "case.updated"),
+        (ALL_QUEUES_GROUP, "case.updated"),
+        (case_group(desk.case.pk), "case.updated"),
     ]
     message, events = pushes[0][1], pushes[1][1]
     assert isinstance(message, ConversationMessage) and isinstance(events, ConversationEvents)
