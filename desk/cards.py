@@ -17,7 +17,7 @@ from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from desk.templatetags.desk_tags import sentiment_label, trend_arrow
-from escalation.cases.routing import sla_phrase, sla_state
+from escalation.cases.routing import AGING_MINUTES_PER_POINT, sla_phrase, sla_state
 from escalation.models import Case
 
 
@@ -26,6 +26,9 @@ class QueueCard:
     pk: int
     url: str
     priority: int
+    # What the queue sorts by: the priority plus a point per AGING_MINUTES_PER_POINT waited.
+    rank: int
+    aging: int
     band: str
     sla: str
     topic: str
@@ -50,6 +53,15 @@ class QueueCard:
 
 def _band(priority: int) -> str:
     return "high" if priority >= 75 else "normal" if priority >= 40 else "low"
+
+
+def _rank(case: Case, now: datetime) -> int:
+    """The queue's order key (due_key: queued `priority` minutes early) read back as points
+    at `now`, so a list in due_key order shows non-increasing numbers."""
+    if case.due_key is None:
+        return case.priority
+    minutes = (now - case.due_key).total_seconds() / 60
+    return int(minutes // AGING_MINUTES_PER_POINT)
 
 
 def _reason(case: Case) -> str:
@@ -78,11 +90,14 @@ def queue_cards(cases: Iterable[Case], now: datetime | None = None) -> list[Queu
     now = now or timezone.now()
     cards = []
     for case in cases:
+        rank = _rank(case, now)
         cards.append(
             QueueCard(
                 pk=case.pk,
                 url=reverse("desk:case", args=[case.pk]),
                 priority=case.priority,
+                rank=rank,
+                aging=rank - case.priority,
                 band=_band(case.priority),
                 sla=sla_state(case, now),
                 topic=case.topic or "other",
