@@ -14,9 +14,10 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
-from django.utils.timesince import timesince
+from django.utils.timesince import timesince, timeuntil
 
 from desk.templatetags.desk_tags import sentiment_label, trend_arrow
+from desk.templatetags.desk_text import topic_label
 from escalation.cases.routing import AGING_MINUTES_PER_POINT, sla_phrase, sla_state
 from escalation.models import Case
 
@@ -32,6 +33,7 @@ class QueueCard:
     band: str
     sla: str
     topic: str
+    team: str
     reason: str
     sentiment: str
     sentiment_title: str
@@ -43,6 +45,7 @@ class QueueCard:
     summary: str
     assignee: str
     due: str
+    due_short: str
     status: str
     status_label: str
 
@@ -62,6 +65,17 @@ def _rank(case: Case, now: datetime) -> int:
         return case.priority
     minutes = (now - case.due_key).total_seconds() / 60
     return int(minutes // AGING_MINUTES_PER_POINT)
+
+
+def _due_short(case: Case, now: datetime) -> str:
+    """The first-reply deadline for a narrow column: "in 4 minutes", "overdue 2 minutes"."""
+    if case.first_response_at is not None:
+        return "answered"
+    if case.sla_due_at is None:
+        return ""
+    if now >= case.sla_due_at:
+        return f"overdue {timesince(case.sla_due_at, now, depth=1)}"
+    return f"in {timeuntil(case.sla_due_at, now, depth=1)}"
 
 
 def _reason(case: Case) -> str:
@@ -100,18 +114,20 @@ def queue_cards(cases: Iterable[Case], now: datetime | None = None) -> list[Queu
                 aging=rank - case.priority,
                 band=_band(case.priority),
                 sla=sla_state(case, now),
-                topic=case.topic or "other",
+                topic=topic_label(case.topic),
+                team=topic_label(case.team),
                 reason=_reason(case),
                 sentiment=sentiment_label(case.sentiment),
                 sentiment_title=f"Sentiment {case.sentiment:.2f}, trend {case.sentiment_trend:.2f}",
                 trend=trend_arrow(case.sentiment_trend),
                 queued_at=case.queued_at,
-                waiting=timesince(case.queued_at, now) if case.queued_at else "",
+                waiting=timesince(case.queued_at, now, depth=1) if case.queued_at else "",
                 customer=_customer(case),
                 conversation=case.conversation.external_id,
                 summary=Truncator(case.summary_line or case.note).chars(160),
                 assignee=_assignee(case.assignee),
                 due=sla_phrase(case, now),
+                due_short=_due_short(case, now),
                 status=case.status,
                 status_label=case.get_status_display(),
             )

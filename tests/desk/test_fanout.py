@@ -55,9 +55,9 @@ async def test_one_render_per_team_and_one_for_a_supervisor(renders: list) -> No
 
     frames = [await _drain(communicator) for communicator in sockets]
     # Every general agent and the supervisor see the case; billing heard nothing.
-    assert all(any("conversation conv-fan<" in f for f in got) for got in frames[:4])
+    assert all(any(">conv-fan<" in f for f in got) for got in frames[:4])
     assert frames[4] == []
-    assert any("conversation conv-fan<" in f for f in frames[5])
+    assert any(">conv-fan<" in f for f in frames[5])
     assert sorted(renders, key=repr) == sorted([(None, ("general",)), (None, None)], key=repr)
     for communicator in sockets:
         await communicator.disconnect()
@@ -79,8 +79,8 @@ async def test_an_agent_holding_another_teams_case_gets_their_own_list(renders: 
     await database_sync_to_async(queue_send_now)("general", CaseUpdated(case_id=theirs.pk))
 
     leo_frames, maya_frames = [await _drain(communicator) for communicator in sockets]
-    assert "conversation conv-warranty<" in leo_frames[-1]
-    assert "conversation conv-warranty<" not in maya_frames[-1]
+    assert ">conv-warranty<" in leo_frames[-1]
+    assert ">conv-warranty<" not in maya_frames[-1]
     assert sorted(renders, key=repr) == sorted(
         [(None, ("general",)), ("leo", ("general",))], key=repr
     )
