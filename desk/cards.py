@@ -7,15 +7,23 @@ through a dozen template filters and lookups per card, keeps the page inside its
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.timesince import timesince, timeuntil
 
+from desk.selectors import (
+    QueueQuery,
+    QueueScope,
+    queue_count,
+    queue_for_agent,
+    queue_view_counts,
+)
 from desk.templatetags.desk_tags import sentiment_label, trend_arrow
 from desk.templatetags.desk_text import topic_label
 from escalation.cases.routing import AGING_MINUTES_PER_POINT, sla_phrase, sla_state
@@ -133,3 +141,60 @@ def queue_cards(cases: Iterable[Case], now: datetime | None = None) -> list[Queu
             )
         )
     return cards
+
+
+# Stands in for the viewer's "Mine" count in a render shared by a team's sockets; each socket
+# puts its own number in (desk/consumers.py). Characters no template output contains.
+MINE_COUNT_MARK = "\u2063mine\u2063"
+
+
+@dataclass(frozen=True)
+class QueueTab:
+    view: str
+    label: str
+    count: int | str
+    href: str
+    current: bool
+
+
+def queue_href(query: QueueQuery, **changes: Any) -> str:
+    """The queue page's address for `query` with `changes`."""
+    wanted = replace(query, **changes)
+    params = QueryDict(mutable=True)
+    for name, value in wanted.params().items():
+        params[name] = str(value)
+    return f"{reverse('desk:queue')}?{params.urlencode()}"
+
+
+def queue_tabs(
+    *, scope: QueueScope, query: QueueQuery, counts: dict[str, int | None]
+) -> list[QueueTab]:
+    return [
+        QueueTab(
+            view=view.value,
+            label=view.label,
+            count=MINE_COUNT_MARK if counts.get(view.value) is None else counts[view.value],
+            href=queue_href(query, view=view.value),
+            current=view.value == query.view,
+        )
+        for view in scope.views()
+    ]
+
+
+def queue_context(
+    *, user: Any, scope: QueueScope, query: QueueQuery, now: datetime | None = None
+) -> dict[str, Any]:
+    """What the queue list shows: the page of cards, its total and the view tabs with their
+    counts. `user` None: the list every agent of `scope.teams` shares (with a mark for their
+    own "Mine" count)."""
+    now = now or timezone.now()
+    counts = queue_view_counts(user=user, scope=scope, now=now)
+    return {
+        "cases": queue_cards(queue_for_agent(user=user, scope=scope, query=query, now=now), now),
+        "total": queue_count(user=user, scope=scope, query=query, now=now),
+        "tabs": queue_tabs(scope=scope, query=query, counts=counts),
+        "query": query,
+        # An empty view says whether the whole queue is empty or just this view.
+        "any_open": any(count for count in counts.values() if count),
+        "ws_path": f"/ws/desk/queue/?{queue_href(query).partition('?')[2]}",
+    }

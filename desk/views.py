@@ -16,18 +16,17 @@ from django_htmx.http import HttpResponseClientRedirect
 from actions.models import DraftedAction
 from conversations.schemas import json_loads_strict
 from desk.access import agent_required
-from desk.cards import queue_cards
+from desk.cards import queue_context
+from desk.forms import queue_query_parse
 from desk.selectors import (
     case_page_context,
     next_case_for_agent,
-    queue_count,
-    queue_for_agent,
+    queue_scope,
 )
 from escalation.cases.access import (
     CaseClosed,
     CaseNotFound,
     NotYourCase,
-    agent_teams,
     case_access,
 )
 from escalation.cases.lifecycle import case_resolve, case_transfer
@@ -40,11 +39,9 @@ MAX_TEXT = 4000
 
 @agent_required
 def queue(request: HttpRequest) -> HttpResponse:
-    teams = agent_teams(user=request.user)
-    context = {
-        "cases": queue_cards(queue_for_agent(user=request.user, teams=teams)),
-        "total": queue_count(user=request.user, teams=teams),
-    }
+    scope = queue_scope(user=request.user)
+    query, errors = queue_query_parse(request.GET, scope=scope)
+    context = {**queue_context(user=request.user, scope=scope, query=query), "errors": errors}
     template = "desk/queue.html#queue-list" if request.htmx else "desk/queue.html"
     return TemplateResponse(request, template, context)
 

@@ -12,6 +12,7 @@ from conversations.events import CaseUpdated, queue_send_now
 from conversations.services import integration_create
 from desk import consumers
 from desk.fanout import render_once
+from desk.selectors import QueueQuery, QueueScope
 from escalation.models import AgentProfile, Case
 from tests.desk.test_queue import _queued_case
 from tests.desk.test_socket_access import _agent, _socket
@@ -25,9 +26,9 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any]]:
     made: list[tuple[Any, Any]] = []
     real = consumers.queue_fragment
 
-    def counted(*, user: Any, teams: Any) -> str:
-        made.append((user.username if user else None, tuple(teams) if teams else teams))
-        return real(user=user, teams=teams)
+    def counted(*, user: Any, scope: Any, query: Any) -> str:
+        made.append((user.username if user else None, scope.teams))
+        return real(user=user, scope=scope, query=query)
 
     monkeypatch.setattr(consumers, "queue_fragment", counted)
     return made
@@ -114,6 +115,39 @@ async def test_a_socket_that_goes_away_does_not_cancel_the_render_for_the_others
 
 
 def test_the_pushed_queue_keeps_its_words_and_drops_the_indentation(desk: Any) -> None:
-    html = consumers.queue_fragment(user=None, teams=["general"])
+    scope = QueueScope(teams=("general",), own=("general",))
+    html = consumers.queue_fragment(user=None, scope=scope, query=QueueQuery())
     assert "\n    " not in html
     assert html.startswith('<section id="queue-list"')
+
+
+async def test_a_pushed_view_keeps_its_view_and_each_agent_gets_their_own_mine_count(
+    renders: list,
+) -> None:
+    import re
+
+    leo, maya = await _agent("leo", teams=["general"]), await _agent("maya", teams=["general"])
+    integration, _ = await database_sync_to_async(integration_create)(name="acme-bot")
+    held = await database_sync_to_async(_queued_case)(integration, "conv-held")
+    await Case.objects.filter(pk=held.pk).aupdate(status=Case.Status.ASSIGNED, assignee=leo)
+    sockets = [await _socket("/ws/desk/queue/?view=unassigned", user) for user in (leo, maya)]
+    for communicator in sockets:
+        await _drain(communicator)
+    renders.clear()
+
+    fresh = await database_sync_to_async(_queued_case)(integration, "conv-new")
+    await Case.objects.filter(pk=fresh.pk).aupdate(status=Case.Status.QUEUED, assignee=None)
+    await database_sync_to_async(queue_send_now)("general", CaseUpdated(case_id=fresh.pk))
+
+    leo_frames, maya_frames = [await _drain(communicator) for communicator in sockets]
+    for frames, mine in ((leo_frames, "1"), (maya_frames, "0")):
+        last = frames[-1]
+        assert ">conv-new<" in last and ">conv-held<" not in last
+        assert 'id="view-unassigned" class="current"' in last
+        assert re.search(r'id="view-count-unassigned">1<', last)
+        assert re.search(rf'id="view-count-mine">{mine}<', last)
+    # One render of the view serves both; each socket only puts in its own count.
+    assert renders[-1] == (None, ("general",))
+    assert len([r for r in renders if r[0] is not None]) == 0
+    for communicator in sockets:
+        await communicator.disconnect()

@@ -62,3 +62,106 @@ def test_the_case_page_shows_contact_topics_as_words(desk: Any) -> None:
     PriorContactFactory(customer=desk.store.customer, topic="delivery_delay")
     html = desk.client.get(desk.url("case")).content.decode()
     assert "Delivery delay" in html and "delivery_delay" not in html
+
+
+COUNT = re.compile(r'id="view-count-(\w+)">(\d+)<')
+
+
+def _counts(html: str) -> dict[str, int]:
+    return {view: int(n) for view, n in COUNT.findall(html)}
+
+
+def _listed(html: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'id="case-(\d+)"', html)]
+
+
+@pytest.fixture
+def floor(agent: Any) -> dict[str, Any]:
+    """Maya's floor: her case waiting on the customer, her case the customer answered, an
+    unassigned case, a breached one, and a billing case she does not see."""
+    from conversations.services import conversation_message_add
+    from escalation.models import Case
+    from tests.factories import EventFactory
+
+    def reply(case: Case) -> None:
+        conversation_message_add(
+            conversation=case.conversation, role="agent", text="Done?", author="Maya"
+        )
+
+    now = timezone.now()
+    waiting = CaseFactory(status=Case.Status.ASSIGNED, assignee=agent, first_response_at=now)
+    EventFactory(conversation=waiting.conversation, role="customer")
+    reply(waiting)
+    answered = CaseFactory(status=Case.Status.ASSIGNED, assignee=agent, first_response_at=now)
+    reply(answered)
+    EventFactory(conversation=answered.conversation, role="customer")
+    queued = CaseFactory(priority=50)
+    breached = CaseFactory(priority=80, now=now - timedelta(minutes=30))
+    billing = CaseFactory(team="billing")
+    return {
+        "waiting": waiting,
+        "answered": answered,
+        "queued": queued,
+        "breached": breached,
+        "billing": billing,
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        ("mine", {"waiting", "answered"}),
+        ("unassigned", {"queued", "breached"}),
+        ("teams", {"waiting", "answered", "queued", "breached"}),
+        ("waiting", {"waiting"}),
+        ("breached", {"breached"}),
+    ],
+)
+def test_each_view_lists_its_cases_and_every_tab_counts_its_own(
+    client: Client, agent: Any, floor: dict[str, Any], view: str, expected: set[str]
+) -> None:
+    client.force_login(agent)
+    html = client.get(reverse("desk:queue"), {"view": view}).content.decode()
+    assert set(_listed(html)) == {floor[name].pk for name in expected}
+    assert _counts(html) == {
+        "mine": 2, "unassigned": 2, "teams": 4, "waiting": 1, "breached": 1
+    }
+    assert f'id="view-{view}" class="current"' in html
+    # The page's socket asks for the same view, so pushes redraw what the page shows.
+    assert f'ws-connect="/ws/desk/queue/?view={view}"' in html
+
+
+@pytest.mark.django_db
+def test_all_teams_is_a_supervisors_view(client: Client, agent: Any, floor: dict) -> None:
+    client.force_login(agent)
+    response = client.get(reverse("desk:queue"), {"view": "all"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Only supervisors see every team&#x27;s queue" in html
+    assert 'id="view-all"' not in html
+    assert floor["billing"].pk not in _listed(html)
+
+
+@pytest.mark.django_db
+def test_a_supervisor_sees_every_team_by_default(client: Client, floor: dict) -> None:
+    from escalation.models import AgentProfile
+    from tests.factories import UserFactory
+
+    rita = UserFactory(username="rita")
+    AgentProfile.objects.create(user=rita, role=AgentProfile.Role.SUPERVISOR)
+    client.force_login(rita)
+    html = client.get(reverse("desk:queue")).content.decode()
+    assert 'id="view-all" class="current"' in html
+    assert set(_listed(html)) == {case.pk for case in floor.values()}
+    assert _counts(html)["all"] == 5 and _counts(html)["mine"] == 0
+
+
+@pytest.mark.django_db
+def test_an_unknown_view_gets_a_message_not_an_error(client: Client, agent: Any) -> None:
+    client.force_login(agent)
+    response = client.get(reverse("desk:queue"), {"view": "<b>everything</b>"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "There is no “&lt;b&gt;everything&lt;/b&gt;” view on your queue" in html
+    assert 'id="view-teams" class="current"' in html
