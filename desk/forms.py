@@ -8,7 +8,10 @@ from typing import Any
 
 from django import forms
 
-from desk.selectors import QueueQuery, QueueScope, QueueView
+from desk.selectors import PRIORITY_BANDS, QueueQuery, QueueScope, QueueView
+from escalation.models import Case
+
+SLUG = r"^[a-z0-9][a-z0-9_-]{0,49}$"
 
 
 class QueueFilterForm(forms.Form):
@@ -19,10 +22,62 @@ class QueueFilterForm(forms.Form):
         },
     )
 
+    # Teams and topics are checked by their form, not against the database: a topic nobody
+    # is discussing right now is still a filter that will fill up.
+    team = forms.RegexField(
+        regex=SLUG,
+        required=False,
+        error_messages={"invalid": "“%(value)s” is not a team name; the team filter was cleared."},
+    )
+    topic = forms.RegexField(
+        regex=SLUG,
+        required=False,
+        error_messages={
+            "invalid": "“%(value)s” is not a topic name; the topic filter was cleared."
+        },
+    )
+    priority = forms.ChoiceField(
+        choices=[("", "Any"), *((band, band.title()) for band in PRIORITY_BANDS)],
+        required=False,
+        error_messages={
+            "invalid_choice": "Priority is high, normal or low, not “%(value)s”; "
+            "the priority filter was cleared."
+        },
+    )
+    status = forms.ChoiceField(
+        choices=[
+            ("", "Any"),
+            (Case.Status.QUEUED, Case.Status.QUEUED.label),
+            (Case.Status.ASSIGNED, Case.Status.ASSIGNED.label),
+        ],
+        required=False,
+        error_messages={
+            "invalid_choice": "Status is queued or assigned, not “%(value)s”; "
+            "the status filter was cleared."
+        },
+    )
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        strip=True,
+        error_messages={
+            "max_length": "A search is at most %(limit_value)d characters; it was not run."
+        },
+    )
+
     def __init__(self, data: Mapping[str, Any], *, scope: QueueScope) -> None:
         super().__init__(data)
         self.scope = scope
         self.fields["view"].choices = [(v.value, v.label) for v in scope.views()]
+
+    def clean_team(self) -> str:
+        team = self.cleaned_data.get("team") or ""
+        if team and self.scope.teams is not None and team not in self.scope.teams:
+            raise forms.ValidationError(
+                "You do not work the “%(team)s” team; the team filter was cleared.",
+                params={"team": team},
+            )
+        return team
 
     def clean_view(self) -> str:
         return self.cleaned_data.get("view") or self.scope.default_view

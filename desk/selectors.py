@@ -17,6 +17,7 @@ from desk.models import Macro
 from escalation.cases.access import agent_teams, case_may_work
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Team
 from store import selectors as store_selectors
+from store.models import Order
 
 # A page of the queue: about a laptop screen's worth, twice over.
 QUEUE_PAGE_SIZE = 50
@@ -69,10 +70,57 @@ class QueueQuery:
     part of the key a pushed render is shared under (desk/fanout.py)."""
 
     view: str = QueueView.TEAMS
+    team: str = ""
+    topic: str = ""
+    priority: str = ""
+    status: str = ""
+    q: str = ""
 
     def params(self) -> dict[str, Any]:
-        """The query as the page's address carries it."""
-        return {"view": self.view}
+        """The query as the page's address carries it: the view, and the filters set."""
+        return {
+            name: getattr(self, name)
+            for name in ("view", "team", "topic", "priority", "status", "q")
+            if getattr(self, name)
+        }
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.team or self.topic or self.priority or self.status or self.q)
+
+
+# The priority filter's bands: those the queue colours its rows by (desk/cards.py).
+PRIORITY_BANDS = {"high": (75, 1000), "normal": (40, 74), "low": (0, 39)}
+
+
+def _filter_q(query: QueueQuery) -> Q:
+    """The filters and the search as a condition on cases."""
+    condition = Q()
+    if query.team:
+        condition &= Q(team=query.team)
+    if query.topic:
+        # A case with no topic shows as "Other", so the filter takes both.
+        condition &= Q(topic__in=["", "other"]) if query.topic == "other" else Q(topic=query.topic)
+    if query.priority:
+        low, high = PRIORITY_BANDS[query.priority]
+        condition &= Q(priority__gte=low, priority__lte=high)
+    if query.status:
+        condition &= Q(status=query.status)
+    if query.q:
+        condition &= _search_q(query.q)
+    return condition
+
+
+def _search_q(text: str) -> Q:
+    """A customer's name or email, a conversation id, or one of the customer's order ids."""
+    order_id = text if text.startswith("#") else f"#{text}"
+    orders = Order.objects.filter(order_id__in=[text, order_id]).values("customer__customer_id")
+    return (
+        Q(conversation__customer__name__icontains=text)
+        | Q(conversation__customer__email__icontains=text)
+        | Q(conversation__external_id__icontains=text)
+        | Q(conversation__account_id__in=orders)
+    )
 
 
 def _queue(*, teams: Sequence[str] | None, user: Any = None) -> QuerySet[Case]:
@@ -144,9 +192,10 @@ def queue_cases(
     cases = _queue(teams=scope.teams, user=user)
     if query.view == QueueView.WAITING:
         cases = cases.annotate(last_role=_last_message_role())
-    return cases.filter(_view_q(query.view, scope=scope, user=user, now=now)).order_by(
-        "due_key", "id"
-    )
+    cases = cases.filter(_view_q(query.view, scope=scope, user=user, now=now))
+    if query.filtered:
+        cases = cases.filter(_filter_q(query))
+    return cases.order_by("due_key", "id")
 
 
 def queue_for_agent(
@@ -180,6 +229,30 @@ def queue_view_counts(
     )
     counts.setdefault(QueueView.MINE.value, None)
     return counts
+
+
+def queue_filter_choices(
+    *, scope: QueueScope, query: QueueQuery
+) -> dict[str, list[tuple[str, str]]]:
+    """The teams and topics the filters offer: the person's teams (every team for a
+    supervisor, one query), and the topics of the open cases they may see (one query)."""
+    from desk.templatetags.desk_text import topic_label
+
+    if scope.teams is None:
+        slugs = {"general", *Team.objects.values_list("slug", flat=True)}
+    else:
+        slugs = set(scope.teams)
+    topics = {
+        topic or "other"
+        for topic in _queue(teams=scope.teams).values_list("topic", flat=True).distinct()
+    }
+    # What the page filters by stays offered, cases or not.
+    slugs |= {query.team} - {""}
+    topics |= {query.topic} - {""}
+    return {
+        "team": [(slug, topic_label(slug)) for slug in sorted(slugs)],
+        "topic": [(topic, topic_label(topic)) for topic in sorted(topics)],
+    }
 
 
 def queue_holders() -> dict[int, dict[str, int]]:

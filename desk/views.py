@@ -16,11 +16,13 @@ from django_htmx.http import HttpResponseClientRedirect
 from actions.models import DraftedAction
 from conversations.schemas import json_loads_strict
 from desk.access import agent_required
-from desk.cards import queue_context
-from desk.forms import queue_query_parse
+from desk.cards import queue_context, queue_href
+from desk.forms import QueueFilterForm, queue_query_parse
 from desk.selectors import (
+    QueueQuery,
     case_page_context,
     next_case_for_agent,
+    queue_filter_choices,
     queue_scope,
 )
 from escalation.cases.access import (
@@ -42,6 +44,14 @@ def queue(request: HttpRequest) -> HttpResponse:
     scope = queue_scope(user=request.user)
     query, errors = queue_query_parse(request.GET, scope=scope)
     context = {**queue_context(user=request.user, scope=scope, query=query), "errors": errors}
+    if not request.htmx:
+        # The filter form is outside the pushed list: what is typed in it survives a push.
+        context["choices"] = {
+            **queue_filter_choices(scope=scope, query=query),
+            "priority": QueueFilterForm.base_fields["priority"].choices[1:],
+            "status": QueueFilterForm.base_fields["status"].choices[1:],
+        }
+        context["clear_href"] = queue_href(QueueQuery(view=query.view))
     template = "desk/queue.html#queue-list" if request.htmx else "desk/queue.html"
     return TemplateResponse(request, template, context)
 

@@ -151,3 +151,30 @@ async def test_a_pushed_view_keeps_its_view_and_each_agent_gets_their_own_mine_c
     assert len([r for r in renders if r[0] is not None]) == 0
     for communicator in sockets:
         await communicator.disconnect()
+
+
+async def test_each_filtered_view_is_rendered_once_and_keeps_its_filters(renders: list) -> None:
+    agents = [await _agent(f"agent{n}", teams=["general"]) for n in range(3)]
+    integration, _ = await database_sync_to_async(integration_create)(name="acme-bot")
+    low = await database_sync_to_async(_queued_case)(integration, "conv-low")
+    high = await database_sync_to_async(_queued_case)(integration, "conv-high")
+    await Case.objects.filter(pk=high.pk).aupdate(priority=90)
+    await Case.objects.filter(pk__in=[low.pk, high.pk]).aupdate(
+        status=Case.Status.QUEUED, assignee=None
+    )
+    paths = ["/ws/desk/queue/?view=teams&priority=high"] * 2 + ["/ws/desk/queue/?view=teams"]
+    sockets = [await _socket(path, user) for path, user in zip(paths, agents, strict=True)]
+    for communicator in sockets:
+        await _drain(communicator)
+    renders.clear()
+
+    await database_sync_to_async(queue_send_now)("general", CaseUpdated(case_id=high.pk))
+
+    frames = [(await _drain(communicator))[-1] for communicator in sockets]
+    for filtered in frames[:2]:
+        assert ">conv-high<" in filtered and ">conv-low<" not in filtered
+        assert "priority=high" in filtered
+    assert ">conv-high<" in frames[2] and ">conv-low<" in frames[2]
+    assert renders == [(None, ("general",))] * 2
+    for communicator in sockets:
+        await communicator.disconnect()
