@@ -18,6 +18,7 @@ from django.utils.text import Truncator
 from django.utils.timesince import timesince, timeuntil
 
 from desk.selectors import (
+    QUEUE_PAGE_SIZE,
     QueueQuery,
     QueueScope,
     queue_count,
@@ -157,6 +158,29 @@ class QueueTab:
     current: bool
 
 
+@dataclass(frozen=True)
+class QueuePager:
+    page: int
+    pages: int
+    first: int
+    last: int
+    previous: str
+    next: str
+    links: list[tuple[int | None, str]]
+
+
+def _page_numbers(page: int, pages: int) -> list[int | None]:
+    """The page numbers a pager offers: the first, the last and those near `page`; None for
+    a gap."""
+    wanted = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    numbers: list[int | None] = []
+    for number in wanted:
+        if numbers and number - (numbers[-1] or 0) > 1:
+            numbers.append(None)
+        numbers.append(number)
+    return numbers
+
+
 def queue_href(query: QueueQuery, **changes: Any) -> str:
     """The queue page's address for `query` with `changes`."""
     wanted = replace(query, **changes)
@@ -174,7 +198,7 @@ def queue_tabs(
             view=view.value,
             label=view.label,
             count=MINE_COUNT_MARK if counts.get(view.value) is None else counts[view.value],
-            href=queue_href(query, view=view.value),
+            href=queue_href(query, view=view.value, page=1),
             current=view.value == query.view,
         )
         for view in scope.views()
@@ -189,9 +213,27 @@ def queue_context(
     own "Mine" count)."""
     now = now or timezone.now()
     counts = queue_view_counts(user=user, scope=scope, now=now)
+    total = queue_count(user=user, scope=scope, query=query, now=now)
+    pages = max(1, -(-total // QUEUE_PAGE_SIZE))
+    # A page emptied by cases closing shows the last page there is, not nothing.
+    query = replace(query, page=min(query.page, pages))
+    cases = queue_cards(queue_for_agent(user=user, scope=scope, query=query, now=now), now)
+    first = (query.page - 1) * QUEUE_PAGE_SIZE
     return {
-        "cases": queue_cards(queue_for_agent(user=user, scope=scope, query=query, now=now), now),
-        "total": queue_count(user=user, scope=scope, query=query, now=now),
+        "cases": cases,
+        "total": total,
+        "pager": QueuePager(
+            page=query.page,
+            pages=pages,
+            first=first + 1,
+            last=first + len(cases),
+            previous=queue_href(query, page=query.page - 1) if query.page > 1 else "",
+            next=queue_href(query, page=query.page + 1) if query.page < pages else "",
+            links=[
+                (number, queue_href(query, page=number) if number else "")
+                for number in _page_numbers(query.page, pages)
+            ],
+        ),
         "tabs": queue_tabs(scope=scope, query=query, counts=counts),
         "query": query,
         # An empty view says whether the whole queue is empty or just this view.

@@ -65,6 +65,17 @@ class QueueFilterForm(forms.Form):
         },
     )
 
+    page = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        error_messages={
+            "invalid": "The page is a number; showing the first.",
+            "min_value": "Pages start at 1; showing the first.",
+            "max_value": "There is no such page; showing the first.",
+        },
+    )
+
     def __init__(self, data: Mapping[str, Any], *, scope: QueueScope) -> None:
         super().__init__(data)
         self.scope = scope
@@ -78,6 +89,9 @@ class QueueFilterForm(forms.Form):
                 params={"team": team},
             )
         return team
+
+    def clean_page(self) -> int:
+        return self.cleaned_data.get("page") or 1
 
     def clean_view(self) -> str:
         return self.cleaned_data.get("view") or self.scope.default_view

@@ -75,14 +75,18 @@ class QueueQuery:
     priority: str = ""
     status: str = ""
     q: str = ""
+    page: int = 1
 
     def params(self) -> dict[str, Any]:
-        """The query as the page's address carries it: the view, and the filters set."""
-        return {
+        """The query as the page's address carries it: the view, the filters set, the page."""
+        params = {
             name: getattr(self, name)
             for name in ("view", "team", "topic", "priority", "status", "q")
             if getattr(self, name)
         }
+        if self.page > 1:
+            params["page"] = self.page
+        return params
 
     @property
     def filtered(self) -> bool:
@@ -202,12 +206,13 @@ def queue_for_agent(
     *, user: Any, scope: QueueScope, query: QueueQuery, now: datetime | None = None
 ) -> QuerySet[Case]:
     """The cases a queue page lists: one page of a view, with what its cards show."""
+    start = (query.page - 1) * QUEUE_PAGE_SIZE
     return (
         queue_cases(user=user, scope=scope, query=query, now=now)
         .select_related("conversation", "conversation__customer", "assignee", "rule")
         # What a card shows (desk/cards.py), without the evidence, rule conditions and the
         # like that a page of cards would otherwise decode for nothing.
-        .only(*QUEUE_CARD_FIELDS)[:QUEUE_PAGE_SIZE]
+        .only(*QUEUE_CARD_FIELDS)[start : start + QUEUE_PAGE_SIZE]
     )
 
 

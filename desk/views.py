@@ -44,14 +44,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     scope = queue_scope(user=request.user)
     query, errors = queue_query_parse(request.GET, scope=scope)
     context = {**queue_context(user=request.user, scope=scope, query=query), "errors": errors}
-    if not request.htmx:
-        # The filter form is outside the pushed list: what is typed in it survives a push.
-        context["choices"] = {
-            **queue_filter_choices(scope=scope, query=query),
-            "priority": QueueFilterForm.base_fields["priority"].choices[1:],
-            "status": QueueFilterForm.base_fields["status"].choices[1:],
-        }
-        context["clear_href"] = queue_href(QueueQuery(view=query.view))
+    # The filter form is outside the pushed list: what is typed in it survives a push.
+    context["choices"] = {
+        **queue_filter_choices(scope=scope, query=query),
+        "priority": QueueFilterForm.base_fields["priority"].choices[1:],
+        "status": QueueFilterForm.base_fields["status"].choices[1:],
+    }
+    context["clear_href"] = queue_href(QueueQuery(view=query.view))
     template = "desk/queue.html#queue-list" if request.htmx else "desk/queue.html"
     return TemplateResponse(request, template, context)
 

@@ -178,3 +178,31 @@ async def test_each_filtered_view_is_rendered_once_and_keeps_its_filters(renders
     assert renders == [(None, ("general",))] * 2
     for communicator in sockets:
         await communicator.disconnect()
+
+
+async def test_a_page_further_down_stays_on_its_page_when_pushed(renders: list) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from desk.selectors import QUEUE_PAGE_SIZE
+    from tests.factories import CaseFactory
+
+    maya = await _agent("maya", teams=["general"])
+    await AgentProfile.objects.filter(user=maya).aupdate(capacity=0)
+    now = timezone.now()
+
+    def fill() -> list[int]:
+        cases = [CaseFactory(now=now - timedelta(minutes=200 - i)) for i in range(60)]
+        return [case.pk for case in cases]
+
+    pks = await database_sync_to_async(fill)()
+    communicator = await _socket("/ws/desk/queue/?page=2", maya)
+    first = (await _drain(communicator))[-1]
+    assert f'id="case-{pks[QUEUE_PAGE_SIZE]}"' in first and f'id="case-{pks[0]}"' not in first
+
+    await database_sync_to_async(queue_send_now)("general", CaseUpdated(case_id=pks[0]))
+    pushed = (await _drain(communicator))[-1]
+    assert f'id="case-{pks[-1]}"' in pushed and f'id="case-{pks[0]}"' not in pushed
+    assert '<span class="current" aria-current="page">2</span>' in pushed
+    await communicator.disconnect()

@@ -269,3 +269,39 @@ def test_what_was_typed_in_the_search_stays_in_the_box(client: Client, agent: An
     typed = "y" * 101
     html = client.get(reverse("desk:queue"), {"q": typed}).content.decode()
     assert f'value="{typed}"' in html
+
+
+def _many(n: int) -> list[int]:
+    """n queued cases, most urgent first (each a minute older than the next)."""
+    now = timezone.now()
+    cases = [CaseFactory(now=now - timedelta(minutes=n - i)) for i in range(n)]
+    return [case.pk for case in cases]
+
+
+@pytest.mark.django_db
+def test_the_queue_pages_through_every_case_most_urgent_first(client: Client, agent: Any) -> None:
+    from desk.selectors import QUEUE_PAGE_SIZE
+
+    pks = _many(2 * QUEUE_PAGE_SIZE + 7)
+    client.force_login(agent)
+    seen: list[int] = []
+    for page in (1, 2, 3):
+        html = client.get(reverse("desk:queue"), {"view": "teams", "page": page}).content.decode()
+        seen += _listed(html)
+        assert f'<span class="current" aria-current="page">{page}</span>' in html
+    assert seen == pks
+    assert "Showing 101\u2013107 of 107, most urgent first." in html
+    assert 'ws-connect="/ws/desk/queue/?view=teams&amp;page=3"' in html
+    # A page past the end (cases closed meanwhile) shows the last one.
+    html = client.get(reverse("desk:queue"), {"page": 9}).content.decode()
+    assert _listed(html) == pks[2 * QUEUE_PAGE_SIZE :]
+
+
+@pytest.mark.django_db
+def test_a_bad_page_says_so_and_shows_the_first(client: Client, agent: Any) -> None:
+    pks = _many(3)
+    client.force_login(agent)
+    for bad, message in (("two", "The page is a number"), ("0", "Pages start at 1")):
+        html = client.get(reverse("desk:queue"), {"page": bad}).content.decode()
+        assert message in html
+        assert _listed(html) == pks
