@@ -124,9 +124,7 @@ def test_each_view_lists_its_cases_and_every_tab_counts_its_own(
     client.force_login(agent)
     html = client.get(reverse("desk:queue"), {"view": view}).content.decode()
     assert set(_listed(html)) == {floor[name].pk for name in expected}
-    assert _counts(html) == {
-        "mine": 2, "unassigned": 2, "teams": 4, "waiting": 1, "breached": 1
-    }
+    assert _counts(html) == {"mine": 2, "unassigned": 2, "teams": 4, "waiting": 1, "breached": 1}
     assert f'id="view-{view}" class="current"' in html
     # The page's socket asks for the same view, so pushes redraw what the page shows.
     assert f'ws-connect="/ws/desk/queue/?view={view}"' in html
@@ -234,7 +232,9 @@ def test_filters_and_search_narrow_the_view(
     # The tabs keep the filters, so switching views keeps what was asked for.
     for name, value in params.items():
         if name != "view":
-            assert f"{name}={value.replace(' ', '+').replace('#', '%23').replace('@', '%40')}" in html
+            assert (
+                f"{name}={value.replace(' ', '+').replace('#', '%23').replace('@', '%40')}" in html
+            )
     # The tabs count whole views: the header counts what matches.
     assert _counts(html)["all"] == 4
     assert f'id="queue-count" title="Cases matching the filters">{len(expected)}<' in html
