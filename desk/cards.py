@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.http import QueryDict
@@ -83,7 +83,11 @@ def _due_short(case: Case, now: datetime) -> str:
     if case.sla_due_at is None:
         return ""
     if now >= case.sla_due_at:
+        if now - case.sla_due_at < timedelta(minutes=1):
+            return "just overdue"
         return f"overdue {timesince(case.sla_due_at, now, depth=1)}"
+    if case.sla_due_at - now < timedelta(minutes=1):
+        return "in under a minute"
     return f"in {timeuntil(case.sla_due_at, now, depth=1)}"
 
 

@@ -305,3 +305,13 @@ def test_a_bad_page_says_so_and_shows_the_first(client: Client, agent: Any) -> N
         html = client.get(reverse("desk:queue"), {"page": bad}).content.decode()
         assert message in html
         assert _listed(html) == pks
+
+
+@pytest.mark.django_db
+def test_a_deadline_under_a_minute_away_says_so(client: Client, agent: Any) -> None:
+    CaseFactory(priority=80, now=timezone.now() - timedelta(minutes=4, seconds=30))
+    CaseFactory(priority=80, now=timezone.now() - timedelta(minutes=5, seconds=30))
+    client.force_login(agent)
+    html = client.get(reverse("desk:queue")).content.decode()
+    assert "in under a minute" in html and "in 0 minutes" not in html
+    assert "just overdue" in html and "overdue 0 minutes" not in html
