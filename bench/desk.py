@@ -650,7 +650,7 @@ def _handoffs(count: int, desk: Any, platform: Any, echo: Any) -> tuple[list[flo
             "reason": "customer_request",
             "note": "The customer asked for a person.",
         }
-        marker = f"conversation {conversation}<"
+        marker = f">{conversation}<"
         started = time.perf_counter()
         platform.send(json.dumps(handoff))
         frames_until(desk, lambda raw, marker=marker: marker in raw)
