@@ -19,8 +19,8 @@ from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Team
 from store import selectors as store_selectors
 from store.models import Order
 
-# A page of the queue: about a laptop screen's worth, twice over.
-QUEUE_PAGE_SIZE = 50
+# A page of the queue: a person reads the top; the pager and the counts say how many more wait.
+QUEUE_PAGE_SIZE = 100
 CONTACT_WINDOW = timedelta(days=30)
 OPEN = (Case.Status.QUEUED, Case.Status.ASSIGNED)
 

@@ -193,7 +193,8 @@ async def test_a_page_further_down_stays_on_its_page_when_pushed(renders: list) 
     now = timezone.now()
 
     def fill() -> list[int]:
-        cases = [CaseFactory(now=now - timedelta(minutes=200 - i)) for i in range(60)]
+        n = QUEUE_PAGE_SIZE + 10
+        cases = [CaseFactory(now=now - timedelta(minutes=n - i)) for i in range(n)]
         return [case.pk for case in cases]
 
     pks = await database_sync_to_async(fill)()
