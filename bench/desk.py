@@ -357,8 +357,14 @@ def bench_pages(args: argparse.Namespace) -> None:
     from django.urls import reverse
 
     from conversations.services import integration_create
-    from desk.selectors import QUEUE_PAGE_SIZE, case_workspace, queue_for_agent
-    from escalation.cases.access import agent_teams, case_access
+    from desk.selectors import (
+        QUEUE_PAGE_SIZE,
+        QueueQuery,
+        case_workspace,
+        queue_for_agent,
+        queue_scope,
+    )
+    from escalation.cases.access import case_access
     from escalation.models import Team
 
     integration, _ = integration_create(name="bench-pages")
@@ -385,7 +391,8 @@ def bench_pages(args: argparse.Namespace) -> None:
         assert b"queue-empty" in empty.get(queue_url).content
 
     def queue_orm() -> None:
-        cases = queue_for_agent(user=maya, teams=agent_teams(user=maya))
+        scope = queue_scope(user=maya)
+        cases = queue_for_agent(user=maya, scope=scope, query=QueueQuery(view=scope.default_view))
         assert len(list(cases)) == min(QUEUE_PAGE_SIZE, args.cases)
 
     page = statistics.median(_timed(queue_page, args.requests))
@@ -643,7 +650,7 @@ def _handoffs(count: int, desk: Any, platform: Any, echo: Any) -> tuple[list[flo
             "reason": "customer_request",
             "note": "The customer asked for a person.",
         }
-        marker = f"conversation {conversation}<"
+        marker = f">{conversation}<"
         started = time.perf_counter()
         platform.send(json.dumps(handoff))
         frames_until(desk, lambda raw, marker=marker: marker in raw)

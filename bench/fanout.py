@@ -202,7 +202,7 @@ class Platform:
         await self.ws.send(json.dumps(message))
         await self._until(lambda frame: frame.get("type") == "ack")
         await asyncio.sleep(0.3)  # the message's own pushes settle
-        marker = f"conversation {conversation}<"
+        marker = f">{conversation}<"
         everyone = asyncio.Event()
         waiting = {"n": len(desks)}
 

@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -25,20 +26,22 @@ from conversations.events import (
     queue_group,
 )
 from desk.approvals import approvals_fragments
-from desk.cards import queue_cards
+from desk.cards import MINE_COUNT_MARK, queue_context
 from desk.fanout import render_once
+from desk.forms import queue_query_parse
 from desk.selectors import (
+    QueueQuery,
+    QueueScope,
+    QueueView,
     case_conversation,
     case_notes,
     case_page_context,
     case_transcript,
-    queue_count,
-    queue_for_agent,
     queue_holders,
+    queue_scope,
 )
 from escalation.cases.access import (
     CaseNotFound,
-    agent_teams,
     case_access,
     user_fresh,
     user_is_agent,
@@ -50,15 +53,11 @@ from escalation.models import Case
 _BETWEEN_TAGS = re.compile(r">\s+<")
 
 
-def queue_fragment(*, user: Any, teams: list[str] | None) -> str:
-    """The queue list as the queue page's socket pushes it. `user` None: the teams' cases
-    alone, which is what every agent of those teams sees unless they hold a case of another
-    team (then the list is theirs alone)."""
-    context = {
-        "cases": queue_cards(queue_for_agent(user=user, teams=teams)),
-        "total": queue_count(user=user, teams=teams),
-        "oob": True,
-    }
+def queue_fragment(*, user: Any, scope: QueueScope, query: QueueQuery) -> str:
+    """The queue list as the queue page's socket pushes it. `user` None: the view as every
+    agent of the scope's teams sees it (their "Mine" count marked, for each to fill in),
+    unless they hold a case of another team (then the list is theirs alone)."""
+    context = {**queue_context(user=user, scope=scope, query=query), "oob": True}
     html = render_to_string("desk/queue.html#queue-list", context)
     # Sent to every agent on the queue at each change: the template's indentation would be a
     # quarter of the bytes. HTML shows a run of whitespace between tags as one space (the
@@ -183,36 +182,50 @@ class ApprovalsConsumer(DeskConsumer):
 
 
 class QueueConsumer(DeskConsumer):
-    teams: list[str] | None
+    """The queue page's socket. The page's view, filters and page come in its address (the
+    same parameters as the page's), so each push redraws what this page shows."""
+
+    queue_scope: QueueScope
+    query: QueueQuery
 
     def extra_groups(self) -> list[str]:
-        # None: a supervisor, who sees every team's queue.
-        self.teams = agent_teams(user=self.user)
-        if self.teams is None:
+        self.queue_scope = queue_scope(user=self.user)
+        params = parse_qsl(self.scope.get("query_string", b"").decode("latin-1"))
+        # A bad parameter was already reported by the page; here it is just left out.
+        self.query, _ = queue_query_parse(dict(params), scope=self.queue_scope)
+        if self.queue_scope.teams is None:
+            # A supervisor, who sees every team's queue.
             return [ALL_QUEUES_GROUP]
-        return [queue_group(team) for team in self.teams]
+        return [queue_group(team) for team in self.queue_scope.teams]
 
     async def resync(self) -> None:
         # Not shared: a socket that has only just joined its groups may have missed the push
         # another socket's render answered.
-        html = await database_sync_to_async(queue_fragment)(user=self.user, teams=self.teams)
+        html = await database_sync_to_async(queue_fragment)(
+            user=self.user, scope=self.queue_scope, query=self.query
+        )
         await self.send(text_data=html)
 
     async def case_updated(self, event: dict[str, Any]) -> None:
         """The whole (bounded) list is re-sent rather than one card, so order and counts stay
-        right even when an earlier push was lost. One render per push and view."""
+        right even when an earlier push was lost. One render per push, team set and query;
+        the viewer's own "Mine" count is put in per socket."""
         stamp = event.get("stamp")
         if stamp is None:
             await self.resync()
             return
-        teams = self.teams
+        scope, query = self.queue_scope, self.query
+        holders = await render_once((stamp, "holders"), queue_holders)
+        held = holders.get(self.user.pk, {})
+        # The teams this view shows whoever holds what: a case held in another is theirs alone.
+        seen = scope.own if query.view == QueueView.TEAMS else scope.teams
         viewer = None
-        if teams is not None:
-            holders = await render_once((stamp, "holders"), queue_holders)
-            if holders.get(self.user.pk, set()) - set(teams):
-                viewer = self.user
-        view = (stamp, None if teams is None else tuple(teams), viewer.pk if viewer else None)
-        html = await render_once(view, lambda: queue_fragment(user=viewer, teams=teams))
+        if query.view == QueueView.MINE or (seen is not None and set(held) - set(seen)):
+            viewer = self.user
+        key = (stamp, scope, query, viewer.pk if viewer else None)
+        html = await render_once(key, lambda: queue_fragment(user=viewer, scope=scope, query=query))
+        if viewer is None:
+            html = html.replace(MINE_COUNT_MARK, str(sum(held.values())), 1)
         await self.send(text_data=html)
 
 

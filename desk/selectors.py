@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db import models
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from actions.models import DraftedAction
@@ -24,19 +26,148 @@ from escalation.cases.related import case_related
 from escalation.cases.routing import holding_refusal
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Team
 from store import selectors as store_selectors
+from store.models import Order
 
-# A person reads the top of the queue; the count says how many more wait.
+# A page of the queue: a person reads the top; the pager and the counts say how many more wait.
 QUEUE_PAGE_SIZE = 100
 CONTACT_WINDOW = timedelta(days=30)
+OPEN = (Case.Status.QUEUED, Case.Status.ASSIGNED)
 
 
-def _queue(*, teams: list[str] | None, user: Any = None) -> QuerySet[Case]:
-    cases = Case.objects.filter(status__in=[Case.Status.QUEUED, Case.Status.ASSIGNED])
+class QueueView(models.TextChoices):
+    MINE = "mine", "Mine"
+    UNASSIGNED = "unassigned", "Unassigned"
+    TEAMS = "teams", "My teams"
+    ALL = "all", "All teams"
+    WAITING = "waiting", "Waiting on customer"
+    BREACHED = "breached", "Breached"
+
+
+@dataclass(frozen=True)
+class QueueScope:
+    """Whose queue a page shows: `teams` the teams they may see (None: every team, a
+    supervisor), `own` the teams they are on (the "My teams" view)."""
+
+    teams: tuple[str, ...] | None
+    own: tuple[str, ...]
+
+    @property
+    def supervisor(self) -> bool:
+        return self.teams is None
+
+    def views(self) -> list[QueueView]:
+        """The views this person has, in tab order."""
+        return [v for v in QueueView if v != QueueView.ALL or self.supervisor]
+
+    @property
+    def default_view(self) -> QueueView:
+        return QueueView.ALL if self.supervisor else QueueView.TEAMS
+
+
+def queue_scope(*, user: Any) -> QueueScope:
+    teams = agent_teams(user=user)
+    if teams is not None:
+        return QueueScope(teams=tuple(teams), own=tuple(teams))
+    profile = getattr(user, "agent_profile", None)
+    own = [t.slug for t in profile.teams.all()] if profile is not None else []
+    return QueueScope(teams=None, own=tuple(own or ["general"]))
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """What a queue page shows: a view (the filters and page come with it). Hashable: it is
+    part of the key a pushed render is shared under (desk/fanout.py)."""
+
+    view: str = QueueView.TEAMS
+    team: str = ""
+    topic: str = ""
+    priority: str = ""
+    status: str = ""
+    q: str = ""
+    page: int = 1
+
+    def params(self) -> dict[str, Any]:
+        """The query as the page's address carries it: the view, the filters set, the page."""
+        params = {
+            name: getattr(self, name)
+            for name in ("view", "team", "topic", "priority", "status", "q")
+            if getattr(self, name)
+        }
+        if self.page > 1:
+            params["page"] = self.page
+        return params
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.team or self.topic or self.priority or self.status or self.q)
+
+
+# The priority filter's bands: those the queue colours its rows by (desk/cards.py).
+PRIORITY_BANDS = {"high": (75, 1000), "normal": (40, 74), "low": (0, 39)}
+
+
+def _filter_q(query: QueueQuery) -> Q:
+    """The filters and the search as a condition on cases."""
+    condition = Q()
+    if query.team:
+        condition &= Q(team=query.team)
+    if query.topic:
+        # A case with no topic shows as "Other", so the filter takes both.
+        condition &= Q(topic__in=["", "other"]) if query.topic == "other" else Q(topic=query.topic)
+    if query.priority:
+        low, high = PRIORITY_BANDS[query.priority]
+        condition &= Q(priority__gte=low, priority__lte=high)
+    if query.status:
+        condition &= Q(status=query.status)
+    if query.q:
+        condition &= _search_q(query.q)
+    return condition
+
+
+def _search_q(text: str) -> Q:
+    """A customer's name or email, a conversation id, or one of the customer's order ids."""
+    order_id = text if text.startswith("#") else f"#{text}"
+    orders = Order.objects.filter(order_id__in=[text, order_id]).values("customer__customer_id")
+    return (
+        Q(conversation__customer__name__icontains=text)
+        | Q(conversation__customer__email__icontains=text)
+        | Q(conversation__external_id__icontains=text)
+        | Q(conversation__account_id__in=orders)
+    )
+
+
+def _queue(*, teams: Sequence[str] | None, user: Any = None) -> QuerySet[Case]:
+    cases = Case.objects.filter(status__in=OPEN)
     if teams is not None:
         # An agent's own cases show whichever team they belong to (a transfer to them).
         mine = Q(assignee_id=user.pk) if user is not None else Q(pk__in=[])
         cases = cases.filter(Q(team__in=teams) | mine)
     return cases
+
+
+def _last_message_role() -> Subquery:
+    return Subquery(
+        Event.objects.filter(conversation_id=OuterRef("conversation_id"), type=Event.Type.MESSAGE)
+        .order_by("-seq", "-id")
+        .values("role")[:1]
+    )
+
+
+def _view_q(view: str, *, scope: QueueScope, user: Any, now: datetime) -> Q:
+    """The view as a condition on open cases (waiting needs the `last_role` annotation)."""
+    mine = Q(assignee_id=user.pk) if user is not None else Q(pk__in=[])
+    if view == QueueView.MINE:
+        return mine
+    if view == QueueView.UNASSIGNED:
+        return Q(status=Case.Status.QUEUED)
+    if view == QueueView.TEAMS:
+        return Q(team__in=scope.own) | mine
+    if view == QueueView.WAITING:
+        # A person answered last: the next move is the customer's.
+        return Q(status=Case.Status.ASSIGNED, last_role="agent")
+    if view == QueueView.BREACHED:
+        return Q(first_response_at__isnull=True, sla_due_at__lte=now)
+    return Q()
 
 
 QUEUE_CARD_FIELDS = (
@@ -67,41 +198,100 @@ QUEUE_CARD_FIELDS = (
 )
 
 
-def queue_for_agent(*, user: Any, teams: list[str] | bool | None = False) -> QuerySet[Case]:
-    """The open cases an agent sees, most urgent (with aging) first: theirs, then the queue."""
-    if teams is False:
-        teams = agent_teams(user=user)
+def queue_cases(
+    *, user: Any, scope: QueueScope, query: QueueQuery, now: datetime | None = None
+) -> QuerySet[Case]:
+    """The open cases of one view for `user` (None: what every agent of `scope.teams` shares),
+    most urgent (with aging) first. Unsliced."""
+    now = now or timezone.now()
+    cases = _queue(teams=scope.teams, user=user)
+    if query.view == QueueView.WAITING:
+        cases = cases.annotate(last_role=_last_message_role())
+    cases = cases.filter(_view_q(query.view, scope=scope, user=user, now=now))
+    if query.filtered:
+        cases = cases.filter(_filter_q(query))
+    return cases.order_by("due_key", "id")
+
+
+def queue_for_agent(
+    *, user: Any, scope: QueueScope, query: QueueQuery, now: datetime | None = None
+) -> QuerySet[Case]:
+    """The cases a queue page lists: one page of a view, with what its cards show."""
+    start = (query.page - 1) * QUEUE_PAGE_SIZE
     return (
-        _queue(teams=teams, user=user)  # type: ignore[arg-type]
+        queue_cases(user=user, scope=scope, query=query, now=now)
         .select_related("conversation", "conversation__customer", "assignee", "rule")
         # What a card shows (desk/cards.py), without the evidence, rule conditions and the
-        # like that a hundred cards would otherwise decode for nothing.
-        .only(*QUEUE_CARD_FIELDS)
-        .order_by("due_key", "id")[:QUEUE_PAGE_SIZE]
+        # like that a page of cards would otherwise decode for nothing.
+        .only(*QUEUE_CARD_FIELDS)[start : start + QUEUE_PAGE_SIZE]
     )
 
 
-def queue_holders() -> dict[int, set[str]]:
-    """Each agent holding open cases, and the teams of those cases: what decides whether an
-    agent's queue differs from their teams' (desk/consumers.py renders it once per team set
-    for everyone else)."""
-    holders: dict[int, set[str]] = {}
-    rows = (
-        Case.objects.filter(
-            status__in=[Case.Status.QUEUED, Case.Status.ASSIGNED], assignee__isnull=False
+def queue_view_counts(
+    *, user: Any, scope: QueueScope, now: datetime | None = None
+) -> dict[str, int | None]:
+    """How many open cases each of the person's views holds, in one query. `user` None (a
+    push shared by a team's sockets): "mine" is None, for queue_mine_counts to fill in."""
+    now = now or timezone.now()
+    cases = _queue(teams=scope.teams, user=user).annotate(last_role=_last_message_role())
+    wanted = [v for v in scope.views() if user is not None or v != QueueView.MINE]
+    counts: dict[str, int | None] = dict(
+        cases.aggregate(
+            **{
+                view.value: Count("id", filter=_view_q(view, scope=scope, user=user, now=now))
+                for view in wanted
+            }
         )
-        .values_list("assignee_id", "team")
-        .distinct()
     )
-    for assignee_id, team in rows:
-        holders.setdefault(assignee_id, set()).add(team)
+    counts.setdefault(QueueView.MINE.value, None)
+    return counts
+
+
+def queue_filter_choices(
+    *, scope: QueueScope, query: QueueQuery
+) -> dict[str, list[tuple[str, str]]]:
+    """The teams and topics the filters offer: the person's teams (every team for a
+    supervisor, one query), and the topics of the open cases they may see (one query)."""
+    from desk.templatetags.desk_text import topic_label
+
+    if scope.teams is None:
+        slugs = {"general", *Team.objects.values_list("slug", flat=True)}
+    else:
+        slugs = set(scope.teams)
+    topics = {
+        topic or "other"
+        for topic in _queue(teams=scope.teams).values_list("topic", flat=True).distinct()
+    }
+    # What the page filters by stays offered, cases or not.
+    slugs |= {query.team} - {""}
+    topics |= {query.topic} - {""}
+    return {
+        "team": [(slug, topic_label(slug)) for slug in sorted(slugs)],
+        "topic": [(topic, topic_label(topic)) for topic in sorted(topics)],
+    }
+
+
+def queue_holders() -> dict[int, dict[str, int]]:
+    """Each agent holding open cases: how many they hold per team. That decides whether an
+    agent's queue differs from their teams' (desk/consumers.py renders it once per team set
+    for everyone else), and gives each their "Mine" count."""
+    holders: dict[int, dict[str, int]] = {}
+    rows = (
+        Case.objects.filter(status__in=OPEN, assignee__isnull=False)
+        .values_list("assignee_id", "team")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for assignee_id, team, n in rows:
+        holders.setdefault(assignee_id, {})[team] = n
     return holders
 
 
-def queue_count(*, user: Any, teams: list[str] | bool | None = False) -> int:
-    if teams is False:
-        teams = agent_teams(user=user)
-    return _queue(teams=teams, user=user).count()  # type: ignore[arg-type]
+def queue_count(
+    *, user: Any, scope: QueueScope, query: QueueQuery, now: datetime | None = None
+) -> int:
+    """How many cases the page's view (with its filters) holds."""
+    return queue_cases(user=user, scope=scope, query=query, now=now).count()
 
 
 @dataclass

@@ -11,21 +11,22 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from desk.access import agent_required, post_only
-from desk.cards import queue_cards
+from desk.cards import queue_context, queue_href
+from desk.forms import QueueFilterForm, queue_query_parse
 from desk.limits import NOTE_MAX_CHARS, REPLY_MAX_CHARS, SHORT_NOTE_MAX_CHARS
 from desk.selectors import (
+    QueueQuery,
     case_page_context,
     case_resolved_line,
     next_case_for_agent,
-    queue_count,
-    queue_for_agent,
+    queue_filter_choices,
+    queue_scope,
 )
 from escalation.cases.access import (
     CaseAccessError,
     CaseClosed,
     CaseNotFound,
     NotYourCase,
-    agent_teams,
     case_access,
     user_name,
 )
@@ -38,11 +39,16 @@ from escalation.models import Case
 
 @agent_required
 def queue(request: HttpRequest) -> HttpResponse:
-    teams = agent_teams(user=request.user)
-    context = {
-        "cases": queue_cards(queue_for_agent(user=request.user, teams=teams)),
-        "total": queue_count(user=request.user, teams=teams),
+    scope = queue_scope(user=request.user)
+    query, errors = queue_query_parse(request.GET, scope=scope)
+    context = {**queue_context(user=request.user, scope=scope, query=query), "errors": errors}
+    # The filter form is outside the pushed list: what is typed in it survives a push.
+    context["choices"] = {
+        **queue_filter_choices(scope=scope, query=query),
+        "priority": QueueFilterForm.base_fields["priority"].choices[1:],
+        "status": QueueFilterForm.base_fields["status"].choices[1:],
     }
+    context["clear_href"] = queue_href(QueueQuery(view=query.view))
     template = "desk/queue.html#queue-list" if request.htmx else "desk/queue.html"
     return TemplateResponse(request, template, context)
 

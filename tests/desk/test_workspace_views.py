@@ -545,8 +545,9 @@ def _queue_cases(integration: Integration, count: int) -> None:
         )
 
 
-# session, user, agent check, profile and its teams, the cases, their count, presence
-QUEUE_PAGE_QUERIES = 7
+# session, user, agent check, profile and its teams, the view counts, the cases, their count,
+# the topics to filter by
+QUEUE_PAGE_QUERIES = 9
 
 
 def test_the_queue_page_costs_the_same_queries_for_1_and_300_cases(

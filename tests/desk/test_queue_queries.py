@@ -1,0 +1,99 @@
+"""Every queue view, filter and search costs the same number of queries for 1 case or 40."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from desk import consumers
+from desk.selectors import QueueQuery, QueueScope
+from escalation.models import AgentProfile, Case
+from tests.factories import CaseFactory, EventFactory, UserFactory
+
+# session, user, agent check, profile and its teams, the view counts, the cases, their count,
+# the topics to filter by
+AGENT_PAGE = 9
+# and the teams to filter by
+SUPERVISOR_PAGE = AGENT_PAGE + 1
+# the view counts, the cases, their count
+PUSHED_LIST = 3
+
+QUERIES = [
+    {},
+    {"view": "mine"},
+    {"view": "unassigned"},
+    {"view": "teams"},
+    {"view": "waiting"},
+    {"view": "breached"},
+    {"view": "teams", "team": "general", "topic": "refund", "priority": "high"},
+    {"status": "assigned"},
+    {"q": "noah"},
+    {"q": "#W0000001"},
+    {"view": "unassigned", "q": "web-", "page": "2"},
+]
+
+
+def _cases(n: int, maya: Any) -> None:
+    for i in range(n):
+        case = CaseFactory(
+            topic="refund" if i % 2 else "",
+            priority=80 if i % 3 else 30,
+            conversation__customer_name=f"Noah {i}",
+            status=Case.Status.ASSIGNED if i % 4 == 0 else Case.Status.QUEUED,
+            assignee=maya if i % 4 == 0 else None,
+        )
+        EventFactory(conversation=case.conversation)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params", QUERIES, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items())
+)
+def test_an_agents_queue_page_has_a_fixed_cost(
+    client: Client, agent: Any, django_assert_num_queries: Any, params: dict
+) -> None:
+    client.force_login(agent)
+    _cases(1, agent)
+    with django_assert_num_queries(AGENT_PAGE):
+        assert client.get(reverse("desk:queue"), params).status_code == 200
+    _cases(40, agent)
+    with django_assert_num_queries(AGENT_PAGE):
+        response = client.get(reverse("desk:queue"), params)
+    assert "There is no" not in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params", [*QUERIES, {"view": "all"}, {"view": "all", "team": "billing", "q": "noah"}]
+)
+def test_a_supervisors_queue_page_has_a_fixed_cost(
+    client: Client, django_assert_num_queries: Any, params: dict
+) -> None:
+    rita = UserFactory(username="rita")
+    AgentProfile.objects.create(user=rita, role=AgentProfile.Role.SUPERVISOR)
+    client.force_login(rita)
+    _cases(1, rita)
+    with django_assert_num_queries(SUPERVISOR_PAGE):
+        client.get(reverse("desk:queue"), params)
+    _cases(40, rita)
+    with django_assert_num_queries(SUPERVISOR_PAGE):
+        client.get(reverse("desk:queue"), params)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("view", ["mine", "unassigned", "teams", "waiting", "breached"])
+def test_a_pushed_list_has_a_fixed_cost(
+    agent: Any, django_assert_num_queries: Any, view: str
+) -> None:
+    scope = QueueScope(teams=("general",), own=("general",))
+    query = QueueQuery(view=view, q="noah")
+    user = agent if view == "mine" else None
+    _cases(1, agent)
+    with django_assert_num_queries(PUSHED_LIST):
+        consumers.queue_fragment(user=user, scope=scope, query=query)
+    _cases(40, agent)
+    with django_assert_num_queries(PUSHED_LIST):
+        consumers.queue_fragment(user=user, scope=scope, query=query)
