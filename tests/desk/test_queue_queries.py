@@ -16,8 +16,8 @@ from tests.factories import CaseFactory, EventFactory, UserFactory
 # session, user, agent check, profile and its teams, the view counts, the cases, their count,
 # the topics to filter by
 AGENT_PAGE = 9
-# and the teams to filter by
-SUPERVISOR_PAGE = AGENT_PAGE + 1
+# and the teams to filter by, and the approvals waiting for a supervisor (the header's badge)
+SUPERVISOR_PAGE = AGENT_PAGE + 2
 # the view counts, the cases, their count
 PUSHED_LIST = 3
 
