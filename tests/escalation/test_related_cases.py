@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from conversations.models import Conversation, CustomerRef, Integration
 from desk.cards import queue_cards
-from desk.selectors import queue_for_agent
+from desk.selectors import QueueQuery, queue_for_agent, queue_scope
 from escalation.cases.access import CaseAccessError
 from escalation.cases.related import case_merge, case_related, cases_related_open
 from escalation.models import AgentProfile, Case, CaseEvent
@@ -58,7 +58,12 @@ def test_the_customers_other_open_and_recent_cases_are_linked(bot: Integration) 
     assert f"Case {stranger.pk}" not in html and f"Case {old.pk}" not in html
     assert "1 other open case for this customer." in html
 
-    cards = {c.pk: c for c in queue_cards(queue_for_agent(user=maya))}
+    cards = {
+        c.pk: c
+        for c in queue_cards(
+            queue_for_agent(user=maya, scope=queue_scope(user=maya), query=QueueQuery())
+        )
+    }
     assert (cards[one.pk].related_open, cards[two.pk].related_open) == (1, 1)
     assert cards[stranger.pk].related_open == 0
 
