@@ -250,10 +250,13 @@ class CaseConsumer(DeskConsumer):
     case: Case | None
     _redraw: asyncio.Task[None] | None = None
     _dirty: set[str]
+    # The other pages open on this case, by channel: who, and until when they type.
+    viewers: dict[str, dict[str, Any]]
 
     async def connect(self) -> None:
         self.case_id = int(self.scope["url_route"]["kwargs"]["case_id"])
         self._dirty = set()
+        self.viewers = {}
         await super().connect()
 
     def extra_groups(self) -> list[str]:
@@ -303,7 +306,7 @@ class CaseConsumer(DeskConsumer):
     async def case_viewer(self, event: dict[str, Any]) -> None:
         if event.get("channel") == self.channel_name or event.get("case_id") != self.case_id:
             return
-        viewers: dict[str, dict[str, Any]] = self.__dict__.setdefault("viewers", {})
+        viewers = self.viewers
         if event["state"] == "left":
             viewers.pop(event["channel"], None)
         else:
@@ -324,7 +327,7 @@ class CaseConsumer(DeskConsumer):
     async def _send_viewers(self) -> None:
         now = asyncio.get_running_loop().time()
         people: dict[int, dict[str, Any]] = {}
-        for viewer in self.__dict__.get("viewers", {}).values():
+        for viewer in self.viewers.values():
             if viewer["user_id"] == self.user.pk:
                 continue  # the same person in another tab is no collision
             typing = viewer["typing_until"] > now
