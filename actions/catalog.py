@@ -207,6 +207,8 @@ def args_errors(exc: ValidationError) -> str:
     """Which arguments are wrong and why, for people: "amount: at most 2 decimals"."""
     parts = []
     for error in exc.errors(include_url=False):
+        # The names come from the caller: a control character in one is shown as U+FFFD.
         where = ".".join(str(part) for part in error["loc"]) or "arguments"
+        where = "".join(c if c.isprintable() else "\ufffd" for c in where)
         parts.append(f"{where}: {_error_text(error)}")
     return "; ".join(dict.fromkeys(parts))

@@ -200,7 +200,7 @@ def _audit(
         args=storable(args),
         decision=decision.outcome if decision else "",
         reasons=decision.reasons if decision else [],
-        detail=detail,
+        detail=storable(detail),
         customer_id=account_id
         or (money.customer_id if money else "")
         or (drafted.customer_id if drafted else ""),
