@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from desk.access import agent_required, post_only
 from desk.cards import queue_context, queue_href
@@ -162,7 +162,8 @@ def reply(request: HttpRequest, case_id: int) -> HttpResponse:
         else:
             response = _done(request, case, "workspace")
             # The page empties the reply box (kept across other swaps) only when it was sent.
-            response["HX-Trigger"] = "reply-sent"
+            # The event goes to <body>: a live redraw may have replaced the form that asked.
+            trigger_client_event(response, "reply-sent", {"target": "body"})
             return response
     return _done(request, case, "workspace")
 
@@ -188,7 +189,7 @@ def note(request: HttpRequest, case_id: int) -> HttpResponse:
         else:
             response = _done(request, case, "workspace")
             # The note field is kept across swaps (hx-preserve): emptied once the note is in.
-            response["HX-Trigger"] = "note-added"
+            trigger_client_event(response, "note-added", {"target": "body"})
             return response
     return _done(request, case, "workspace")
 

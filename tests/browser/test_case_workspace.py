@@ -156,8 +156,22 @@ def test_an_agent_takes_approves_replies_and_resolves(
             "#transcript .note-inline:has-text('boots were defective')", timeout=10_000
         )
         assert page.input_value("#reply-text").startswith("I've refunded $150")
+        # The reply's answer is held back until the live redraw that the reply causes has
+        # replaced the form, as happens on a loaded server: the box still empties.
+        held: list[Any] = []
+        page.route("**/reply/", lambda route: held.append((route, route.fetch())))
+        page.evaluate("window.batonAskingForm = document.getElementById('reply-form')")
         page.click("#reply button[type=submit]")
         message = _frames(platform, "message")[-1]
+        replaced = "document.getElementById('reply-form') !== window.batonAskingForm"
+        for _ in range(200):
+            if held and page.evaluate(replaced):
+                break
+            page.wait_for_timeout(50)
+        assert page.evaluate(replaced)
+        route, response = held[0]
+        route.fulfill(response=response)
+        page.unroute("**/reply/")
         assert message["text"] == "I've refunded $150 to your card. Sorry about the boots!"
         assert message["conversation"] == "web-501"
         # ...and is emptied once sent.
