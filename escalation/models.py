@@ -13,6 +13,9 @@ class Team(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
     skills = models.JSONField(default=list, blank=True, help_text="What this team handles.")
+    # A supervisor's switch: while paused, routing assigns this team's cases to nobody; agents
+    # still take them from the queue by hand.
+    auto_assign_paused = models.BooleanField(default=False)
 
     class Meta:
         db_table = "desk_team"
@@ -51,6 +54,11 @@ class AgentProfile(models.Model):
     )
     # The desk socket's last heartbeat: presence older than the timeout counts as offline.
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # When `presence` last changed (the board's "for how long"), and why, if someone said.
+    presence_since = models.DateTimeField(null=True, blank=True)
+    away_reason = models.CharField(max_length=120, blank=True)
+    # Cool-down, set by a supervisor: until then routing gives this agent no hard case.
+    cooldown_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "desk_agentprofile"
@@ -112,6 +120,10 @@ class Case(models.Model):
     required_skill = models.CharField(max_length=40, blank=True)
     # How hard the case is for whoever holds it (risk and topic): routing balances on it.
     weight = models.FloatField(default=1.0)
+    # How hard this contact is for the person who takes it, in [0, 1], and its parts
+    # (docs/workload.md). Kept up to date while the case is open.
+    difficulty = models.FloatField(default=0)
+    difficulty_parts = models.JSONField(default=dict, blank=True)
     # What a queue card shows, copied from the packet when the case is queued.
     summary_line = models.CharField(max_length=200, blank=True)
     sentiment = models.FloatField(default=0)
@@ -350,3 +362,110 @@ class HandoffPacket(models.Model):
 
     def __str__(self) -> str:
         return f"packet v{self.version} of case {self.case_id}"
+
+
+class PresenceChange(models.Model):
+    """Append-only log of an agent's presence: the board's breaks and available time."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence_changes"
+    )
+    presence = models.CharField(max_length=10, choices=AgentProfile.Presence.choices)
+    reason = models.CharField(max_length=120, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A supervisor who set it (a break), or empty when the agent did.",
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["user", "at"], name="presence_change_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.presence} at {self.at:%H:%M}"
+
+
+class WorkloadPolicy(models.Model):
+    """The thresholds of the workload board, alerts and routing: data a supervisor edits, not
+    constants. One row (pk=1); `workload_policy()` reads it, with these defaults."""
+
+    hard_difficulty = models.FloatField(default=0.6, help_text="A case this hard or harder is hard.")
+    easy_difficulty = models.FloatField(default=0.3, help_text="A case below this is easy.")
+    index_amber = models.PositiveSmallIntegerField(default=60)
+    index_red = models.PositiveSmallIntegerField(default=80)
+    occupancy_amber = models.FloatField(default=0.85)
+    occupancy_red = models.FloatField(default=0.90)
+    intensification_amber = models.FloatField(default=1.3)
+    intensification_red = models.FloatField(default=1.6)
+    shift_hours = models.PositiveSmallIntegerField(
+        default=8, help_text="How far back 'this shift' reaches."
+    )
+    approvals_wait_minutes = models.PositiveSmallIntegerField(
+        default=10, help_text="Alert when a drafted action waits longer than this for approval."
+    )
+    cooldown_minutes = models.PositiveSmallIntegerField(
+        default=20, help_text="A cool-down's default length."
+    )
+    # Recovery-aware routing: after this many hard cases in a row, the next case routed to
+    # the agent is an easier one when one is waiting.
+    recovery_routing = models.BooleanField(default=False)
+    recovery_after_hard = models.PositiveSmallIntegerField(default=3)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "workload policy"
+
+    def __str__(self) -> str:
+        return "workload policy"
+
+
+class Alert(models.Model):
+    """A threshold crossed, on the supervisor console: raised, acknowledged, cleared."""
+
+    class Kind(models.TextChoices):
+        AGENT_INDEX = "agent_index", "Agent intensification"
+        OCCUPANCY = "occupancy", "Occupancy"
+        TEAM_INTENSIFICATION = "team_intensification", "Team intensification"
+        QUEUE_SLA = "queue_sla", "Queue older than its SLA"
+        APPROVALS_WAITING = "approvals_waiting", "Approvals waiting"
+
+    class Level(models.TextChoices):
+        AMBER = "amber", "Amber"
+        RED = "red", "Red"
+
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    level = models.CharField(max_length=6, choices=Level.choices)
+    # What it is about: one open alert per key ("agent_index:12", "queue_sla:billing").
+    key = models.CharField(max_length=80)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.CharField(max_length=50, blank=True)
+    message = models.CharField(max_length=200)
+    data = models.JSONField(default=dict, blank=True)
+    raised_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(cleared_at__isnull=True), name="alert_one_open_per_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["cleared_at", "raised_at"], name="alert_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.level}: {self.message}"
