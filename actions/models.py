@@ -240,3 +240,29 @@ class ExecutionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"execute {self.key}"
+
+
+class AuthorityLimitVersion(models.Model):
+    """Every saved state of one actor's authority limits, in order (a rollback adds a copy of
+    an older one). `snapshot` holds the limit fields, amounts as strings."""
+
+    actor = models.CharField(max_length=12, choices=Actor.choices)
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    note = models.CharField(max_length=200, blank=True)
+    rolled_back_from = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["actor", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["actor", "number"], name="authority_version_unique_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor} limits v{self.number}"

@@ -394,7 +394,9 @@ class WorkloadPolicy(models.Model):
     """The thresholds of the workload board, alerts and routing: data a supervisor edits, not
     constants. One row (pk=1); `workload_policy()` reads it, with these defaults."""
 
-    hard_difficulty = models.FloatField(default=0.6, help_text="A case this hard or harder is hard.")
+    hard_difficulty = models.FloatField(
+        default=0.6, help_text="A case this hard or harder is hard."
+    )
     easy_difficulty = models.FloatField(default=0.3, help_text="A case below this is easy.")
     index_amber = models.PositiveSmallIntegerField(default=60)
     index_red = models.PositiveSmallIntegerField(default=80)
@@ -469,3 +471,53 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.level}: {self.message}"
+
+
+class SupervisorAudit(models.Model):
+    """Append-only: every supervisor control (reassign, capacity, cool-down, break, pausing
+    a team's auto-assignment, a policy or rule change) leaves one row."""
+
+    kind = models.CharField(max_length=40)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.CharField(max_length=50, blank=True)
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["agent", "at"], name="supervisor_audit_agent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.by} at {self.at:%H:%M}"
+
+
+class RuleVersion(models.Model):
+    """Every saved state of a rule, in order: a save adds one, a rollback adds a copy of an
+    older one. `snapshot` holds the rule's editable fields."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    note = models.CharField(max_length=200, blank=True)
+    rolled_back_from = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["rule", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "number"], name="rule_version_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} v{self.number}"
