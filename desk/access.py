@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django_htmx.http import HttpResponseClientRedirect
 
-from escalation.cases.access import user_is_agent
+from escalation.cases.access import user_is_agent, user_is_supervisor
 
 
 def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -34,6 +34,19 @@ def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
             return redirect_to_login(request.get_full_path())
         if not user_is_agent(request.user):
             raise PermissionDenied("This account is not a desk agent.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def supervisor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Supervisors only: anyone else signed in gets 403, and no one signed in the login."""
+
+    @agent_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not user_is_supervisor(request.user):
+            raise PermissionDenied("Only supervisors may open this page.")
         return view(request, *args, **kwargs)
 
     return wrapper

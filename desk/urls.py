@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from desk import action_views, views
+from desk import action_views, guardrails, views
 
 app_name = "desk"
 
@@ -10,6 +10,28 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("next/", views.next_case, name="next"),
     path("approvals/", action_views.approvals, name="approvals"),
+    path("supervisor/rules/", guardrails.rules, name="rules"),
+    path("supervisor/rules/<int:rule_id>/", guardrails.rule_detail, name="rule"),
+    path(
+        "supervisor/rules/<int:rule_id>/preview/",
+        guardrails.rule_preview_view,
+        name="rule_preview",
+    ),
+    path("supervisor/rules/<int:rule_id>/save/", guardrails.rule_save, name="rule_save"),
+    path(
+        "supervisor/rules/<int:rule_id>/rollback/",
+        guardrails.rule_rollback_view,
+        name="rule_rollback",
+    ),
+    path("supervisor/limits/", guardrails.limits, name="limits"),
+    path("supervisor/limits/<str:actor>/", guardrails.limit_detail, name="limit"),
+    path("supervisor/limits/<str:actor>/preview/", guardrails.limit_preview, name="limit_preview"),
+    path("supervisor/limits/<str:actor>/save/", guardrails.limit_save, name="limit_save"),
+    path(
+        "supervisor/limits/<str:actor>/rollback/",
+        guardrails.limit_rollback_view,
+        name="limit_rollback",
+    ),
     path("cases/<int:case_id>/", views.case_detail, name="case"),
     path("cases/<int:case_id>/take/", views.case_take, name="take"),
     path("cases/<int:case_id>/reply/", views.reply, name="reply"),
@@ -22,8 +44,14 @@ urlpatterns = [
         action_views.action_approve,
         name="approve",
     ),
-    path("cases/<int:case_id>/actions/<int:action_id>/reject/", action_views.action_reject, name="reject"),
+    path(
+        "cases/<int:case_id>/actions/<int:action_id>/reject/",
+        action_views.action_reject,
+        name="reject",
+    ),
     path("cases/<int:case_id>/actions/new/", action_views.action_form, name="action_form"),
-    path("cases/<int:case_id>/actions/preview/", action_views.action_preview, name="action_preview"),
+    path(
+        "cases/<int:case_id>/actions/preview/", action_views.action_preview, name="action_preview"
+    ),
     path("cases/<int:case_id>/actions/start/", action_views.action_start, name="action_start"),
 ]

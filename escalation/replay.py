@@ -43,6 +43,16 @@ class RuleReplay:
     examples: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ReplayExample:
+    """One conversation the replay decided differently from what happened, to open."""
+
+    conversation_id: int
+    external_id: str
+    # The case these rules did open (a conversation that would no longer escalate), if any.
+    case_id: int | None = None
+
+
 @dataclass
 class ReplayReport:
     since: datetime
@@ -60,6 +70,9 @@ class ReplayReport:
     new: int = 0
     # Have a case opened by one of these rules, but would no longer escalate.
     dropped: int = 0
+    # Up to EXAMPLES of each of the two differences above.
+    new_examples: list[ReplayExample] = field(default_factory=list)
+    dropped_examples: list[ReplayExample] = field(default_factory=list)
 
 
 def rules_for_replay(
@@ -177,10 +190,14 @@ def rules_replay(*, since: datetime, rules: Sequence[RuleSpec]) -> ReplayReport:
         ):
             outside[conversation_id].append((at, kind))
         cases: dict[int, set[str | None]] = defaultdict(set)
-        for conversation_id, code in Case.objects.filter(conversation_id__in=ids).values_list(
-            "conversation_id", "rule__code"
+        case_of: dict[tuple[int, str | None], int] = {}
+        for conversation_id, code, case_id in (
+            Case.objects.filter(conversation_id__in=ids)
+            .order_by("pk")
+            .values_list("conversation_id", "rule__code", "pk")
         ):
             cases[conversation_id].add(code)
+            case_of.setdefault((conversation_id, code), case_id)
 
         for pk, external_id in batch:
             if not events[pk]:
@@ -209,4 +226,9 @@ def rules_replay(*, since: datetime, rules: Sequence[RuleSpec]) -> ReplayReport:
             report.actual_by_these_rules += bool(by_these)
             report.new += escalates and not had_case
             report.dropped += bool(by_these) and not escalates
+            if escalates and not had_case and len(report.new_examples) < EXAMPLES:
+                report.new_examples.append(ReplayExample(pk, external_id))
+            if by_these and not escalates and len(report.dropped_examples) < EXAMPLES:
+                case_id = min(case_of[(pk, code)] for code in by_these)
+                report.dropped_examples.append(ReplayExample(pk, external_id, case_id))
     return report

@@ -1,0 +1,236 @@
+"""Authority limits as a supervisor edits them: parsed from a form, saved as a new version, and
+rolled back as a newer copy of an older one. The policy reads the rows on every decision
+(actions.services.authority_limits), so a saved version holds from the next action on.
+
+The supervisor audit row lives a layer up (escalation.guardrails wraps these in its
+transaction): actions never imports escalation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+from actions.models import Actor, AuthorityLimit, AuthorityLimitVersion
+from actions.services import DEFAULT_LIMITS
+
+AMOUNT_FIELDS = (
+    "max_refund",
+    "max_refund_per_order",
+    "max_refund_per_conversation",
+    "max_refund_per_customer_day",
+)
+LIMIT_FIELDS = (*AMOUNT_FIELDS, "max_subscription_age_days", "may_write")
+# max_digits=12, decimal_places=2 on the model.
+AMOUNT_MAX = Decimal("9999999999.99")
+DAYS_MAX = 2_147_483_647
+SEED_NOTE = "As it was before its first edit in the desk."
+
+
+class LimitsInvalid(ValueError):
+    """What a supervisor typed that cannot be a limit: field name -> message (`__all__` for
+    the form as a whole)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class LimitChange:
+    field: str
+    label: str
+    before: Any
+    after: Any
+
+
+LABELS = {
+    "max_refund": "Largest refund or credit at once",
+    "max_refund_per_order": "In sum on one order",
+    "max_refund_per_conversation": "In sum in one conversation",
+    "max_refund_per_customer_day": "In sum to one customer in 24 hours",
+    "max_subscription_age_days": "Oldest subscription it may refund (days)",
+    "may_write": "May act (off: read only)",
+}
+
+
+def authority_limit_snapshot(limit: AuthorityLimit) -> dict[str, Any]:
+    """The limit fields, amounts as strings with 2 places, empty as None."""
+    snapshot: dict[str, Any] = {}
+    for name in AMOUNT_FIELDS:
+        value = getattr(limit, name)
+        snapshot[name] = None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
+    snapshot["max_subscription_age_days"] = limit.max_subscription_age_days
+    snapshot["may_write"] = bool(limit.may_write)
+    return snapshot
+
+
+def _amount(text: str) -> tuple[str | None, str | None]:
+    """(value, error) for one amount box; empty is None, which the model reads as no limit."""
+    text = text.strip()
+    if not text:
+        return None, None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None, "Write an amount such as 150 or 150.00."
+    if not value.is_finite():
+        return None, "Write an amount such as 150 or 150.00."
+    if value < 0:
+        return None, "An amount cannot be negative."
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        return None, "At most 2 decimal places."
+    if value > AMOUNT_MAX:
+        return None, f"At most {AMOUNT_MAX}."
+    return str(value.quantize(Decimal("0.01"))), None
+
+
+def authority_limit_parse(*, data: Mapping[str, str]) -> dict[str, Any]:
+    """A snapshot from a form's boxes, or LimitsInvalid naming every bad box."""
+    errors: dict[str, str] = {}
+    snapshot: dict[str, Any] = {}
+    for name in AMOUNT_FIELDS:
+        value, error = _amount(str(data.get(name, "")))
+        if error:
+            errors[name] = error
+        snapshot[name] = value
+    days_text = str(data.get("max_subscription_age_days", "")).strip()
+    snapshot["max_subscription_age_days"] = None
+    if days_text:
+        if not days_text.isdigit():
+            errors["max_subscription_age_days"] = "Write a whole number of days, 0 or more."
+        elif int(days_text) > DAYS_MAX:
+            errors["max_subscription_age_days"] = "Too many days."
+        else:
+            snapshot["max_subscription_age_days"] = int(days_text)
+    snapshot["may_write"] = str(data.get("may_write", "")).lower() in ("on", "true", "1")
+    if errors:
+        raise LimitsInvalid(errors)
+    return snapshot
+
+
+def authority_limit_current(*, actor: str) -> AuthorityLimit:
+    """The actor's limits: its row, or the defaults a missing row means (not saved)."""
+    if actor not in Actor.values:
+        raise LimitsInvalid({"form": f"No actor {actor!r}."})
+    row = AuthorityLimit.objects.filter(actor=actor).first()
+    return row if row is not None else AuthorityLimit(actor=actor, **DEFAULT_LIMITS[actor])
+
+
+def authority_limit_versions(*, actor: str) -> list[AuthorityLimitVersion]:
+    """Newest first, with who made each."""
+    return list(
+        AuthorityLimitVersion.objects.filter(actor=actor)
+        .select_related("created_by")
+        .order_by("-number")
+    )
+
+
+def authority_limits_overview() -> list[tuple[AuthorityLimit, int]]:
+    """Every actor's limits (saved or default) and its current version number, lowest
+    authority first. Two queries."""
+    rows = {limit.actor: limit for limit in AuthorityLimit.objects.all()}
+    numbers = dict(
+        AuthorityLimitVersion.objects.values("actor")
+        .annotate(latest=Max("number"))
+        .values_list("actor", "latest")
+    )
+    return [
+        (
+            rows.get(actor) or AuthorityLimit(actor=actor, **DEFAULT_LIMITS[actor]),
+            numbers.get(actor) or 1,
+        )
+        for actor in Actor.values
+    ]
+
+
+def authority_limit_changes(
+    *, limit: AuthorityLimit, snapshot: dict[str, Any]
+) -> list[LimitChange]:
+    """What saving `snapshot` would change, field by field."""
+    before = authority_limit_snapshot(limit)
+    return [
+        LimitChange(name, LABELS[name], before[name], snapshot[name])
+        for name in LIMIT_FIELDS
+        if before[name] != snapshot[name]
+    ]
+
+
+def _locked(actor: str) -> tuple[AuthorityLimit, int]:
+    """The actor's row under its lock (created from the defaults when missing), and its
+    latest version number after seeding version 1 from the state before the first edit."""
+    if actor not in Actor.values:
+        raise LimitsInvalid({"form": f"No actor {actor!r}."})
+    AuthorityLimit.objects.get_or_create(actor=actor, defaults=DEFAULT_LIMITS[actor])
+    limit = AuthorityLimit.objects.select_for_update().get(actor=actor)
+    latest = AuthorityLimitVersion.objects.filter(actor=actor).aggregate(n=Max("number"))["n"]
+    if latest is None:
+        AuthorityLimitVersion.objects.create(
+            actor=actor, number=1, snapshot=authority_limit_snapshot(limit), note=SEED_NOTE
+        )
+        latest = 1
+    return limit, latest
+
+
+def _apply(limit: AuthorityLimit, snapshot: dict[str, Any]) -> None:
+    for name in AMOUNT_FIELDS:
+        value = snapshot.get(name)
+        setattr(limit, name, None if value is None else Decimal(value))
+    limit.max_subscription_age_days = snapshot.get("max_subscription_age_days")
+    limit.may_write = bool(snapshot.get("may_write", True))
+    limit.save()
+
+
+@transaction.atomic
+def authority_limit_version_add(
+    *,
+    actor: str,
+    snapshot: dict[str, Any],
+    by: Any,
+    note: str = "",
+    base_version: int | None = None,
+) -> tuple[AuthorityLimitVersion, dict[str, Any]]:
+    """Save `snapshot` (from authority_limit_parse) as the actor's limits and as a new version.
+    With `base_version`, refuse if another version was saved since (the one the supervisor
+    previewed against). Returns the version and the snapshot it replaced."""
+    limit, latest = _locked(actor)
+    if base_version is not None and base_version != latest:
+        raise LimitsInvalid(
+            {"form": f"Someone saved version {latest} since your preview; preview again."}
+        )
+    before = authority_limit_snapshot(limit)
+    if before == snapshot:
+        raise LimitsInvalid({"form": "Nothing changed."})
+    _apply(limit, snapshot)
+    version = AuthorityLimitVersion.objects.create(
+        actor=actor, number=latest + 1, snapshot=snapshot, note=note[:200], created_by=by
+    )
+    return version, before
+
+
+@transaction.atomic
+def authority_limit_version_restore(
+    *, actor: str, number: int, by: Any, note: str = ""
+) -> tuple[AuthorityLimitVersion, dict[str, Any]]:
+    """Put version `number` back, as a new version that says where it came from."""
+    limit, latest = _locked(actor)
+    target = AuthorityLimitVersion.objects.filter(actor=actor, number=number).first()
+    if target is None:
+        raise LimitsInvalid({"form": f"No version {number}."})
+    before = authority_limit_snapshot(limit)
+    if before == target.snapshot:
+        raise LimitsInvalid({"form": f"The limits are already as in version {number}."})
+    _apply(limit, target.snapshot)
+    version = AuthorityLimitVersion.objects.create(
+        actor=actor,
+        number=latest + 1,
+        snapshot=target.snapshot,
+        note=(note or f"Rolled back to version {number}.")[:200],
+        rolled_back_from=number,
+        created_by=by,
+    )
+    return version, before
