@@ -116,4 +116,3 @@ def execute(request: HttpRequest, body: ActionIn, response: HttpResponse) -> Any
     if replayed:
         response["Idempotent-Replayed"] = "true"
     return answer
-

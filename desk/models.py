@@ -17,4 +17,3 @@ class Macro(models.Model):
 
     def __str__(self) -> str:
         return self.name
-

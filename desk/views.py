@@ -81,9 +81,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 
 def _done(request: HttpRequest, case: Case, fragment: str) -> HttpResponse:
     if request.htmx:
-        return _workspace_response(
-            request, _case(request, case.pk), fragment
-        )
+        return _workspace_response(request, _case(request, case.pk), fragment)
     return redirect("desk:case", case_id=case.pk)
 
 

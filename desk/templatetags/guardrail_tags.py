@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from django import template
@@ -25,7 +26,7 @@ def limit_value(value: Any, field: str) -> str:
         return "any age" if field == "max_subscription_age_days" else "no limit"
     if field == "max_subscription_age_days":
         return f"{value} days"
-    return f"${value}"
+    return f"${Decimal(value):,.2f}"
 
 
 @register.filter

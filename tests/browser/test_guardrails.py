@@ -43,6 +43,11 @@ def test_a_supervisor_previews_saves_and_rolls_back_a_rule(
     page.get_by_role("button", name="Preview the last 30 days").click()
     expect(page.locator("#rule-editor h2")).to_have_text("Replay of the last 30 days")
     expect(page.locator("#would-now")).to_be_visible()
+    # Back to the form with the edit kept, then the preview again.
+    page.get_by_role("button", name="Change the edit").click()
+    expect(page.locator("#rule-priority")).to_have_value("70")
+    page.get_by_role("button", name="Preview the last 30 days").click()
+    expect(page.locator("#would-now")).to_be_visible()
     rule.refresh_from_db()
     assert rule.priority == spec.priority
 

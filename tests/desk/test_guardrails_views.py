@@ -163,6 +163,17 @@ def test_preview_then_save_then_roll_back(rita: Client, asks: Rule) -> None:
     assert SupervisorAudit.objects.count() == 2
 
 
+def test_change_the_edit_goes_back_to_the_form_as_typed(rita: Client, asks: Rule) -> None:
+    data = {"condition": json.dumps(TURNS_3), "priority": "70", "team": "general", "note": "n"}
+    answer = rita.post(
+        reverse("desk:rule_preview", args=[asks.pk]), {**data, "step": "edit"}, headers=HTMX
+    )
+    html = answer.content.decode()
+    assert 'id="rule-condition"' in html and "customer_turns" in html
+    assert 'value="70"' in html
+    assert "Replay of the last" not in html
+
+
 def test_a_stale_save_is_refused(rita: Client, asks: Rule) -> None:
     data = {"condition": json.dumps(TURNS_3), "priority": "70", "team": "general"}
     rita.post(reverse("desk:rule_save", args=[asks.pk]), {**data, "base_version": "1"})
