@@ -70,6 +70,8 @@ class RulePreview:
     # Whether the replayed set is the enabled rules with this one in it (a disabled rule is
     # replayed as if it were enabled).
     rule_enabled: bool
+    # The edit is the rule as saved: the replay is of what runs now, and there is nothing to save.
+    unchanged: bool = False
 
 
 def rule_snapshot(rule: Rule) -> dict[str, Any]:
@@ -174,6 +176,7 @@ def rule_preview(*, rule: Rule, edit: RuleEdit, now: datetime | None = None) -> 
         days=REPLAY_DAYS,
         base_version=rule_version_latest(rule=rule),
         rule_enabled=rule.enabled,
+        unchanged=edit.snapshot() == rule_snapshot(rule),
     )
 
 

@@ -252,6 +252,7 @@ def test_the_preview_shows_who_would_now_and_no_longer_escalate(
     (row,) = [r for r in report.rules if r.code == asks.code]
     assert (row.fired, row.lead, row.actual) == (1, 1, 1)
     assert preview.base_version == 1
+    assert not preview.unchanged
     # A preview writes nothing.
     asks.refresh_from_db()
     assert asks.condition != TURNS_3
@@ -261,6 +262,8 @@ def test_the_preview_shows_who_would_now_and_no_longer_escalate(
 def test_the_preview_of_the_saved_rule_matches_what_happened(
     history: dict[str, Conversation], asks: Rule
 ) -> None:
-    report = rule_preview(rule=asks, edit=edit_of(asks)).report
+    preview = rule_preview(rule=asks, edit=edit_of(asks))
+    assert preview.unchanged
+    report = preview.report
     assert (report.would_escalate, report.new, report.dropped) == (1, 0, 0)
     assert report.new_examples == report.dropped_examples == []
