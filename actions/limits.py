@@ -8,14 +8,17 @@ transaction): actions never imports escalation."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
-from actions.models import Actor, AuthorityLimit, AuthorityLimitVersion
+from actions.models import Actor, AuditEntry, AuthorityLimit, AuthorityLimitVersion
+from actions.policy import CUMULATIVE_LIMITS, MESSAGES
 from actions.services import DEFAULT_LIMITS
 
 AMOUNT_FIELDS = (
@@ -158,6 +161,105 @@ def authority_limit_changes(
         for name in LIMIT_FIELDS
         if before[name] != snapshot[name]
     ]
+
+
+REPLAY_DAYS = 30
+REPLAY_EXAMPLES = 5
+# The reasons the authority limits give (actions/policy.py _within and policy_evaluate).
+LIMIT_REASONS = frozenset(
+    {"over_authority_limit", "subscription_too_old", "read_only_actor"}
+    | {reason for _, reason in CUMULATIVE_LIMITS.values()}
+)
+
+
+@dataclass(frozen=True)
+class LimitEffect:
+    """An action the actor executed that the new limits would not have let through alone."""
+
+    entry_id: int
+    tool: str
+    amount: Decimal | None
+    at: datetime
+    case_id: int | None
+    conversation_id: int | None
+    reasons: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        return " ".join(MESSAGES.get(code, code) for code in self.reasons)
+
+
+@dataclass
+class LimitsReplay:
+    days: int
+    # Executions by this actor in the window, and those the new limits would have stopped.
+    executed: int = 0
+    stopped: int = 0
+    examples: list[LimitEffect] = field(default_factory=list)
+    # Held for approval, or denied, by these limits in the window. Whether the new limits
+    # would let them through is not known: the audit keeps no amounts or sums for them.
+    held_by_limits: int = 0
+
+
+def _stopped_by(snapshot: dict[str, Any], entry: dict[str, Any]) -> list[str]:
+    """What the limits in `snapshot` say of an executed action, from the amount it gave and
+    the actor's running totals after it that the audit kept (as policy._within counts)."""
+    if not snapshot["may_write"]:
+        return ["read_only_actor"]
+    amount = entry["amount"]
+    if amount is None:
+        return []
+    reasons = []
+    cap = snapshot["max_refund"]
+    if cap is not None and amount > Decimal(cap):
+        reasons.append("over_authority_limit")
+    for scope, (name, reason) in CUMULATIVE_LIMITS.items():
+        total = (entry["totals"] or {}).get(scope)
+        cap = snapshot.get(name)
+        if cap is None or total is None or Decimal(total) <= Decimal(cap):
+            continue
+        # An amount over the per-action limit on its own is that, not a sum over its cap.
+        if Decimal(total) != amount or "over_authority_limit" not in reasons:
+            reasons.append(reason)
+    return reasons
+
+
+def authority_limit_replay(
+    *, actor: str, snapshot: dict[str, Any], now: datetime | None = None
+) -> LimitsReplay:
+    """Which of the actor's executions in the last REPLAY_DAYS the limits in `snapshot` would
+    not have let through on their own (money and sums only: a subscription's age then is not
+    kept). Two queries; the executions are read as values, oldest first."""
+    since = (now or timezone.now()) - timedelta(days=REPLAY_DAYS)
+    replay = LimitsReplay(days=REPLAY_DAYS)
+    entries = (
+        AuditEntry.objects.filter(kind=AuditEntry.Kind.EXECUTED, actor=actor, at__gte=since)
+        .order_by("at", "id")
+        .values("id", "tool", "amount", "totals", "at", "case_id", "conversation_id")
+    )
+    for entry in entries.iterator(chunk_size=500):
+        replay.executed += 1
+        reasons = _stopped_by(snapshot, entry)
+        if not reasons:
+            continue
+        replay.stopped += 1
+        if len(replay.examples) < REPLAY_EXAMPLES:
+            replay.examples.append(
+                LimitEffect(
+                    entry_id=entry["id"],
+                    tool=entry["tool"],
+                    amount=entry["amount"],
+                    at=entry["at"],
+                    case_id=entry["case_id"],
+                    conversation_id=entry["conversation_id"],
+                    reasons=tuple(reasons),
+                )
+            )
+    for reasons in AuditEntry.objects.filter(
+        kind__in=[AuditEntry.Kind.HELD, AuditEntry.Kind.DENIED], actor=actor, at__gte=since
+    ).values_list("reasons", flat=True):
+        replay.held_by_limits += bool(set(reasons or []) & LIMIT_REASONS)
+    return replay
 
 
 def _locked(actor: str) -> tuple[AuthorityLimit, int]:

@@ -22,6 +22,7 @@ from actions.limits import (
     authority_limit_changes,
     authority_limit_current,
     authority_limit_parse,
+    authority_limit_replay,
     authority_limit_snapshot,
     authority_limit_versions,
     authority_limits_overview,
@@ -250,6 +251,7 @@ def limit_preview(request: HttpRequest, actor: str) -> HttpResponse:
         actor,
         form={**_form_of(snapshot), "note": form["note"], "base_version": form["base_version"]},
         changes=changes,
+        replay=authority_limit_replay(actor=actor, snapshot=snapshot) if changes else None,
         previewed=True,
     )
 

@@ -13,9 +13,10 @@ from actions.limits import (
     authority_limit_changes,
     authority_limit_current,
     authority_limit_parse,
+    authority_limit_replay,
     authority_limits_overview,
 )
-from actions.models import Actor, AuthorityLimit, AuthorityLimitVersion
+from actions.models import Actor, AuditEntry, AuthorityLimit, AuthorityLimitVersion
 from actions.services import DEFAULT_LIMITS, authority_limits
 from escalation.guardrails import authority_limit_rollback, authority_limit_update
 from escalation.models import SupervisorAudit
@@ -142,3 +143,61 @@ def test_the_overview_has_every_actor_in_two_queries(
         rows = authority_limits_overview()
     assert [limit.actor for limit, _ in rows] == ["ai", "agent", "supervisor"]
     assert all(version == 1 for _, version in rows)
+
+
+def test_the_replay_names_executions_the_new_limits_would_have_stopped(
+    db: None, django_assert_num_queries: Any
+) -> None:
+    def executed(amount: str | None, **totals: str) -> AuditEntry:
+        return AuditEntry.objects.create(
+            kind=AuditEntry.Kind.EXECUTED,
+            actor=Actor.AI,
+            tool="refund_payment",
+            amount=Decimal(amount) if amount else None,
+            totals=totals,
+        )
+
+    small = executed("20.00", order="20.00", conversation="20.00", customer_day="20.00")
+    big = executed("90.00", order="90.00", conversation="90.00", customer_day="90.00")
+    summed = executed("40.00", order="40.00", conversation="130.00", customer_day="130.00")
+    executed(None)  # gave nothing back (a resend)
+    AuditEntry.objects.create(
+        kind=AuditEntry.Kind.HELD,
+        actor=Actor.AI,
+        tool="refund_payment",
+        reasons=["over_authority_limit"],
+    )
+    AuditEntry.objects.create(
+        kind=AuditEntry.Kind.DENIED,
+        actor=Actor.AI,
+        tool="refund_payment",
+        reasons=["order_not_delivered"],
+    )
+    AuditEntry.objects.create(
+        kind=AuditEntry.Kind.EXECUTED,
+        actor=Actor.AGENT,
+        tool="refund_payment",
+        amount=Decimal("400.00"),
+    )
+    lower = authority_limit_parse(
+        data={
+            **FORM,
+            "max_refund": "50",
+            "max_refund_per_order": "80",
+            "max_refund_per_conversation": "120",
+        }
+    )
+
+    with django_assert_num_queries(2):
+        replay = authority_limit_replay(actor=Actor.AI, snapshot=lower)
+
+    assert (replay.executed, replay.stopped, replay.held_by_limits) == (4, 2, 1)
+    assert [(e.entry_id, e.reasons) for e in replay.examples] == [
+        (big.pk, ("over_authority_limit",)),
+        (summed.pk, ("over_conversation_total_limit",)),
+    ]
+    assert small.pk not in [e.entry_id for e in replay.examples]
+    assert "over this actor's limit" in replay.examples[0].message
+
+    read_only = authority_limit_replay(actor=Actor.AI, snapshot={**lower, "may_write": False})
+    assert read_only.stopped == 4

@@ -208,6 +208,7 @@ def test_limits_preview_save_and_roll_back(rita: Client) -> None:
     assert html.lstrip().startswith('<section id="limit-editor"')
     assert "What saving changes" in html
     assert "$100.00" in html and "$120.00" in html
+    assert "The last 30 days under these limits" in html
     assert not AuthorityLimitVersion.objects.exists()
 
     saved = rita.post(reverse("desk:limit_save", args=["ai"]), {**LIMITS, "base_version": "1"})
