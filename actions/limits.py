@@ -32,6 +32,7 @@ LIMIT_FIELDS = (*AMOUNT_FIELDS, "max_subscription_age_days", "may_write")
 AMOUNT_MAX = Decimal("9999999999.99")
 DAYS_MAX = 2_147_483_647
 SEED_NOTE = "As it was before its first edit in the desk."
+OUTSIDE_NOTE = "As changed outside the desk (in the admin)."
 
 
 class LimitsInvalid(ValueError):
@@ -262,20 +263,33 @@ def authority_limit_replay(
     return replay
 
 
-def _locked(actor: str) -> tuple[AuthorityLimit, int]:
+def _locked(actor: str, *, base_version: int | None = None) -> tuple[AuthorityLimit, int]:
     """The actor's row under its lock (created from the defaults when missing), and its
-    latest version number after seeding version 1 from the state before the first edit."""
+    latest version number after seeding version 1 from the state before the first edit (or
+    recording the state it was changed to outside the desk since its last version)."""
     if actor not in Actor.values:
         raise LimitsInvalid({"form": f"No actor {actor!r}."})
     AuthorityLimit.objects.get_or_create(actor=actor, defaults=DEFAULT_LIMITS[actor])
     limit = AuthorityLimit.objects.select_for_update().get(actor=actor)
-    latest = AuthorityLimitVersion.objects.filter(actor=actor).aggregate(n=Max("number"))["n"]
-    if latest is None:
-        AuthorityLimitVersion.objects.create(
-            actor=actor, number=1, snapshot=authority_limit_snapshot(limit), note=SEED_NOTE
+    last = AuthorityLimitVersion.objects.filter(actor=actor).order_by("-number").first()
+    saved = last.number if last else 1
+    if base_version is not None and base_version != saved:
+        raise LimitsInvalid(
+            {"form": f"Someone saved version {saved} since your preview; preview again."}
         )
-        latest = 1
-    return limit, latest
+    current = authority_limit_snapshot(limit)
+    if last is None:
+        AuthorityLimitVersion.objects.create(
+            actor=actor, number=1, snapshot=current, note=SEED_NOTE
+        )
+        return limit, 1
+    if last.snapshot != current:
+        # Changed some other way (the admin) since its last version: that state is kept too.
+        AuthorityLimitVersion.objects.create(
+            actor=actor, number=last.number + 1, snapshot=current, note=OUTSIDE_NOTE
+        )
+        return limit, last.number + 1
+    return limit, last.number
 
 
 def _apply(limit: AuthorityLimit, snapshot: dict[str, Any]) -> None:
@@ -299,11 +313,7 @@ def authority_limit_version_add(
     """Save `snapshot` (from authority_limit_parse) as the actor's limits and as a new version.
     With `base_version`, refuse if another version was saved since (the one the supervisor
     previewed against). Returns the version and the snapshot it replaced."""
-    limit, latest = _locked(actor)
-    if base_version is not None and base_version != latest:
-        raise LimitsInvalid(
-            {"form": f"Someone saved version {latest} since your preview; preview again."}
-        )
+    limit, latest = _locked(actor, base_version=base_version)
     before = authority_limit_snapshot(limit)
     if before == snapshot:
         raise LimitsInvalid({"form": "Nothing changed."})

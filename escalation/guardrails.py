@@ -31,6 +31,7 @@ REPLAY_DAYS = 30
 PRIORITY_MAX = 100
 NOTE_MAX = 200
 SEED_NOTE = "As it was before its first edit in the desk."
+OUTSIDE_NOTE = "As changed outside the desk (in the admin)."
 
 
 class GuardrailInvalid(ValueError):
@@ -180,19 +181,32 @@ def rule_preview(*, rule: Rule, edit: RuleEdit, now: datetime | None = None) -> 
     )
 
 
-def _rule_locked(rule_id: int) -> tuple[Rule, int]:
+def _rule_locked(rule_id: int, *, base_version: int | None = None) -> tuple[Rule, int]:
     """The rule under its row lock and its latest version, seeding version 1 (the state
-    before the first edit) if it has none."""
+    before the first edit) if it has none, and a version of its state if it was changed
+    outside the desk since its last one. With `base_version`, refuse unless it is the
+    latest version saved."""
     rule = Rule.objects.select_for_update().filter(pk=rule_id).first()
     if rule is None:
         raise GuardrailInvalid({"form": "No such rule."})
-    latest = rule.versions.aggregate(n=Max("number"))["n"]
-    if latest is None:
-        RuleVersion.objects.create(
-            rule=rule, number=1, snapshot=rule_snapshot(rule), note=SEED_NOTE
+    last = rule.versions.order_by("-number").first()
+    saved = last.number if last else 1
+    if base_version is not None and base_version != saved:
+        raise GuardrailInvalid(
+            {"form": f"Someone saved version {saved} since your preview; preview again."}
         )
-        latest = 1
-    return rule, latest
+    current = rule_snapshot(rule)
+    if last is None:
+        RuleVersion.objects.create(rule=rule, number=1, snapshot=current, note=SEED_NOTE)
+        return rule, 1
+    if last.snapshot != current:
+        # Edited some other way (the admin) since its last version: keep that state too, so
+        # the history holds everything that ran and a rollback can return to it.
+        RuleVersion.objects.create(
+            rule=rule, number=last.number + 1, snapshot=current, note=OUTSIDE_NOTE
+        )
+        return rule, last.number + 1
+    return rule, last.number
 
 
 def _rule_apply(rule: Rule, snapshot: dict[str, Any]) -> None:
@@ -208,11 +222,7 @@ def rule_update(
 ) -> RuleVersion:
     """Save the edit as the rule's new version, audited. With `base_version` (the version the
     preview was made against), refuse if someone saved another since."""
-    rule, latest = _rule_locked(rule_id)
-    if base_version is not None and base_version != latest:
-        raise GuardrailInvalid(
-            {"form": f"Someone saved version {latest} since your preview; preview again."}
-        )
+    rule, latest = _rule_locked(rule_id, base_version=base_version)
     before = rule_snapshot(rule)
     after = edit.snapshot()
     if before == after:

@@ -201,3 +201,17 @@ def test_the_replay_names_executions_the_new_limits_would_have_stopped(
 
     read_only = authority_limit_replay(actor=Actor.AI, snapshot={**lower, "may_write": False})
     assert read_only.stopped == 4
+
+
+def test_a_change_made_in_the_admin_is_kept_as_a_version(db: None, rita: Any) -> None:
+    snapshot = authority_limit_parse(data=FORM)
+    authority_limit_update(actor=Actor.AI, snapshot=snapshot, by=rita)
+    AuthorityLimit.objects.filter(actor=Actor.AI).update(max_refund=Decimal("75.00"))
+
+    version = authority_limit_update(
+        actor=Actor.AI, snapshot={**snapshot, "max_refund": "60.00"}, by=rita, base_version=2
+    )
+
+    assert version.number == 4
+    outside = AuthorityLimitVersion.objects.get(actor=Actor.AI, number=3)
+    assert outside.snapshot["max_refund"] == "75.00"

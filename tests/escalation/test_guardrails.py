@@ -267,3 +267,17 @@ def test_the_preview_of_the_saved_rule_matches_what_happened(
     report = preview.report
     assert (report.would_escalate, report.new, report.dropped) == (1, 0, 0)
     assert report.new_examples == report.dropped_examples == []
+
+
+def test_a_change_made_in_the_admin_is_kept_as_a_version(asks: Rule, rita: Any) -> None:
+    rule_update(rule_id=asks.pk, edit=edit_of(asks, priority=70), by=rita)
+    Rule.objects.filter(pk=asks.pk).update(priority=40)  # the admin's save, unversioned
+
+    # The page shows version 2, the last saved: the save goes through on it.
+    version = rule_update(rule_id=asks.pk, edit=edit_of(asks, priority=60), by=rita, base_version=2)
+
+    assert version.number == 4
+    outside = RuleVersion.objects.get(rule=asks, number=3)
+    assert outside.snapshot["priority"] == 40
+    assert outside.note == "As changed outside the desk (in the admin)."
+    assert rule_rollback(rule_id=asks.pk, number=3, by=rita).snapshot["priority"] == 40
