@@ -89,6 +89,8 @@ def rule_edit_parse(*, condition: str, priority: str, team: str) -> RuleEdit:
         errors["condition"] = f"Not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
     except ValueError as exc:
         errors["condition"] = f"Not JSON: {exc}."
+    except RecursionError:
+        errors["condition"] = "The condition nests too deeply."
     if "condition" not in errors:
         try:
             condition_validate(parsed)

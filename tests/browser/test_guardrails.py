@@ -1,14 +1,17 @@
-"""A supervisor edits an escalation rule in headless Chromium: preview the replay, save it as
-a new version, and roll it back."""
+"""A supervisor edits an escalation rule and an authority limit in headless Chromium: preview,
+save it as a new version, and roll it back."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
+from actions.models import Actor
+from actions.services import authority_limits
 from escalation.models import AgentProfile, Rule
 from escalation.rules import DEFAULT_RULES
 from tests.browser.test_case_actions import _login, _person
@@ -63,4 +66,29 @@ def test_a_supervisor_previews_saves_and_rolls_back_a_rule(
     expect(page.locator("#version-3")).to_contain_text("rollback to v1")
     rule.refresh_from_db()
     assert (rule.condition, rule.priority) == (spec.condition, spec.priority)
+    assert page.blocked == []
+
+
+def test_a_supervisor_lowers_the_ai_limit_and_rolls_it_back(
+    live_asgi_server: LiveServer, browser: Any
+) -> None:
+    _person("rita", "Rita", role=AgentProfile.Role.SUPERVISOR)
+    page = _login(browser, live_asgi_server, "rita")
+
+    page.goto(f"{live_asgi_server.url}/supervisor/limits/")
+    page.get_by_role("link", name="Edit AI").click()
+    page.fill("#limit-max_refund", "12.345")
+    page.get_by_role("button", name="Preview the change").click()
+    expect(page.locator("#limit-editor .error")).to_have_text("At most 2 decimal places.")
+
+    page.fill("#limit-max_refund", "40")
+    page.get_by_role("button", name="Preview the change").click()
+    expect(page.locator(".change-max_refund")).to_contain_text("$40.00")
+    page.get_by_role("button", name="Save as version 2").click()
+    expect(page.locator(".flash")).to_contain_text("Saved version 2")
+    assert authority_limits()[Actor.AI].max_refund == Decimal("40.00")
+
+    page.get_by_role("button", name="Roll back to v1").click()
+    expect(page.locator(".flash")).to_contain_text("it is version 3 now")
+    assert authority_limits()[Actor.AI].max_refund == Decimal("100.00")
     assert page.blocked == []
