@@ -28,7 +28,7 @@ DIFFICULTY_WEIGHTS: dict[str, float] = {
     "policy_denied": 0.30,
     "injection": 0.30,
     "sensitive": 0.40,
-    "rule": 0.25,
+    "rule": 0.15,
     "ambiguity": 0.30,
     "sentiment_handoff": 0.40,
     "sentiment_human": 0.45,
