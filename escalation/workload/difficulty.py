@@ -27,7 +27,7 @@ DIFFICULTY_WEIGHTS: dict[str, float] = {
     "threats": 0.45,
     "policy_denied": 0.30,
     "injection": 0.30,
-    "sensitive": 0.40,
+    "sensitive": 0.50,
     "rule": 0.15,
     "ambiguity": 0.30,
     "sentiment_handoff": 0.40,
