@@ -64,7 +64,8 @@ class AgentWorkload:
     index_level: str
     index_parts: dict[str, float]
     sparkline: tuple[int, ...]
-    # Beyond the contract: the recent (last hour) load the index reads, and online minutes.
+    # Beyond the contract: the last hour's load the index reads, minutes online this shift,
+    # and whether a cool-down is running now.
     recent_load: float = 0.0
     online_minutes: float = 0.0
     cooling_down: bool = False
