@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import (
@@ -61,18 +61,59 @@ def _roster(*, team: str | None, user_ids: Iterable[int] | None) -> Any:
     return roster
 
 
-def _profiles(*, roster: Any, start: datetime) -> list[Any]:
+class Agent(NamedTuple):
+    """An agent as the board reads them: plain values, not model instances (hundreds a read)."""
+
+    user_id: int
+    username: str
+    first_name: str
+    last_name: str
+    presence: str
+    presence_since: datetime | None
+    last_seen_at: datetime | None
+    away_reason: str
+    cooldown_until: datetime | None
+    capacity: int
+    # Their presence as the last change before the shift left it (None: no change before).
+    presence_at_start: str | None
+    teams: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.username
+
+
+def _profiles(*, roster: Any, start: datetime) -> list[Agent]:
     at_start = (
         PresenceChange.objects.filter(user_id=OuterRef("user_id"), at__lt=start)
         .order_by("-at", "-id")
         .values("presence")[:1]
     )
-    return list(
-        roster.select_related("user")
-        .prefetch_related("teams")
-        .annotate(presence_at_start=Subquery(at_start))
+    teams: dict[int, list[str]] = defaultdict(list)
+    for user_id, slug in (
+        AgentProfile.teams.through.objects.filter(agentprofile__in=roster.values("pk"))
+        .order_by("team__slug")
+        .values_list("agentprofile__user_id", "team__slug")
+    ):
+        teams[user_id].append(slug)
+    rows = (
+        roster.annotate(presence_at_start=Subquery(at_start))
         .order_by("user__first_name", "user__username", "pk")
+        .values_list(
+            "user_id",
+            "user__username",
+            "user__first_name",
+            "user__last_name",
+            "presence",
+            "presence_since",
+            "last_seen_at",
+            "away_reason",
+            "cooldown_until",
+            "capacity",
+            "presence_at_start",
+        )
     )
+    return [Agent(*row, teams=tuple(teams.get(row[0], ()))) for row in rows]
 
 
 class Epoch(Func):
@@ -201,7 +242,7 @@ def _presence_changes(*, user_ids: Any, start: datetime, now: datetime) -> dict[
     return changes
 
 
-def effective_presence(profile: Any, *, now: datetime) -> tuple[str, datetime | None]:
+def effective_presence(profile: Agent, *, now: datetime) -> tuple[str, datetime | None]:
     """Presence as routing sees it: a stale heartbeat is offline, from when it went stale."""
     presence, since = profile.presence, profile.presence_since
     if presence != AgentProfile.Presence.OFFLINE:
@@ -212,7 +253,7 @@ def effective_presence(profile: Any, *, now: datetime) -> tuple[str, datetime | 
 
 
 def presence_segments(
-    profile: Any, changes: Sequence[tuple], *, start: datetime, now: datetime
+    profile: Agent, changes: Sequence[tuple], *, start: datetime, now: datetime
 ) -> list[tuple[datetime, datetime, str]]:
     """The shift cut into (from, to, presence) pieces. Before the first change the agent was
     as the last change before the shift said; with no change ever, as their presence now if it
@@ -287,13 +328,13 @@ class Board:
     policy: WorkloadPolicy
     start: datetime
     now: datetime
-    profiles: list[Any]
+    profiles: list[Agent]
     held: dict[int, list[HeldCase]]
     buckets: dict[int, list[TurnBucket]]
     changes: dict[int, list]
     baselines: dict[int, tuple[float | None, ...]]
 
-    def shift(self, profile: Any) -> Shift:
+    def shift(self, profile: Agent) -> Shift:
         user_id = profile.user_id
         segments = presence_segments(
             profile, self.changes.get(user_id, ()), start=self.start, now=self.now
