@@ -246,6 +246,8 @@ BATON_HANDOVER_GREETING = env.str(
 )
 CELERY_BEAT_SCHEDULE = {
     "sweep-cases": {"task": "escalation.tasks.sweep_cases", "schedule": 30.0},
+    # The supervisor console's alerts (escalation/workload/alerts.py).
+    "evaluate-alerts": {"task": "escalation.tasks.evaluate_alerts", "schedule": 30.0},
     # Idempotency-Keys of /actions/execute are kept 24 hours.
     "purge-execution-requests": {
         "task": "escalation.tasks.purge_execution_requests",

@@ -1,0 +1,231 @@
+"""Alerts on the supervisor console: thresholds crossed, raised, acknowledged and cleared.
+
+`alerts_evaluate` compares what holds now with the open alerts: one open alert per key
+("queue_sla:billing"), raised when its condition starts holding, cleared when it stops. It
+runs from Celery beat and after each supervisor control, and is safe to run at any moment:
+evaluators serialise on the policy row, so two never raise the same alert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
+
+from actions.models import Actor, DraftedAction
+from conversations.events import SUPERVISORS_GROUP, AlertsChanged, send_on_commit
+from escalation.models import Alert, Case, SupervisorAudit, WorkloadPolicy
+from escalation.workload.policy import workload_policy
+
+# A queue whose oldest case is this far past its first-reply deadline is red, not amber.
+QUEUE_SLA_RED_MINUTES = 10
+# Approvals waiting this many times the policy's wait are red.
+APPROVALS_RED_FACTOR = 3
+RECENTLY_CLEARED = 10
+OPEN_ALERTS_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An alert's condition that holds now."""
+
+    key: str
+    kind: str
+    level: str
+    message: str
+    agent_id: int | None = None
+    team: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlertsEvaluated:
+    raised: tuple[int, ...]
+    updated: tuple[int, ...]
+    cleared: tuple[int, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.raised or self.updated or self.cleared)
+
+
+def approvals_waiting_for_supervisor() -> QuerySet[DraftedAction]:
+    """Actions a person approved that the policy held for a supervisor, on open cases (the
+    desk's approvals inbox lists the same)."""
+    return DraftedAction.objects.filter(
+        status=DraftedAction.Status.DRAFTED,
+        held_at__isnull=False,
+        decision__decision="needs_approval",
+        decision__approver=Actor.SUPERVISOR.value,
+        case__status__in=[Case.Status.QUEUED, Case.Status.ASSIGNED],
+    )
+
+
+def _minutes(delta: timedelta) -> int:
+    return max(0, int(delta.total_seconds() // 60))
+
+
+def _queue_conditions(*, now: datetime) -> list[Condition]:
+    """A team whose oldest queued case is past its first-reply deadline."""
+    rows = (
+        Case.objects.filter(
+            status=Case.Status.QUEUED, first_response_at__isnull=True, sla_due_at__lt=now
+        )
+        .values("team")
+        .annotate(overdue=Count("id"), oldest=Min("sla_due_at"))
+        .order_by("team")
+    )
+    conditions = []
+    for row in rows:
+        late = _minutes(now - row["oldest"])
+        cases = "1 case" if row["overdue"] == 1 else f"{row['overdue']} cases"
+        conditions.append(
+            Condition(
+                key=f"queue_sla:{row['team']}",
+                kind=Alert.Kind.QUEUE_SLA,
+                level=Alert.Level.RED if late >= QUEUE_SLA_RED_MINUTES else Alert.Level.AMBER,
+                team=row["team"],
+                message=(
+                    f"{row['team']} queue: {cases} past the first-reply deadline, "
+                    f"the oldest by {late} min."
+                ),
+                data={"overdue": row["overdue"], "late_minutes": late},
+            )
+        )
+    return conditions
+
+
+def _approval_conditions(*, now: datetime, policy: WorkloadPolicy) -> list[Condition]:
+    wait = timedelta(minutes=policy.approvals_wait_minutes)
+    row = approvals_waiting_for_supervisor().aggregate(
+        late=Count("id", filter=Q(held_at__lt=now - wait)), oldest=Min("held_at")
+    )
+    late = row["late"]
+    if not late:
+        return []
+    waited = _minutes(now - row["oldest"])
+    red = waited >= policy.approvals_wait_minutes * APPROVALS_RED_FACTOR
+    actions = "1 approval" if late == 1 else f"{late} approvals"
+    return [
+        Condition(
+            key="approvals_waiting",
+            kind=Alert.Kind.APPROVALS_WAITING,
+            level=Alert.Level.RED if red else Alert.Level.AMBER,
+            message=(
+                f"{actions} waiting more than {policy.approvals_wait_minutes} min for a "
+                f"supervisor, the oldest {waited} min."
+            ),
+            data={"late": late, "oldest_minutes": waited},
+        )
+    ]
+
+
+def alert_conditions(*, now: datetime, policy: WorkloadPolicy) -> list[Condition]:
+    """Every alert condition that holds now."""
+    return [*_queue_conditions(now=now), *_approval_conditions(now=now, policy=policy)]
+
+
+@transaction.atomic
+def alerts_evaluate(*, now: datetime | None = None) -> AlertsEvaluated:
+    """Raise an alert for each condition that newly holds, clear each open one whose
+    condition no longer holds, and update the level and message of the rest. A rise from
+    amber to red asks again for an acknowledgement (and counts as raised). Supervisors'
+    pages are told after commit if anything changed."""
+    now = now or timezone.now()
+    workload_policy()
+    # Evaluators take turns: each sees the alerts the one before it raised.
+    policy = WorkloadPolicy.objects.select_for_update().get(pk=1)
+    current = {
+        alert.key: alert for alert in Alert.objects.select_for_update().filter(cleared_at=None)
+    }
+    raised: list[int] = []
+    updated: list[int] = []
+    for condition in alert_conditions(now=now, policy=policy):
+        alert = current.pop(condition.key, None)
+        if alert is None:
+            alert = Alert.objects.create(
+                kind=condition.kind,
+                level=condition.level,
+                key=condition.key,
+                agent_id=condition.agent_id,
+                team=condition.team,
+                message=condition.message[:200],
+                data=condition.data,
+                raised_at=now,
+            )
+            raised.append(alert.pk)
+            continue
+        if (alert.level, alert.message, alert.data) == (
+            condition.level,
+            condition.message[:200],
+            condition.data,
+        ):
+            continue
+        worse = alert.level == Alert.Level.AMBER and condition.level == Alert.Level.RED
+        alert.level = condition.level
+        alert.message = condition.message[:200]
+        alert.data = condition.data
+        fields = ["level", "message", "data"]
+        if worse:
+            alert.acknowledged_at = None
+            alert.acknowledged_by = None
+            fields += ["acknowledged_at", "acknowledged_by"]
+            raised.append(alert.pk)
+        else:
+            updated.append(alert.pk)
+        alert.save(update_fields=fields)
+    cleared = [alert.pk for alert in current.values()]
+    if cleared:
+        Alert.objects.filter(pk__in=cleared).update(cleared_at=now)
+    result = AlertsEvaluated(raised=tuple(raised), updated=tuple(updated), cleared=tuple(cleared))
+    if result.changed:
+        send_on_commit(SUPERVISORS_GROUP, AlertsChanged(raised=list(result.raised)))
+    return result
+
+
+class AlertGone(ValueError):
+    """No such alert."""
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert_id: int, user: Any) -> Alert:
+    """A supervisor has seen the alert. It stays open until its condition clears; acknowledging
+    it twice, or once it has cleared, changes nothing."""
+    alert = Alert.objects.select_for_update().filter(pk=alert_id).first()
+    if alert is None:
+        raise AlertGone("No such alert.")
+    if alert.acknowledged_at is not None or alert.cleared_at is not None:
+        return alert
+    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_by = user
+    alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    SupervisorAudit.objects.create(
+        kind="alert_acknowledge",
+        by=user,
+        agent_id=alert.agent_id,
+        team=alert.team,
+        data={"alert": alert.pk, "key": alert.key},
+    )
+    send_on_commit(SUPERVISORS_GROUP, AlertsChanged())
+    return alert
+
+
+def alerts_open() -> list[Alert]:
+    """Open alerts, red first, then the newest."""
+    alerts = list(
+        Alert.objects.filter(cleared_at=None)
+        .select_related("agent", "acknowledged_by")
+        .order_by("-raised_at", "-id")[:OPEN_ALERTS_SHOWN]
+    )
+    return sorted(alerts, key=lambda a: a.level != Alert.Level.RED)
+
+
+def alerts_recently_cleared(*, limit: int = RECENTLY_CLEARED) -> list[Alert]:
+    return list(
+        Alert.objects.filter(cleared_at__isnull=False)
+        .select_related("agent", "acknowledged_by")
+        .order_by("-cleared_at", "-id")[:limit]
+    )
