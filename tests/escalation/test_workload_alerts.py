@@ -1,0 +1,187 @@
+"""Alerts (escalation/workload/alerts.py): raised when a condition starts holding, one open per
+key, acknowledged by a supervisor, cleared when the condition stops; supervisors are told."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import TestCase
+from django.utils import timezone
+
+from actions.models import DraftedAction
+from conversations.events import SUPERVISORS_GROUP, AlertsChanged
+from escalation.models import AgentProfile, Alert, Case, SupervisorAudit, WorkloadPolicy
+from escalation.workload.alerts import (
+    AlertGone,
+    alert_acknowledge,
+    alerts_evaluate,
+    alerts_open,
+    alerts_recently_cleared,
+)
+from tests.factories import AgentProfileFactory, CaseFactory, DraftedActionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def overdue(team: str, minutes: int, **fields: Any) -> Case:
+    """A queued case whose first-reply deadline passed `minutes` ago."""
+    case = CaseFactory(team=team, **fields)
+    Case.objects.filter(pk=case.pk).update(sla_due_at=timezone.now() - timedelta(minutes=minutes))
+    return case
+
+
+def alert_pushes(pushes: list[tuple[str, Any]]) -> list[AlertsChanged]:
+    return [e for g, e in pushes if g == SUPERVISORS_GROUP and e.type == "alerts.changed"]
+
+
+def test_a_queue_past_its_sla_raises_one_alert_that_clears_when_the_queue_catches_up(
+    pushes: list[tuple[str, Any]],
+) -> None:
+    case = overdue("billing", 3)
+    overdue("billing", 1)
+    CaseFactory(team="billing")  # not overdue
+    now = timezone.now()
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = alerts_evaluate(now=now)
+
+    alert = Alert.objects.get()
+    assert result.raised == (alert.pk,)
+    assert (alert.kind, alert.key, alert.team, alert.level) == (
+        "queue_sla",
+        "queue_sla:billing",
+        "billing",
+        "amber",
+    )
+    assert (
+        alert.message
+        == "billing queue: 2 cases past the first-reply deadline, the oldest by 3 min."
+    )
+    assert alert.raised_at == now
+    assert alert_pushes(pushes) == [AlertsChanged(raised=[alert.pk])]
+
+    # Evaluating again changes nothing and tells nobody.
+    pushes.clear()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert not alerts_evaluate().changed
+    assert alert_pushes(pushes) == []
+    assert Alert.objects.count() == 1
+
+    Case.objects.filter(team="billing").update(first_response_at=timezone.now())
+    later = timezone.now()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = alerts_evaluate(now=later)
+    alert.refresh_from_db()
+    assert result.cleared == (alert.pk,)
+    assert alert.cleared_at == later
+    assert alert_pushes(pushes) == [AlertsChanged(raised=[])]
+    assert case.pk  # the case itself is untouched by alerts
+    assert alerts_open() == []
+    assert alerts_recently_cleared() == [alert]
+
+
+def test_a_queue_long_past_its_sla_turns_red_and_asks_for_acknowledgement_again() -> None:
+    rita = AgentProfileFactory(role=AgentProfile.Role.SUPERVISOR).user
+    case = overdue("general", 2)
+    alerts_evaluate()
+    alert = Alert.objects.get()
+    alert_acknowledge(alert_id=alert.pk, user=rita)
+
+    Case.objects.filter(pk=case.pk).update(sla_due_at=timezone.now() - timedelta(minutes=12))
+    result = alerts_evaluate()
+    alert.refresh_from_db()
+    assert result.raised == (alert.pk,)
+    assert alert.level == "red"
+    assert (alert.acknowledged_at, alert.acknowledged_by) == (None, None)
+    # Still one alert for the key: it changed, it was not raised twice.
+    assert Alert.objects.count() == 1
+
+
+def test_a_condition_that_returns_after_clearing_raises_a_new_alert() -> None:
+    case = overdue("general", 2)
+    alerts_evaluate()
+    Case.objects.filter(pk=case.pk).update(first_response_at=timezone.now())
+    alerts_evaluate()
+    overdue("general", 1)
+    alerts_evaluate()
+    first, second = Alert.objects.order_by("id")
+    assert first.cleared_at is not None
+    assert second.cleared_at is None
+
+
+def test_assigned_or_answered_cases_are_not_a_queue_past_its_sla() -> None:
+    maya = AgentProfileFactory().user
+    overdue("general", 5, status=Case.Status.ASSIGNED, assignee=maya)
+    answered = overdue("general", 5)
+    Case.objects.filter(pk=answered.pk).update(first_response_at=timezone.now())
+    assert alerts_evaluate().raised == ()
+
+
+def held(minutes: int) -> DraftedAction:
+    """An action approved by an agent and held for a supervisor `minutes` ago."""
+    case = CaseFactory(status=Case.Status.ASSIGNED, assignee=AgentProfileFactory().user)
+    drafted = DraftedActionFactory(case=case, conversation=case.conversation)
+    DraftedAction.objects.filter(pk=drafted.pk).update(
+        held_at=timezone.now() - timedelta(minutes=minutes),
+        decision={"decision": "needs_approval", "approver": "supervisor", "reasons": []},
+    )
+    return drafted
+
+
+def test_approvals_waiting_longer_than_the_policy_allows_raise_an_alert() -> None:
+    WorkloadPolicy.objects.update_or_create(pk=1, defaults={"approvals_wait_minutes": 10})
+    held(4)
+    assert alerts_evaluate().raised == ()
+
+    held(12)
+    alerts_evaluate()
+    alert = Alert.objects.get()
+    assert (alert.key, alert.level) == ("approvals_waiting", "amber")
+    assert alert.message == (
+        "1 approval waiting more than 10 min for a supervisor, the oldest 12 min."
+    )
+
+    held(31)
+    alerts_evaluate()
+    alert.refresh_from_db()
+    assert alert.level == "red"
+    assert alert.data == {"late": 2, "oldest_minutes": 31}
+
+
+def test_approvals_on_resolved_cases_do_not_count() -> None:
+    drafted = held(30)
+    Case.objects.filter(pk=drafted.case_id).update(status=Case.Status.RESOLVED)
+    assert alerts_evaluate().raised == ()
+
+
+def test_acknowledging_records_who_and_when_once_and_is_audited(
+    pushes: list[tuple[str, Any]],
+) -> None:
+    rita = AgentProfileFactory(role=AgentProfile.Role.SUPERVISOR).user
+    sam = AgentProfileFactory(role=AgentProfile.Role.SUPERVISOR).user
+    overdue("general", 2)
+    alerts_evaluate()
+    alert = Alert.objects.get()
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        alert_acknowledge(alert_id=alert.pk, user=rita)
+    alert_acknowledge(alert_id=alert.pk, user=sam)  # already acknowledged: unchanged
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == rita
+    assert alert.acknowledged_at is not None
+    assert alert.cleared_at is None
+    assert list(SupervisorAudit.objects.values_list("kind", "by")) == [
+        ("alert_acknowledge", rita.pk)
+    ]
+    assert alert_pushes(pushes) == [AlertsChanged(raised=[])]
+    with pytest.raises(AlertGone):
+        alert_acknowledge(alert_id=999_999, user=rita)
+
+
+def test_open_alerts_list_red_first() -> None:
+    overdue("general", 2)
+    overdue("billing", 20)
+    alerts_evaluate()
+    assert [a.key for a in alerts_open()] == ["queue_sla:billing", "queue_sla:general"]
