@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from actions.models import Actor, DraftedAction
 from conversations.events import SUPERVISORS_GROUP, AlertsChanged, send_on_commit
-from escalation.models import Alert, Case, SupervisorAudit, WorkloadPolicy
+from escalation.models import AgentProfile, Alert, Case, SupervisorAudit, WorkloadPolicy
+from escalation.workload.board import AgentWorkload, agents_workload
 from escalation.workload.policy import workload_policy
 
 # A queue whose oldest case is this far past its first-reply deadline is red, not amber.
@@ -123,9 +124,53 @@ def _approval_conditions(*, now: datetime, policy: WorkloadPolicy) -> list[Condi
     ]
 
 
+def _agent_conditions(*, rows: list[AgentWorkload], policy: WorkloadPolicy) -> list[Condition]:
+    """An agent at the desk whose index is amber or red, or whose occupancy is red. Someone
+    who has left the desk is no longer at risk of more work: their alerts clear."""
+    conditions = []
+    for row in rows:
+        if row.presence == AgentProfile.Presence.OFFLINE:
+            continue
+        if row.index_level:
+            threshold = policy.index_red if row.index_level == "red" else policy.index_amber
+            run = f", {row.hard_run} hard cases in a row" if row.hard_run >= 2 else ""
+            conditions.append(
+                Condition(
+                    key=f"agent_index:{row.user_id}",
+                    kind=Alert.Kind.AGENT_INDEX,
+                    level=row.index_level,
+                    agent_id=row.user_id,
+                    message=(
+                        f"{row.name}: intensification index {row.index} "
+                        f"(at or over {threshold}){run}."
+                    ),
+                    data={"index": row.index, "hard_run": row.hard_run},
+                )
+            )
+        if row.occupancy_level == "red" and row.occupancy is not None:
+            conditions.append(
+                Condition(
+                    key=f"occupancy:{row.user_id}",
+                    kind=Alert.Kind.OCCUPANCY,
+                    level=Alert.Level.RED,
+                    agent_id=row.user_id,
+                    message=(
+                        f"{row.name}: occupancy {row.occupancy:.0%} this shift "
+                        f"(red at {policy.occupancy_red:.0%})."
+                    ),
+                    data={"occupancy": round(row.occupancy, 3)},
+                )
+            )
+    return conditions
+
+
 def alert_conditions(*, now: datetime, policy: WorkloadPolicy) -> list[Condition]:
     """Every alert condition that holds now."""
-    return [*_queue_conditions(now=now), *_approval_conditions(now=now, policy=policy)]
+    return [
+        *_agent_conditions(rows=agents_workload(now=now), policy=policy),
+        *_queue_conditions(now=now),
+        *_approval_conditions(now=now, policy=policy),
+    ]
 
 
 @transaction.atomic

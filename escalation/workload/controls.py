@@ -26,10 +26,10 @@ from conversations.events import (
 from escalation import tasks
 from escalation.cases.access import CaseAccessError, user_is_supervisor, user_name
 from escalation.cases.lifecycle import case_transfer
+from escalation.cases.routing import presence_changes_record
 from escalation.models import (
     AgentProfile,
     Case,
-    PresenceChange,
     SupervisorAudit,
     Team,
     WorkloadPolicy,
@@ -260,8 +260,8 @@ def agent_break_start(
     profile.away_reason = reason
     profile.presence_since = now
     profile.save(update_fields=["presence", "chosen_presence", "away_reason", "presence_since"])
-    PresenceChange.objects.create(
-        user_id=agent_id, presence=AgentProfile.Presence.AWAY, reason=reason, by=by, at=now
+    presence_changes_record(
+        user_ids=[agent_id], presence=AgentProfile.Presence.AWAY, reason=reason, by=by, at=now
     )
     _audit(kind="break", by=by, agent_id=agent_id, data={"reason": reason})
     _changed_on_commit(agent_id=agent_id)
@@ -283,8 +283,8 @@ def agent_break_end(*, agent_id: int, by: Any, now: datetime | None = None) -> A
         profile.presence = AgentProfile.Presence.ONLINE
         profile.presence_since = now
         fields += ["presence", "presence_since"]
-        PresenceChange.objects.create(
-            user_id=agent_id, presence=AgentProfile.Presence.ONLINE, by=by, at=now
+        presence_changes_record(
+            user_ids=[agent_id], presence=AgentProfile.Presence.ONLINE, by=by, at=now
         )
     profile.save(update_fields=fields)
     _audit(kind="break_end", by=by, agent_id=agent_id)

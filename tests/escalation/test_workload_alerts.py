@@ -185,3 +185,68 @@ def test_open_alerts_list_red_first() -> None:
     overdue("billing", 20)
     alerts_evaluate()
     assert [a.key for a in alerts_open()] == ["queue_sla:billing", "queue_sla:general"]
+
+
+# --- agents (the board's index and occupancy) -----------------------------------------------
+
+
+def busy_agent(username: str, **fields: Any) -> Any:
+    """An agent at the desk all shift, who has had a run of hard cases and holds one."""
+    start = timezone.now() - timedelta(hours=2)
+    profile = AgentProfileFactory(
+        user__username=username,
+        user__first_name=username.title(),
+        online=True,
+        presence_since=start,
+        **fields,
+    )
+    for n in range(4):
+        CaseFactory(
+            status=Case.Status.RESOLVED,
+            assignee=profile.user,
+            assigned_at=start + timedelta(minutes=25 * n),
+            resolved_at=start + timedelta(minutes=25 * n + 24),
+            first_response_at=start + timedelta(minutes=25 * n + 1),
+            difficulty=0.9,
+        )
+    CaseFactory(
+        status=Case.Status.ASSIGNED,
+        assignee=profile.user,
+        assigned_at=timezone.now() - timedelta(minutes=10),
+        difficulty=0.9,
+    )
+    return profile.user
+
+
+def test_an_agent_over_the_index_thresholds_raises_an_alert_that_clears_when_they_leave() -> None:
+    maya = busy_agent("maya")
+    AgentProfileFactory(user__username="idle", online=True)
+    # Thresholds are data: low ones make any working agent amber.
+    WorkloadPolicy.objects.update_or_create(pk=1, defaults={"index_amber": 1, "index_red": 100})
+    alerts_evaluate()
+    alert = Alert.objects.get(kind="agent_index")
+    assert (alert.key, alert.agent, alert.level) == (f"agent_index:{maya.pk}", maya, "amber")
+    assert alert.message.startswith("Maya: intensification index ")
+    assert "(at or over 1)" in alert.message
+
+    WorkloadPolicy.objects.filter(pk=1).update(index_red=2)
+    alerts_evaluate()
+    alert.refresh_from_db()
+    assert alert.level == "red"
+    assert "(at or over 2)" in alert.message
+
+    AgentProfile.objects.filter(user=maya).update(presence=AgentProfile.Presence.OFFLINE)
+    alerts_evaluate()
+    alert.refresh_from_db()
+    assert alert.cleared_at is not None
+
+
+def test_an_agent_at_red_occupancy_raises_an_occupancy_alert() -> None:
+    maya = busy_agent("maya")
+    WorkloadPolicy.objects.update_or_create(
+        pk=1, defaults={"occupancy_amber": 0.1, "occupancy_red": 0.2}
+    )
+    alerts_evaluate()
+    alert = Alert.objects.get(kind="occupancy")
+    assert (alert.key, alert.level, alert.agent) == (f"occupancy:{maya.pk}", "red", maya)
+    assert "red at 20%" in alert.message
