@@ -316,6 +316,13 @@ _INTEGER_FIELDS = {
     "cooldown_minutes",
     "recovery_after_hard",
 }
+
+
+def policy_integer_fields() -> frozenset[str]:
+    """The policy fields that take whole numbers (the rest take decimals)."""
+    return frozenset(_INTEGER_FIELDS)
+
+
 # (lower, higher): the first must stay below the second.
 _ORDERED = (
     ("easy_difficulty", "hard_difficulty", "The easy threshold must be below the hard one."),
