@@ -19,6 +19,8 @@ from actions.models import Actor, DraftedAction
 from conversations.events import SUPERVISORS_GROUP, AlertsChanged, send_on_commit
 from escalation.models import AgentProfile, Alert, Case, SupervisorAudit, WorkloadPolicy
 from escalation.workload.board import AgentWorkload, agents_workload
+from escalation.workload.index import level
+from escalation.workload.intensity import team_intensification
 from escalation.workload.policy import workload_policy
 
 # A queue whose oldest case is this far past its first-reply deadline is red, not amber.
@@ -164,10 +166,40 @@ def _agent_conditions(*, rows: list[AgentWorkload], policy: WorkloadPolicy) -> l
     return conditions
 
 
+def _intensification_conditions(*, now: datetime, policy: WorkloadPolicy) -> list[Condition]:
+    """The desk's intensification over the last 24 hours, and each team's, at or over the
+    policy's amber or red: the AI is concentrating the hard contacts on people."""
+    seen = team_intensification(now=now, days=1)
+    amber, red = policy.intensification_amber, policy.intensification_red
+    ratios = [("", seen.ratio), *seen.by_team.items()]
+    conditions = []
+    for team, ratio in ratios:
+        grade = level(ratio, amber, red)
+        if not grade or ratio is None:
+            continue
+        who = f"{team} team" if team else "The desk"
+        threshold = red if grade == "red" else amber
+        conditions.append(
+            Condition(
+                key=f"team_intensification:{team or '*'}",
+                kind=Alert.Kind.TEAM_INTENSIFICATION,
+                level=grade,
+                team=team,
+                message=(
+                    f"{who}: intensification {ratio:.2f} over 24 h (at or over {threshold:g}): "
+                    "people get the hard contacts."
+                ),
+                data={"ratio": ratio},
+            )
+        )
+    return conditions
+
+
 def alert_conditions(*, now: datetime, policy: WorkloadPolicy) -> list[Condition]:
     """Every alert condition that holds now."""
     return [
         *_agent_conditions(rows=agents_workload(now=now), policy=policy),
+        *_intensification_conditions(now=now, policy=policy),
         *_queue_conditions(now=now),
         *_approval_conditions(now=now, policy=policy),
     ]

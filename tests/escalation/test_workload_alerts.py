@@ -12,7 +12,14 @@ from django.utils import timezone
 
 from actions.models import DraftedAction
 from conversations.events import SUPERVISORS_GROUP, AlertsChanged
-from escalation.models import AgentProfile, Alert, Case, SupervisorAudit, WorkloadPolicy
+from escalation.models import (
+    AgentProfile,
+    Alert,
+    Case,
+    ConversationState,
+    SupervisorAudit,
+    WorkloadPolicy,
+)
 from escalation.workload.alerts import (
     AlertGone,
     alert_acknowledge,
@@ -20,7 +27,12 @@ from escalation.workload.alerts import (
     alerts_open,
     alerts_recently_cleared,
 )
-from tests.factories import AgentProfileFactory, CaseFactory, DraftedActionFactory
+from tests.factories import (
+    AgentProfileFactory,
+    CaseFactory,
+    ConversationFactory,
+    DraftedActionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -250,3 +262,28 @@ def test_an_agent_at_red_occupancy_raises_an_occupancy_alert() -> None:
     alert = Alert.objects.get(kind="occupancy")
     assert (alert.key, alert.level, alert.agent) == (f"occupancy:{maya.pk}", "red", maya)
     assert "red at 20%" in alert.message
+
+
+# --- team intensification ---------------------------------------------------------------------
+
+
+def test_hard_contacts_concentrated_on_people_raise_the_desk_and_team_alerts() -> None:
+    for _ in range(2):
+        CaseFactory(team="billing", difficulty=0.8)
+    for _ in range(2):
+        # Conversations the AI kept, calm and short: easy.
+        ConversationState.objects.create(conversation=ConversationFactory(), risk=0.0)
+    alerts_evaluate()
+    alerts = {a.key: a for a in Alert.objects.filter(kind="team_intensification")}
+    assert set(alerts) == {"team_intensification:*", "team_intensification:billing"}
+    desk = alerts["team_intensification:*"]
+    assert desk.level == "red"
+    assert desk.data["ratio"] >= 1.6
+    assert desk.message.startswith("The desk: intensification ")
+    assert alerts["team_intensification:billing"].team == "billing"
+
+    # Enough easy contacts reach people too: the ratio falls under amber, the alerts clear.
+    for _ in range(6):
+        CaseFactory(team="billing", difficulty=0.05)
+    alerts_evaluate()
+    assert not Alert.objects.filter(kind="team_intensification", cleared_at=None).exists()
