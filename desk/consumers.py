@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.template.loader import render_to_string
 
 from conversations.events import (
@@ -50,6 +51,7 @@ from escalation.cases.access import (
 )
 from escalation.cases.routing import presence_heartbeat
 from escalation.models import Case
+from escalation.workload.alerts import alerts_evaluate_due
 
 _BETWEEN_TAGS = re.compile(r">\s+<")
 
@@ -174,6 +176,8 @@ class DeskConsumer(AsyncWebsocketConsumer):
         if not user_is_agent(user_fresh(user_id=self.user.pk)):
             return False
         presence_heartbeat(user=self.user, presence=presence)
+        if self.controls_panels and not settings.BATON_ALERTS_FROM_BEAT:
+            alerts_evaluate_due()
         return True
 
     async def agent_access(self, event: dict[str, Any]) -> None:

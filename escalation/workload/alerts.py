@@ -7,6 +7,8 @@ evaluators serialise on the policy row, so two never raise the same alert."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +31,9 @@ QUEUE_SLA_RED_MINUTES = 10
 APPROVALS_RED_FACTOR = 3
 RECENTLY_CLEARED = 10
 OPEN_ALERTS_SHOWN = 100
+# Without Celery beat (the embedded default), supervisors' open consoles drive the evaluation,
+# at most this often per process.
+EVALUATE_EVERY_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -261,6 +266,22 @@ def alerts_evaluate(*, now: datetime | None = None) -> AlertsEvaluated:
     if result.changed:
         send_on_commit(SUPERVISORS_GROUP, AlertsChanged(raised=list(result.raised)))
     return result
+
+
+_due_lock = threading.Lock()
+_last_evaluated = [0.0]
+
+
+def alerts_evaluate_due(*, every: float = EVALUATE_EVERY_SECONDS) -> AlertsEvaluated | None:
+    """alerts_evaluate, unless this process ran it less than `every` seconds ago. For desks
+    without Celery beat: the embedded default's sweeper runs in a process of its own, whose
+    pushes never reach the browsers, so the supervisors' sockets run this on their heartbeat."""
+    with _due_lock:
+        now = time.monotonic()
+        if now - _last_evaluated[0] < every:
+            return None
+        _last_evaluated[0] = now
+    return alerts_evaluate()
 
 
 class AlertGone(ValueError):

@@ -430,3 +430,31 @@ async def test_a_new_alert_reaches_the_console_carrying_it_for_a_notification() 
         assert "general queue: 1 case past the first-reply deadline" in pushed
     finally:
         await console.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_without_beat_a_consoles_heartbeat_evaluates_the_alerts(settings: Any) -> None:
+    from escalation.workload import alerts
+
+    settings.BATON_ALERTS_FROM_BEAT = False
+    alerts._last_evaluated[0] = 0.0
+    rita = await _agent("rita", teams=[], role=AgentProfile.Role.SUPERVISOR)
+
+    @database_sync_to_async
+    def overdue_queue() -> None:
+        # A team Rita does not work: her coming online assigns it to nobody.
+        case = CaseFactory(team="billing")
+        Case.objects.filter(pk=case.pk).update(sla_due_at=timezone.now() - timedelta(minutes=2))
+
+    await overdue_queue()
+    console = await _socket("/ws/desk/supervisor/controls/", rita)
+    try:
+        while not await console.receive_nothing(timeout=0.3):
+            await console.receive_from()
+        await console.send_to(text_data='{"type": "heartbeat", "presence": "online"}')
+        pushed = ""
+        while 'id="alert-notify"' not in pushed:
+            pushed += await console.receive_from(timeout=5)
+        assert await database_sync_to_async(Alert.objects.filter(key="queue_sla:billing").exists)()
+    finally:
+        await console.disconnect()
