@@ -31,6 +31,11 @@ QUEUE_SLA_RED_MINUTES = 10
 APPROVALS_RED_FACTOR = 3
 RECENTLY_CLEARED = 10
 OPEN_ALERTS_SHOWN = 100
+# An open alert on a measure clears only once the measure falls this far under its threshold,
+# so a value hovering at the line does not raise and clear it every evaluation.
+INDEX_HYSTERESIS = 5
+RATIO_HYSTERESIS = 0.05  # of the threshold
+OCCUPANCY_HYSTERESIS = 0.02
 # Without Celery beat (the embedded default), supervisors' open consoles drive the evaluation,
 # at most this often per process.
 EVALUATE_EVERY_SECONDS = 15.0
@@ -131,30 +136,44 @@ def _approval_conditions(*, now: datetime, policy: WorkloadPolicy) -> list[Condi
     ]
 
 
-def _agent_conditions(*, rows: list[AgentWorkload], policy: WorkloadPolicy) -> list[Condition]:
+def _agent_conditions(
+    *, rows: list[AgentWorkload], policy: WorkloadPolicy, open_keys: set[str]
+) -> list[Condition]:
     """An agent at the desk whose index is amber or red, or whose occupancy is red. Someone
     who has left the desk is no longer at risk of more work: their alerts clear."""
     conditions = []
     for row in rows:
         if row.presence == AgentProfile.Presence.OFFLINE:
             continue
-        if row.index_level:
-            threshold = policy.index_red if row.index_level == "red" else policy.index_amber
+        grade = row.index_level
+        if (
+            not grade
+            and f"agent_index:{row.user_id}" in open_keys
+            and row.index >= policy.index_amber - INDEX_HYSTERESIS
+        ):
+            grade = Alert.Level.AMBER
+        if grade:
+            threshold = policy.index_red if grade == "red" else policy.index_amber
             run = f", {row.hard_run} hard cases in a row" if row.hard_run >= 2 else ""
             conditions.append(
                 Condition(
                     key=f"agent_index:{row.user_id}",
                     kind=Alert.Kind.AGENT_INDEX,
-                    level=row.index_level,
+                    level=grade,
                     agent_id=row.user_id,
                     message=(
                         f"{row.name}: intensification index {row.index} "
-                        f"(at or over {threshold}){run}."
+                        f"({grade} at {threshold}){run}."
                     ),
                     data={"index": row.index, "hard_run": row.hard_run},
                 )
             )
-        if row.occupancy_level == "red" and row.occupancy is not None:
+        occupied = row.occupancy_level == "red" or (
+            f"occupancy:{row.user_id}" in open_keys
+            and row.occupancy is not None
+            and row.occupancy >= policy.occupancy_red - OCCUPANCY_HYSTERESIS
+        )
+        if occupied and row.occupancy is not None:
             conditions.append(
                 Condition(
                     key=f"occupancy:{row.user_id}",
@@ -171,7 +190,9 @@ def _agent_conditions(*, rows: list[AgentWorkload], policy: WorkloadPolicy) -> l
     return conditions
 
 
-def _intensification_conditions(*, now: datetime, policy: WorkloadPolicy) -> list[Condition]:
+def _intensification_conditions(
+    *, now: datetime, policy: WorkloadPolicy, open_keys: set[str]
+) -> list[Condition]:
     """The desk's intensification over the last 24 hours, and each team's, at or over the
     policy's amber or red: the AI is concentrating the hard contacts on people."""
     seen = team_intensification(now=now, days=1)
@@ -179,19 +200,22 @@ def _intensification_conditions(*, now: datetime, policy: WorkloadPolicy) -> lis
     ratios = [("", seen.ratio), *seen.by_team.items()]
     conditions = []
     for team, ratio in ratios:
+        key = f"team_intensification:{team or '*'}"
         grade = level(ratio, amber, red)
+        if not grade and key in open_keys and ratio is not None:
+            grade = level(ratio, amber * (1 - RATIO_HYSTERESIS), red) and Alert.Level.AMBER
         if not grade or ratio is None:
             continue
         who = f"{team} team" if team else "The desk"
         threshold = red if grade == "red" else amber
         conditions.append(
             Condition(
-                key=f"team_intensification:{team or '*'}",
+                key=key,
                 kind=Alert.Kind.TEAM_INTENSIFICATION,
                 level=grade,
                 team=team,
                 message=(
-                    f"{who}: intensification {ratio:.2f} over 24 h (at or over {threshold:g}): "
+                    f"{who}: intensification {ratio:.2f} over 24 h ({grade} at {threshold:g}): "
                     "people get the hard contacts."
                 ),
                 data={"ratio": ratio},
@@ -200,11 +224,15 @@ def _intensification_conditions(*, now: datetime, policy: WorkloadPolicy) -> lis
     return conditions
 
 
-def alert_conditions(*, now: datetime, policy: WorkloadPolicy) -> list[Condition]:
-    """Every alert condition that holds now."""
+def alert_conditions(
+    *, now: datetime, policy: WorkloadPolicy, open_keys: set[str] | None = None
+) -> list[Condition]:
+    """Every alert condition that holds now (`open_keys`: the alerts open now, which a
+    measure keeps until it is clearly under its threshold)."""
+    open_keys = open_keys or set()
     return [
-        *_agent_conditions(rows=agents_workload(now=now), policy=policy),
-        *_intensification_conditions(now=now, policy=policy),
+        *_agent_conditions(rows=agents_workload(now=now), policy=policy, open_keys=open_keys),
+        *_intensification_conditions(now=now, policy=policy, open_keys=open_keys),
         *_queue_conditions(now=now),
         *_approval_conditions(now=now, policy=policy),
     ]
@@ -225,7 +253,7 @@ def alerts_evaluate(*, now: datetime | None = None) -> AlertsEvaluated:
     }
     raised: list[int] = []
     updated: list[int] = []
-    for condition in alert_conditions(now=now, policy=policy):
+    for condition in alert_conditions(now=now, policy=policy, open_keys=set(current)):
         alert = current.pop(condition.key, None)
         if alert is None:
             alert = Alert.objects.create(

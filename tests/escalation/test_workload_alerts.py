@@ -239,13 +239,13 @@ def test_an_agent_over_the_index_thresholds_raises_an_alert_that_clears_when_the
     alert = Alert.objects.get(kind="agent_index")
     assert (alert.key, alert.agent, alert.level) == (f"agent_index:{maya.pk}", maya, "amber")
     assert alert.message.startswith("Maya: intensification index ")
-    assert "(at or over 1)" in alert.message
+    assert "(amber at 1)" in alert.message
 
     WorkloadPolicy.objects.filter(pk=1).update(index_red=2)
     alerts_evaluate()
     alert.refresh_from_db()
     assert alert.level == "red"
-    assert "(at or over 2)" in alert.message
+    assert "(red at 2)" in alert.message
 
     AgentProfile.objects.filter(user=maya).update(presence=AgentProfile.Presence.OFFLINE)
     alerts_evaluate()
@@ -283,7 +283,26 @@ def test_hard_contacts_concentrated_on_people_raise_the_desk_and_team_alerts() -
     assert alerts["team_intensification:billing"].team == "billing"
 
     # Enough easy contacts reach people too: the ratio falls under amber, the alerts clear.
-    for _ in range(6):
+    for _ in range(12):
         CaseFactory(team="billing", difficulty=0.05)
     alerts_evaluate()
     assert not Alert.objects.filter(kind="team_intensification", cleared_at=None).exists()
+
+
+def test_an_index_hovering_just_under_the_line_keeps_its_alert_until_clearly_under() -> None:
+    maya = busy_agent("maya")
+    WorkloadPolicy.objects.update_or_create(pk=1, defaults={"index_amber": 1, "index_red": 100})
+    alerts_evaluate()
+    alert = Alert.objects.get(kind="agent_index")
+    index = alert.data["index"]
+    assert index >= 3
+
+    # The line moves just above her index: within the margin, the alert stays open.
+    WorkloadPolicy.objects.filter(pk=1).update(index_amber=index + 2)
+    assert alerts_evaluate().cleared == ()
+    alert.refresh_from_db()
+    assert (alert.cleared_at, alert.level) == (None, "amber")
+    # Clearly under it: cleared.
+    WorkloadPolicy.objects.filter(pk=1).update(index_amber=index + 6)
+    assert alerts_evaluate().cleared == (alert.pk,)
+    assert maya.pk == alert.agent_id
