@@ -14,9 +14,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_htmx.http import reswap
 
 from desk.access import agent_required
 from desk.control_fragments import (
@@ -83,10 +85,16 @@ def _controls_answer(
 ) -> HttpResponse:
     """The controls panel after a control: its fragment for htmx, else back to the page."""
     if request.htmx:
-        context = controls_context(control_notice=notice, control_error=error, **extra)
-        return TemplateResponse(
-            request, f"{CONTROLS_TEMPLATE}#supervisor-controls", context, status=status
+        context = controls_context(
+            control_notice=notice, control_error=error, oob=True, flash_oob=True, **extra
         )
+        html = render_to_string(
+            f"{CONTROLS_TEMPLATE}#supervisor-controls", context, request=request
+        ) + render_to_string(f"{CONTROLS_TEMPLATE}#control-flash", context, request=request)
+        # All out of band: the panel the form was in may already have been redrawn by this
+        # very control's push (sent on commit, before this answer), leaving the form's own
+        # target detached.
+        return reswap(HttpResponse(html, status=status), "none")
     if status >= 400:
         context = _page_context(control_error=error, **extra)
         return TemplateResponse(request, PAGE, context, status=status)
@@ -272,12 +280,13 @@ def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
         error = str(exc)
     status = 400 if error else 200
     if request.htmx:
-        return TemplateResponse(
+        response = TemplateResponse(
             request,
             f"{ALERTS_TEMPLATE}#supervisor-alerts",
-            alerts_context(control_error=error),
+            alerts_context(control_error=error, oob=True),
             status=status,
         )
+        return reswap(response, "none")
     if error:
         return TemplateResponse(request, PAGE, _page_context(control_error=error), status=status)
     return _back(request)

@@ -331,14 +331,27 @@
     }
   });
 
-  // Supervisor controls answer a refused input with 400 and the panel saying why: show it.
+  // Supervisor controls answer with their panels out of band, a refused input with 400 and
+  // the panel saying why: show it.
+  var fromControls = function (elt) { return elt && elt.closest && elt.closest("[data-controls]"); };
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     var xhr = event.detail.xhr;
-    var elt = event.detail.elt;
-    if (xhr && xhr.status === 400 && elt && elt.closest && elt.closest("[data-controls]")) {
+    if (xhr && xhr.status === 400 && fromControls(event.detail.elt)) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
+  });
+  // The control's own push may redraw its panel before the answer arrives: the form that
+  // asked is then detached, and htmx looks for the answer's out-of-band targets in the
+  // detached panel. Swap them into the page as it is now.
+  var controlPanels = ["supervisor-controls", "control-flash", "supervisor-alerts"];
+  document.body.addEventListener("htmx:oobErrorNoTarget", function (event) {
+    var content = event.detail.content;
+    if (!content || controlPanels.indexOf(content.id) < 0) return;
+    var target = document.getElementById(content.id);
+    if (!target) return;
+    content.removeAttribute("hx-swap-oob");
+    htmx.swap(target, content.outerHTML, { swapStyle: "outerHTML" });
   });
 
   // Supervisors who opt in get a browser notification when a pushed alerts panel carries a
