@@ -84,8 +84,34 @@ class AgentAccessChanged(_Push):
     type: Literal["agent.access"] = "agent.access"
 
 
+class WorkloadChanged(_Push):
+    """To the supervisors' sockets: a supervisor control changed an agent's or a team's
+    standing (capacity, cool-down, break, auto-assignment, the policy); the board and the
+    controls redraw."""
+
+    type: Literal["workload.changed"] = "workload.changed"
+
+
+class AlertsChanged(_Push):
+    """To the supervisors' sockets: alerts were raised, acknowledged or cleared; `raised`
+    names the new ones (a browser notification for those who opted in)."""
+
+    type: Literal["alerts.changed"] = "alerts.changed"
+    raised: list[int] = []
+
+
+class AgentStatusChanged(_Push):
+    """To the agent's own sockets: a supervisor set or cleared their cool-down or break;
+    their status area redraws."""
+
+    type: Literal["agent.status"] = "agent.status"
+
+
 Push = (
     AgentAccessChanged
+    | AgentStatusChanged
+    | AlertsChanged
+    | WorkloadChanged
     | ApprovalsChanged
     | IntegrationRevoked
     | ConversationControl

@@ -8,20 +8,14 @@ from typing import Any
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 
-from actions.models import Actor, DraftedAction
-from escalation.models import Case
+from actions.models import DraftedAction
+from escalation.workload.alerts import approvals_waiting_for_supervisor
 
 APPROVALS_PAGE_SIZE = 100
 
 
 def _waiting() -> QuerySet[DraftedAction]:
-    return DraftedAction.objects.filter(
-        status=DraftedAction.Status.DRAFTED,
-        held_at__isnull=False,
-        decision__decision="needs_approval",
-        decision__approver=Actor.SUPERVISOR.value,
-        case__status__in=[Case.Status.QUEUED, Case.Status.ASSIGNED],
-    )
+    return approvals_waiting_for_supervisor()
 
 
 def approvals_waiting() -> list[DraftedAction]:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.template.loader import render_to_string
 
 from conversations.events import (
@@ -27,6 +28,7 @@ from conversations.events import (
 )
 from desk.approvals import approvals_fragments
 from desk.cards import MINE_COUNT_MARK, queue_context
+from desk.control_fragments import agent_status_fragment, alerts_fragment, controls_fragment
 from desk.fanout import render_once
 from desk.forms import queue_query_parse
 from desk.selectors import (
@@ -49,6 +51,7 @@ from escalation.cases.access import (
 )
 from escalation.cases.routing import presence_heartbeat
 from escalation.models import Case
+from escalation.workload.alerts import alerts_evaluate_due
 
 _BETWEEN_TAGS = re.compile(r">\s+<")
 
@@ -84,6 +87,12 @@ class DeskConsumer(AsyncWebsocketConsumer):
         await database_sync_to_async(presence_heartbeat)(user=user)
         await self.resync()
         await self.approvals_changed({})
+        # Pushes are lossy: a break or cool-down set while the page was away shows now.
+        html = await database_sync_to_async(agent_status_fragment)(
+            user_id=user.pk, only_if_set=True
+        )
+        if html:
+            await self.send(text_data=html)
 
     async def _extra_groups(self) -> list[str]:
         groups = await database_sync_to_async(self.extra_groups)()
@@ -108,6 +117,38 @@ class DeskConsumer(AsyncWebsocketConsumer):
                 lambda: approvals_fragments(with_list=with_list),
             )
         await self.send(text_data=html)
+
+    # Pages that show the supervisor's controls and alerts panels (the console) set this.
+    controls_panels = False
+
+    async def workload_changed(self, event: dict[str, Any]) -> None:
+        """A supervisor control changed someone's standing: the controls panel redraws."""
+        if not self.controls_panels or SUPERVISORS_GROUP not in self.groups_joined:
+            return
+        html = await self._shared(event, "controls", lambda: controls_fragment(oob=True))
+        await self.send(text_data=html)
+
+    async def alerts_changed(self, event: dict[str, Any]) -> None:
+        """Alerts were raised, acknowledged or cleared: the alerts panel redraws, carrying the
+        new ones for a browser notification."""
+        if not self.controls_panels or SUPERVISORS_GROUP not in self.groups_joined:
+            return
+        raised = tuple(event.get("raised") or ())
+        html = await self._shared(event, "alerts", lambda: alerts_fragment(raised=raised, oob=True))
+        await self.send(text_data=html)
+
+    async def agent_status(self, event: dict[str, Any]) -> None:
+        """A supervisor set or ended this person's break or cool-down: their status switch
+        and status line redraw (the switch must say Away, or its heartbeat would undo it)."""
+        html = await database_sync_to_async(agent_status_fragment)(user_id=self.user.pk)
+        if html:
+            await self.send(text_data=html)
+
+    async def _shared(self, event: dict[str, Any], name: str, work: Any) -> str:
+        stamp = event.get("stamp")
+        if stamp is None:
+            return await database_sync_to_async(work)()
+        return await render_once((stamp, name), work)
 
     def extra_groups(self) -> list[str]:
         """Runs on the database thread."""
@@ -135,6 +176,8 @@ class DeskConsumer(AsyncWebsocketConsumer):
         if not user_is_agent(user_fresh(user_id=self.user.pk)):
             return False
         presence_heartbeat(user=self.user, presence=presence)
+        if self.controls_panels and not settings.BATON_ALERTS_FROM_BEAT:
+            alerts_evaluate_due()
         return True
 
     async def agent_access(self, event: dict[str, Any]) -> None:
@@ -173,6 +216,23 @@ class DeskConsumer(AsyncWebsocketConsumer):
 
     async def case_updated(self, event: dict[str, Any]) -> None:
         pass
+
+
+class ControlsConsumer(DeskConsumer):
+    """The supervisor's controls page: the controls and alerts panels follow every change."""
+
+    controls_panels = True
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if not await database_sync_to_async(user_is_supervisor)(user):
+            await self.close(code=4403)
+            return
+        await super().connect()
+
+    async def resync(self) -> None:
+        await self.workload_changed({})
+        await self.alerts_changed({})
 
 
 class ApprovalsConsumer(DeskConsumer):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from desk import action_views, guardrails, views
+from desk import action_views, control_views, guardrails, views
 
 app_name = "desk"
 
@@ -31,6 +31,44 @@ urlpatterns = [
         "supervisor/limits/<str:actor>/rollback/",
         guardrails.limit_rollback_view,
         name="limit_rollback",
+    ),
+    path("supervisor/controls/", control_views.controls_page, name="controls"),
+    path(
+        "supervisor/controls/agents/<int:agent_id>/capacity/",
+        control_views.capacity,
+        name="control_capacity",
+    ),
+    path(
+        "supervisor/controls/agents/<int:agent_id>/cooldown/",
+        control_views.cooldown,
+        name="control_cooldown",
+    ),
+    path(
+        "supervisor/controls/agents/<int:agent_id>/cooldown/clear/",
+        control_views.cooldown_clear,
+        name="control_cooldown_clear",
+    ),
+    path(
+        "supervisor/controls/agents/<int:agent_id>/break/",
+        control_views.break_start,
+        name="control_break",
+    ),
+    path(
+        "supervisor/controls/agents/<int:agent_id>/break/end/",
+        control_views.break_end,
+        name="control_break_end",
+    ),
+    path(
+        "supervisor/controls/teams/<slug:team>/auto-assign/",
+        control_views.team_auto_assign,
+        name="control_team",
+    ),
+    path("supervisor/controls/reassign/", control_views.reassign, name="control_reassign"),
+    path("supervisor/controls/policy/", control_views.policy, name="control_policy"),
+    path(
+        "supervisor/alerts/<int:alert_id>/acknowledge/",
+        control_views.acknowledge,
+        name="alert_acknowledge",
     ),
     path("cases/<int:case_id>/", views.case_detail, name="case"),
     path("cases/<int:case_id>/take/", views.case_take, name="take"),

@@ -111,3 +111,11 @@ def purge_execution_requests() -> int:
     from escalation.ai_actions import execution_requests_purge
 
     return execution_requests_purge()
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def evaluate_alerts() -> int:
+    from escalation.workload.alerts import alerts_evaluate
+
+    result = alerts_evaluate()
+    return len(result.raised)

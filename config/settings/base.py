@@ -244,8 +244,13 @@ BATON_HANDOVER_GREETING = env.str(
         "conversation, so you won't need to repeat anything. I'm looking into it now."
     ),
 )
+# Celery beat evaluates the supervisors' alerts (with a broker). Without one, the supervisors'
+# open consoles do, on their heartbeat (escalation/workload/alerts.py: alerts_evaluate_due).
+BATON_ALERTS_FROM_BEAT = env.bool("BATON_ALERTS_FROM_BEAT", default=bool(REDIS_URL))
 CELERY_BEAT_SCHEDULE = {
     "sweep-cases": {"task": "escalation.tasks.sweep_cases", "schedule": 30.0},
+    # The supervisor console's alerts (escalation/workload/alerts.py).
+    "evaluate-alerts": {"task": "escalation.tasks.evaluate_alerts", "schedule": 30.0},
     # Idempotency-Keys of /actions/execute are kept 24 hours.
     "purge-execution-requests": {
         "task": "escalation.tasks.purge_execution_requests",

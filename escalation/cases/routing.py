@@ -4,13 +4,14 @@ roster's presence."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
@@ -26,9 +27,10 @@ from conversations.events import (
 from escalation import tasks
 from escalation.cases.access import user_is_supervisor, user_name
 from escalation.cases.work import case_greet
-from escalation.models import AgentProfile, Case, CaseEvent, PresenceChange
+from escalation.models import AgentProfile, Case, CaseEvent, PresenceChange, Team
 from escalation.signals.topics import TOPIC_KINDS as SENSITIVE_TOPICS
 from escalation.workload.difficulty import case_difficulty_apply
+from escalation.workload.policy import workload_policy
 
 # First response due within (minutes), by priority band.
 SLA_MINUTES = ((75, 5), (40, 15), (0, 60))
@@ -74,6 +76,11 @@ class Candidate:
     load: float
     held: int
     name: str
+    # A supervisor's cool-down: no hard case for them until then.
+    cooldown_until: datetime | None = None
+    # The difficulty of the cases most recently assigned to them this shift, newest first
+    # (as many as recovery-aware routing looks at).
+    recent: list[float] = field(default_factory=list)
 
     def refusal(self, case: Case, *, by_supervisor: bool = False, you: bool = False) -> str:
         """Why this agent may not hold the case ("" if they may): a sensitive case needs its
@@ -93,6 +100,13 @@ class Candidate:
         return (
             not self.refusal(case) and case.team in self.teams and case.missed_by_id != self.user_id
         )
+
+    def cooling_down(self, now: datetime) -> bool:
+        return self.cooldown_until is not None and self.cooldown_until > now
+
+    def due_recovery(self, *, after: int, hard: float) -> bool:
+        """Their last `after` cases were all hard: the next one should be easier."""
+        return after > 0 and len(self.recent) >= after and min(self.recent[:after]) >= hard
 
 
 def _held(user_id: int) -> int:
@@ -124,18 +138,56 @@ def holding_refusal(*, case: Case, profile: AgentProfile, by_supervisor: bool, y
     return _candidate(profile).refusal(case, by_supervisor=by_supervisor, you=you)
 
 
+def cooldown_refusal(*, case: Case, profile: AgentProfile) -> str:
+    """Why a hard case may not go to this agent: a supervisor gave them a cool-down."""
+    until = profile.cooldown_until
+    if until is None or until <= timezone.now():
+        return ""
+    if case.difficulty < workload_policy().hard_difficulty:
+        return ""
+    local = timezone.localtime(until)
+    return f"{user_name(profile.user)} is in a cool-down until {local:%H:%M}: no hard cases."
+
+
 def transfer_refusal(*, case: Case, profile: AgentProfile, by_supervisor: bool) -> str:
-    """Why the case cannot go to this agent now ("" if it can): they must be at the desk, and
-    may hold it."""
+    """Why the case cannot go to this agent now ("" if it can): they must be at the desk, not
+    in a cool-down if the case is hard, and may hold it."""
     if not _is_present(profile):
         return (
             f"{user_name(profile.user)} is not available right now; transfer to their team instead."
         )
-    return holding_refusal(case=case, profile=profile, by_supervisor=by_supervisor, you=False)
+    return cooldown_refusal(case=case, profile=profile) or holding_refusal(
+        case=case, profile=profile, by_supervisor=by_supervisor, you=False
+    )
 
 
-def _candidates(*, lock: bool) -> list[Candidate]:
-    """Online agents with a fresh heartbeat, with their difficulty-weighted load."""
+def _recent_difficulty(*, user_ids: list[int], count: int, since: datetime) -> dict[int, list]:
+    """The difficulty of each agent's last `count` cases assigned since `since`, newest first:
+    one query, whatever the number of agents."""
+    if count <= 0 or not user_ids:
+        return {}
+    rows = (
+        Case.objects.filter(assignee_id__in=user_ids, assigned_at__gte=since)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("assignee_id")],
+                order_by=[F("assigned_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=count)
+        .order_by("assignee_id", "rank")
+        .values_list("assignee_id", "difficulty")
+    )
+    recent: dict[int, list[float]] = {}
+    for user_id, difficulty in rows:
+        recent.setdefault(user_id, []).append(float(difficulty))
+    return recent
+
+
+def _candidates(*, lock: bool, recent: int = 0, since: datetime | None = None) -> list[Candidate]:
+    """Online agents with a fresh heartbeat, with their difficulty-weighted load (and, with
+    `recent`, the difficulty of their last cases assigned since `since`)."""
 
     fresh = timezone.now() - PRESENCE_TIMEOUT
     profiles = AgentProfile.objects.filter(
@@ -154,6 +206,9 @@ def _candidates(*, lock: bool) -> list[Candidate]:
         .values("assignee")
         .annotate(load=Sum("weight"), held=Count("id"))
     }
+    history = _recent_difficulty(
+        user_ids=[p.user_id for p in profiles], count=recent, since=since or timezone.now()
+    )
     return [
         Candidate(
             user_id=p.user_id,
@@ -163,6 +218,8 @@ def _candidates(*, lock: bool) -> list[Candidate]:
             load=float(loads.get(p.user_id, {}).get("load") or 0.0),
             held=int(loads.get(p.user_id, {}).get("held") or 0),
             name=p.user.get_full_name() or p.user.username,
+            cooldown_until=p.cooldown_until,
+            recent=history.get(p.user_id, []),
         )
         for p in profiles
     ]
@@ -200,13 +257,22 @@ def case_assign(
 def cases_auto_assign(*, limit: int = 50) -> int:
     """Hand queued cases, most urgent first, to the eligible online agent with room and the
     lightest difficulty-weighted load. Cases another assigner holds are skipped, never
-    assigned twice. Returns how many were assigned."""
-    agents = [a for a in _candidates(lock=True) if a.held < a.capacity]
+    assigned twice. Returns how many were assigned.
+
+    The workload policy bends it: a team whose auto-assignment is paused gets nothing; an
+    agent in a cool-down gets no hard case; and with recovery-aware routing on, an agent whose
+    last K cases were all hard gets an easier one next, when one they could take is waiting."""
+    policy = workload_policy()
+    now = timezone.now()
+    after = policy.recovery_after_hard if policy.recovery_routing else 0
+    since = now - timedelta(hours=policy.shift_hours)
+    agents = [a for a in _candidates(lock=True, recent=after, since=since) if a.held < a.capacity]
     if not agents:
         return 0
     # Only cases someone with room could take: cases of a team or skill nobody online covers
     # must not fill the batch and hold up the queue behind them.
-    teams = set().union(*(a.teams for a in agents))
+    paused = set(Team.objects.filter(auto_assign_paused=True).values_list("slug", flat=True))
+    teams = set().union(*(a.teams for a in agents)) - paused
     skills = set().union(*(a.skills for a in agents))
     cases = list(
         Case.objects.select_for_update(skip_locked=True)
@@ -223,19 +289,52 @@ def cases_auto_assign(*, limit: int = 50) -> int:
         if any(c.follows_id for c in cases)
         else []
     )
+    hard = policy.hard_difficulty
+    waiting = list(cases)
+
+    def easier_waiting(agent: Candidate) -> bool:
+        return any(c.difficulty < hard and agent.can_take(c) for c in waiting)
+
     assigned = 0
-    for case in cases:
-        eligible = [a for a in agents if a.can_take(case)]
-        if not eligible:
-            continue
-        resolver = resolvers.get(case.follows_id)
-        agent = next((a for a in eligible if a.user_id == resolver), None) or min(
-            eligible, key=lambda a: (a.load, a.held, a.user_id)
-        )
-        case_assign(case=case, user_id=agent.user_id, auto=True, name=agent.name)
-        agent.load += case.weight
-        agent.held += 1
-        assigned += 1
+    progress = True
+    # A hard case held back for a recovering agent may go to them once they have had an
+    # easier one: passes repeat while they assign something.
+    while waiting and progress:
+        progress = False
+        for case in list(waiting):
+            is_hard = case.difficulty >= hard
+            eligible = [
+                a
+                for a in agents
+                if a.can_take(case)
+                and not (
+                    is_hard
+                    and (
+                        a.cooling_down(now)
+                        or (a.due_recovery(after=after, hard=hard) and easier_waiting(a))
+                    )
+                )
+            ]
+            if not eligible:
+                continue
+            resolver = resolvers.get(case.follows_id)
+            agent = next((a for a in eligible if a.user_id == resolver), None) or min(
+                eligible,
+                key=lambda a: (
+                    # An easier case goes first to whoever is due one.
+                    is_hard or not a.due_recovery(after=after, hard=hard),
+                    a.load,
+                    a.held,
+                    a.user_id,
+                ),
+            )
+            case_assign(case=case, user_id=agent.user_id, auto=True, name=agent.name)
+            agent.load += case.weight
+            agent.held += 1
+            agent.recent.insert(0, case.difficulty)
+            waiting.remove(case)
+            assigned += 1
+            progress = True
     return assigned
 
 

@@ -331,6 +331,59 @@
     }
   });
 
+  // Supervisor controls answer with their panels out of band, a refused input with 400 and
+  // the panel saying why: show it.
+  var fromControls = function (elt) { return elt && elt.closest && elt.closest("[data-controls]"); };
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.status === 400 && fromControls(event.detail.elt)) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  // The control's own push may redraw its panel before the answer arrives: the form that
+  // asked is then detached, and htmx looks for the answer's out-of-band targets in the
+  // detached panel. Swap them into the page as it is now.
+  var controlPanels = ["supervisor-controls", "control-flash", "supervisor-alerts"];
+  document.body.addEventListener("htmx:oobErrorNoTarget", function (event) {
+    var content = event.detail.content;
+    if (!content || controlPanels.indexOf(content.id) < 0) return;
+    var target = document.getElementById(content.id);
+    if (!target) return;
+    content.removeAttribute("hx-swap-oob");
+    htmx.swap(target, content.outerHTML, { swapStyle: "outerHTML" });
+  });
+
+  // Supervisors who opt in get a browser notification when a pushed alerts panel carries a
+  // newly raised alert (or one that turned red).
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("alert-notify-toggle");
+    if (!box) return;
+    box.checked = localStorage.getItem("baton-alert-notify") === "1";
+    box.addEventListener("change", function () {
+      localStorage.setItem("baton-alert-notify", box.checked ? "1" : "0");
+      if (box.checked && "Notification" in window && Notification.permission === "default") {
+        Notification.requestPermission();
+      }
+    });
+  });
+  var alertSeen = "";
+  document.body.addEventListener("htmx:wsAfterMessage", function () {
+    var notice = document.getElementById("alert-notify");
+    if (!notice || !notice.dataset.alert || notice.dataset.alert === alertSeen) return;
+    alertSeen = notice.dataset.alert;
+    if (localStorage.getItem("baton-alert-notify") !== "1") return;
+    tone();
+    if ("Notification" in window && Notification.permission === "granted") {
+      // One notification per alert and level, however many console tabs are open.
+      var n = new Notification(notice.dataset.title || "Alert", {
+        body: notice.dataset.body || "",
+        tag: "baton-alert-" + notice.dataset.alert,
+      });
+      n.onclick = function () { window.focus(); };
+    }
+  });
+
   document.body.addEventListener("htmx:wsOpen", function () {
     var live = document.getElementById("live-status");
     if (live) { live.textContent = "Live"; live.classList.remove("offline"); }
