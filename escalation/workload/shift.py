@@ -190,22 +190,26 @@ def _held_cases(
     held: dict[int, list[HeldCase]] = defaultdict(list)
     counts: dict[int, dict[str, list[int]]] = defaultdict(dict)
     loads = json.loads
+    holder, key, hours = None, "", {}
+    # Turn counts are ints as human_turns_add writes them; summed as read.
     for pk, user_id, difficulty, sentiment, assigned, resolved, first, human in rows:
+        if user_id != holder:
+            # Rows come by agent: their key in `human`, and their hour counts, once each.
+            holder, key, hours = user_id, str(user_id), counts[user_id]
         upset_from = assigned if sentiment <= NEGATIVE_SENTIMENT else None
-        mine = loads(human).get(str(user_id)) if human else None
+        mine = loads(human).get(key) if human else None
         if mine:
             negative = mine.get("first_negative")
             if negative and upset_from is None:
                 upset_from = max(assigned, datetime.fromisoformat(negative).timestamp())
-            hours = counts[user_id]
             for hour, (turns, negatives) in (mine.get("hours") or {}).items():
                 if hour > first_hour:
                     total = hours.get(hour)
                     if total is None:
-                        hours[hour] = [int(turns), int(negatives)]
+                        hours[hour] = [turns, negatives]
                     else:
-                        total[0] += int(turns)
-                        total[1] += int(negatives)
+                        total[0] += turns
+                        total[1] += negatives
         held[user_id].append(HeldCase(pk, difficulty, assigned, resolved, first, upset_from))
     parsed: dict[str, datetime] = {}
     buckets: dict[int, list[TurnBucket]] = {}
@@ -213,8 +217,8 @@ def _held_cases(
         buckets[user_id] = [
             TurnBucket(
                 hour=parsed.get(hour) or parsed.setdefault(hour, datetime.fromisoformat(hour)),
-                turns=turns,
-                negative=negatives,
+                turns=int(turns),
+                negative=int(negatives),
             )
             for hour, (turns, negatives) in sorted(hours.items())
         ]
