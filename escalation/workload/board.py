@@ -70,11 +70,11 @@ class AgentWorkload:
     cooling_down: bool = False
 
 
-def _row(board: Board, profile: Agent, thresholds: Thresholds) -> AgentWorkload:
+def _row(
+    board: Board, profile: Agent, thresholds: Thresholds, points: list[datetime]
+) -> AgentWorkload:
     shift = board.shift(profile)
-    sparkline, current = moments(
-        shift, points=sparkline_points(start=board.start, now=board.now), thresholds=thresholds
-    )
+    sparkline, current = moments(shift, points=points, thresholds=thresholds)
     handle, first_reply = shift_medians(shift, now=board.now)
     presence, since = effective_presence(profile, now=board.now)
     handle_30d, reply_30d = board.baselines.get(profile.user_id, (None, None))
@@ -117,7 +117,8 @@ def agents_workload(*, now: datetime | None = None, team: str | None = None) -> 
     now = now or timezone.now()
     board = board_load(now=now, team=team)
     thresholds = policy_thresholds(board.policy)
-    return [_row(board, p, thresholds) for p in board.profiles]
+    points = sparkline_points(start=board.start, now=now)
+    return [_row(board, p, thresholds, points) for p in board.profiles]
 
 
 INDEX_PART_LABELS = {
@@ -225,7 +226,8 @@ def agent_workload_detail(*, user_id: int, now: datetime | None = None) -> Agent
     if not board.profiles:
         return None
     thresholds = policy_thresholds(board.policy)
-    row = _row(board, board.profiles[0], thresholds)
+    points = sparkline_points(start=board.start, now=now)
+    row = _row(board, board.profiles[0], thresholds, points)
     ids = [c.case_id for c in board.held.get(user_id, ())]
     cases = [
         _detail_case(c, thresholds)
@@ -248,5 +250,5 @@ def agent_workload_detail(*, user_id: int, now: datetime | None = None) -> Agent
         recent_cases=tuple(c for c in cases if c.resolved_at is not None),
         timeline=tuple(_timeline(user_id=user_id, board=board)),
         parts=parts,
-        sparkline_hours=tuple(sparkline_points(start=board.start, now=now)),
+        sparkline_hours=tuple(points),
     )

@@ -3,11 +3,11 @@ loader returns plain data keyed by the agent's user id; index.py computes from i
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from statistics import median
 from typing import Any, NamedTuple
 
 from django.db import connection
@@ -136,44 +136,25 @@ class Epoch(Func):
         return f"((julianday({sql}) - 2440587.5) * 86400.0)", list(params)
 
 
-class HolderValue(Func):
-    """Case.difficulty_parts["human"][<assignee id>][key] as text: what the engine kept about
-    the customer's turns for the agent holding the case (difficulty.human_turns_add)."""
+class HumanTurns(Func):
+    """Case.difficulty_parts["human"] as JSON text: the customer's turns per agent who held the
+    case, per clock hour, and their first negative one (difficulty.human_turns_add). Read once
+    with the case and parsed in Python: json.loads of a few hundred small objects costs less
+    than a second pass over every case's JSON in the database."""
 
     output_field = TextField()
 
-    def __init__(self, key: str) -> None:
-        super().__init__(F("difficulty_parts"), F("assignee_id"))
-        self.key = key
-
-    def _compiled(self, compiler: Any) -> tuple[str, str, list[Any]]:
-        (parts, p1), (holder, p2) = (compiler.compile(e) for e in self.get_source_expressions())
-        return parts, holder, [*p1, *p2]
+    @property
+    def convert_value(self) -> Any:
+        return self._convert_value_noop
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
-        parts, holder, params = self._compiled(compiler)
-        return f"(({parts}) -> 'human' -> (({holder})::text) ->> %s)", [*params, self.key]
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"(({sql}) -> 'human')::text", list(params)
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
-        parts, holder, params = self._compiled(compiler)
-        path = f"""'$.human."' || ({holder}) || '".' || %s"""
-        return f"json_extract({parts}, {path})", [*params, self.key]
-
-
-_HOURS_SQL = {
-    "postgresql": (
-        "SELECT c.assignee_id, h.key, SUM((h.value ->> 0)::int), SUM((h.value ->> 1)::int) "
-        "FROM ({base}) c CROSS JOIN LATERAL "
-        "jsonb_each(c.difficulty_parts -> 'human' -> (c.assignee_id::text) -> 'hours') h "
-        "WHERE h.key > %s GROUP BY 1, 2 ORDER BY 1, 2"
-    ),
-    "sqlite": (
-        "SELECT c.assignee_id, h.key, SUM(json_extract(h.value, '$[0]')), "
-        "SUM(json_extract(h.value, '$[1]')) FROM ({base}) c, "
-        """json_each(c.difficulty_parts, '$.human."' || c.assignee_id || '".hours') h """
-        "WHERE h.key > %s GROUP BY 1, 2 ORDER BY 1, 2"
-    ),
-}
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"json_extract({sql}, '$.human')", list(params)
 
 
 def _shift_cases(*, user_ids: Any, start: datetime) -> Any:
@@ -184,9 +165,13 @@ def _shift_cases(*, user_ids: Any, start: datetime) -> Any:
     ).order_by()
 
 
-def _held_cases(*, user_ids: Any, start: datetime) -> dict[int, list[HeldCase]]:
-    """The cases each agent held this shift: open, or resolved since the start. A case's
-    customer was upset from the handoff, or from their first negative turn to this agent."""
+def _held_cases(
+    *, user_ids: Any, start: datetime
+) -> tuple[dict[int, list[HeldCase]], dict[int, list[TurnBucket]]]:
+    """The cases each agent held this shift (open, or resolved since the start), and the
+    customer's turns on them while they held them, per clock hour of the shift, from the
+    counts kept on each case. A case's customer was upset from the handoff, or from their
+    first negative turn to this agent."""
     rows = (
         _shift_cases(user_ids=user_ids, start=start)
         .values_list(
@@ -197,38 +182,47 @@ def _held_cases(*, user_ids: Any, start: datetime) -> dict[int, list[HeldCase]]:
             Epoch("assigned_at"),
             Epoch("resolved_at"),
             Epoch("first_response_at"),
-            HolderValue("first_negative"),
+            HumanTurns(F("difficulty_parts")),
         )
         .order_by("assignee_id", "assigned_at", "pk")
     )
-    held: dict[int, list[HeldCase]] = defaultdict(list)
-    for pk, user_id, difficulty, sentiment, assigned, resolved, first, negative in rows:
-        upset_from = assigned if sentiment <= NEGATIVE_SENTIMENT else None
-        if negative and upset_from is None:
-            upset_from = max(assigned, datetime.fromisoformat(negative).timestamp())
-        held[user_id].append(HeldCase(pk, difficulty, assigned, resolved, first, upset_from))
-    return held
-
-
-def _turn_buckets(*, user_ids: Any, start: datetime) -> dict[int, list[TurnBucket]]:
-    """The customer's turns on each agent's cases while they held them, per clock hour of the
-    shift, summed in the database from the counts kept on each case."""
-    base, params = (
-        _shift_cases(user_ids=user_ids, start=start)
-        .values("assignee_id", "difficulty_parts")
-        .query.sql_with_params()
-    )
     first_hour = (start - timedelta(hours=1)).isoformat()
-    buckets: dict[int, list[TurnBucket]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(_HOURS_SQL[connection.vendor].format(base=base), [*params, first_hour])
-        for user_id, hour, turns, negative in cursor.fetchall():
-            buckets[user_id].append(
-                TurnBucket(
-                    hour=datetime.fromisoformat(hour), turns=int(turns), negative=int(negative)
-                )
+    held: dict[int, list[HeldCase]] = defaultdict(list)
+    counts: dict[int, dict[str, list[int]]] = defaultdict(dict)
+    loads = json.loads
+    holder, key, hours = None, "", {}
+    # Turn counts are ints as human_turns_add writes them; summed as read.
+    for pk, user_id, difficulty, sentiment, assigned, resolved, first, human in rows:
+        if user_id != holder:
+            # Rows come by agent: their key in `human`, and their hour counts, once each.
+            holder, key, hours = user_id, str(user_id), counts[user_id]
+        upset_from = assigned if sentiment <= NEGATIVE_SENTIMENT else None
+        mine = loads(human).get(key) if human else None
+        if mine:
+            negative = mine.get("first_negative")
+            if negative and upset_from is None:
+                upset_from = max(assigned, datetime.fromisoformat(negative).timestamp())
+            for hour, (turns, negatives) in (mine.get("hours") or {}).items():
+                if hour > first_hour:
+                    total = hours.get(hour)
+                    if total is None:
+                        hours[hour] = [turns, negatives]
+                    else:
+                        total[0] += turns
+                        total[1] += negatives
+        held[user_id].append(HeldCase(pk, difficulty, assigned, resolved, first, upset_from))
+    parsed: dict[str, datetime] = {}
+    buckets: dict[int, list[TurnBucket]] = {}
+    for user_id, hours in counts.items():
+        buckets[user_id] = [
+            TurnBucket(
+                hour=parsed.get(hour) or parsed.setdefault(hour, datetime.fromisoformat(hour)),
+                turns=int(turns),
+                negative=int(negatives),
             )
-    return buckets
+            for hour, (turns, negatives) in sorted(hours.items())
+        ]
+    return held, buckets
 
 
 def _presence_changes(*, user_ids: Any, start: datetime, now: datetime) -> dict[int, list]:
@@ -305,22 +299,36 @@ def _baselines(*, user_ids: Any, now: datetime) -> dict[int, tuple[float | None,
             )
             for r in rows
         }
-    handles: dict[int, list[float]] = defaultdict(list)
-    replies: dict[int, list[float]] = defaultdict(list)
-    for user_id, assigned, resolved, first in cases.values_list(
-        "assignee_id", "assigned_at", "resolved_at", "first_response_at"
-    ):
-        if resolved is not None:
-            handles[user_id].append((resolved - assigned).total_seconds() / 60)
-        if first is not None and first >= assigned:
-            replies[user_id].append((first - assigned).total_seconds() / 60)
-    return {
-        u: (
-            median(handles[u]) if handles.get(u) else None,
-            median(replies[u]) if replies.get(u) else None,
-        )
-        for u in set(handles) | set(replies)
-    }
+    # SQLite has no percentile_cont: the middle row(s) of each agent's durations by window
+    # functions, in the database (a month of cases is thousands of rows; this returns one or
+    # two per agent). Minutes rounded to 6 places: julianday's float noise, not a value.
+    base, params = cases.values("assignee_id").order_by().query.sql_with_params()
+    where = base[base.index(" WHERE ") :]
+    table = connection.ops.quote_name(Case._meta.db_table)
+    rows: dict[int, list[float | None]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_SQLITE_MEDIANS.format(table=table, where=where), [*params, *params])
+        for user_id, kind, minutes in cursor.fetchall():
+            rows.setdefault(user_id, [None, None])[kind] = minutes
+    return {u: tuple(v) for u, v in rows.items()}
+
+
+_SQLITE_MEDIANS = """
+SELECT assignee_id, kind, AVG(m) FROM (
+  SELECT assignee_id, kind, m,
+    ROW_NUMBER() OVER (PARTITION BY assignee_id, kind ORDER BY m) AS rn,
+    COUNT(*) OVER (PARTITION BY assignee_id, kind) AS n
+  FROM (
+    SELECT assignee_id, 0 AS kind,
+      ROUND((julianday(resolved_at) - julianday(assigned_at)) * 1440.0, 6) AS m
+    FROM {table}{where} AND resolved_at IS NOT NULL
+    UNION ALL
+    SELECT assignee_id, 1 AS kind,
+      ROUND((julianday(first_response_at) - julianday(assigned_at)) * 1440.0, 6) AS m
+    FROM {table}{where} AND first_response_at >= assigned_at
+  )
+) WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY assignee_id, kind
+"""
 
 
 @dataclass
@@ -360,8 +368,7 @@ def board_load(
     if not profiles:
         return Board(policy, start, now, [], {}, {}, {}, {})
     ids = roster.values("user_id")
-    held = _held_cases(user_ids=ids, start=start)
-    buckets = _turn_buckets(user_ids=ids, start=start)
+    held, buckets = _held_cases(user_ids=ids, start=start)
     changes = _presence_changes(user_ids=ids, start=start, now=now)
     baselines = _baselines(user_ids=ids, now=now)
     return Board(policy, start, now, profiles, held, buckets, changes, baselines)

@@ -418,7 +418,7 @@ def test_the_board_costs_the_same_queries_for_5_agents_or_200(
 ) -> None:
     workload_policy()
     _roster(5, prefix="a")
-    with django_assert_num_queries(7) as small:
+    with django_assert_num_queries(6) as small:
         rows = agents_workload(now=NOW)
     assert len(rows) == 5 and all(r.open_cases == 2 and r.negative_share == 1 for r in rows)
     _roster(195, prefix="b")
