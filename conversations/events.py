@@ -77,6 +77,13 @@ class ApprovalsChanged(_Push):
     type: Literal["approvals.changed"] = "approvals.changed"
 
 
+class WorkloadChanged(_Push):
+    """To the supervisors' sockets: something a workload board shows changed (a case held or
+    let go, a presence, a customer's message on a held case); the board redraws."""
+
+    type: Literal["workload.changed"] = "workload.changed"
+
+
 class AgentAccessChanged(_Push):
     """To the person's own sockets: their account, role or teams changed; what they may see
     is worked out again (a deactivated account's sockets close)."""
@@ -87,6 +94,7 @@ class AgentAccessChanged(_Push):
 Push = (
     AgentAccessChanged
     | ApprovalsChanged
+    | WorkloadChanged
     | IntegrationRevoked
     | ConversationControl
     | ConversationMessage

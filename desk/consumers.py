@@ -109,6 +109,9 @@ class DeskConsumer(AsyncWebsocketConsumer):
             )
         await self.send(text_data=html)
 
+    async def workload_changed(self, event: dict[str, Any]) -> None:
+        """Supervisors' pages other than the console show no workload."""
+
     def extra_groups(self) -> list[str]:
         """Runs on the database thread."""
         return []

@@ -50,6 +50,7 @@ from escalation.services import (
     rule_evidence,
 )
 from escalation.signals.pleasantry import is_pleasantry
+from escalation.workload.push import workload_changed_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +220,13 @@ def conversation_analyze(*, conversation_id: int) -> None:
     ):
         # A person closed the last case, and the AI may not answer: someone must.
         case_returned_open(conversation=conversation, last=last, messages=written, outcome=outcome)
+    if (
+        last is not None
+        and last.status == Case.Status.ASSIGNED
+        and any(e.type == Event.Type.MESSAGE and e.role == "customer" for e in run.new_events)
+    ):
+        # The customer of a held case wrote (and their mood was read): the holder's exposure.
+        workload_changed_on_commit()
     conversation_analysis_done(conversation_id=conversation.pk, started_at=started_at)
 
 
@@ -419,6 +427,8 @@ def cases_sweep() -> dict[str, int]:
     stale = AgentProfile.objects.filter(
         ~Q(presence=AgentProfile.Presence.OFFLINE), last_seen_at__lt=now - PRESENCE_TIMEOUT
     ).update(presence=AgentProfile.Presence.OFFLINE)
+    if stale:
+        workload_changed_on_commit()
     offline_users = set(
         AgentProfile.objects.filter(presence=AgentProfile.Presence.OFFLINE).values_list(
             "user_id", flat=True

@@ -28,6 +28,7 @@ from escalation.cases.access import user_is_supervisor, user_name
 from escalation.cases.work import case_greet
 from escalation.models import AgentProfile, Case, CaseEvent
 from escalation.signals.topics import TOPIC_KINDS as SENSITIVE_TOPICS
+from escalation.workload.push import workload_changed_on_commit
 
 # First response due within (minutes), by priority band.
 SLA_MINUTES = ((75, 5), (40, 15), (0, 60))
@@ -369,10 +370,17 @@ def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
     fields["presence"] = wanted
     came_online = wanted == AgentProfile.Presence.ONLINE and current != wanted
     AgentProfile.objects.filter(user_id=user.pk).update(**fields)
+    if current != wanted:
+        workload_changed_on_commit()
     if came_online:
         # Someone with room just arrived: queued cases may go to them now.
         enqueue_on_commit(tasks.auto_assign)
 
 
 def presence_away(*, user: Any) -> None:
-    AgentProfile.objects.filter(user_id=user.pk).update(presence=AgentProfile.Presence.OFFLINE)
+    if (
+        AgentProfile.objects.filter(user_id=user.pk)
+        .exclude(presence=AgentProfile.Presence.OFFLINE)
+        .update(presence=AgentProfile.Presence.OFFLINE)
+    ):
+        workload_changed_on_commit()
