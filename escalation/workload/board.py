@@ -4,51 +4,30 @@ whatever the number of agents (docs/workload.md). Selectors only; nothing here w
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from statistics import median
+from datetime import datetime
 from typing import Any
 
-from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, F, Min, OuterRef, Q, Subquery
-from django.db.models.functions import Trunc
+from django.db.models import Q
 from django.utils import timezone
 
-from conversations.models import Event
-from escalation.cases.routing import PRESENCE_TIMEOUT
-from escalation.models import AgentProfile, Case, PresenceChange, WorkloadPolicy
-from escalation.workload.index import (
-    NEGATIVE_SENTIMENT,
-    HeldCase,
-    Interval,
-    Shift,
-    Thresholds,
-    TurnBucket,
-    moment,
-    sparkline_points,
-)
+from escalation.models import AgentProfile, Case, CaseEvent
+from escalation.workload.index import INDEX_WEIGHTS, Thresholds, moment, sparkline_points
+from escalation.workload.intensity import Intensification, team_intensification
+from escalation.workload.policy import policy_thresholds, workload_policy
+from escalation.workload.shift import Board, board_load, effective_presence
 
-BASELINE_DAYS = 30
+__all__ = [
+    "AgentDetail",
+    "AgentWorkload",
+    "Intensification",
+    "agent_workload_detail",
+    "agents_workload",
+    "team_intensification",
+    "workload_policy",
+]
 
-
-def workload_policy() -> WorkloadPolicy:
-    """The thresholds row (pk=1), created with the model's defaults if missing."""
-    policy, _ = WorkloadPolicy.objects.get_or_create(pk=1)
-    return policy
-
-
-def policy_thresholds(policy: WorkloadPolicy) -> Thresholds:
-    return Thresholds(
-        hard=policy.hard_difficulty,
-        easy=policy.easy_difficulty,
-        index_amber=policy.index_amber,
-        index_red=policy.index_red,
-        occupancy_amber=policy.occupancy_amber,
-        occupancy_red=policy.occupancy_red,
-    )
+TIMELINE_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -85,269 +64,7 @@ class AgentWorkload:
     cooling_down: bool = False
 
 
-class Median(Aggregate):
-    """PostgreSQL's percentile_cont(0.5); works on intervals."""
-
-    function = "PERCENTILE_CONT"
-    name = "Median"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = DurationField()
-
-
-def _shift_start(policy: WorkloadPolicy, now: datetime) -> datetime:
-    return now - timedelta(hours=policy.shift_hours)
-
-
-def _profiles(*, team: str | None, user_ids: Iterable[int] | None, start: datetime) -> list[Any]:
-    at_start = (
-        PresenceChange.objects.filter(user_id=OuterRef("user_id"), at__lt=start)
-        .order_by("-at", "-id")
-        .values("presence")[:1]
-    )
-    profiles = (
-        AgentProfile.objects.filter(role=AgentProfile.Role.AGENT, user__is_active=True)
-        .select_related("user")
-        .prefetch_related("teams")
-        .annotate(presence_at_start=Subquery(at_start))
-        .order_by("user__first_name", "user__username", "pk")
-    )
-    if team:
-        profiles = profiles.filter(teams__slug=team)
-    if user_ids is not None:
-        profiles = profiles.filter(user_id__in=list(user_ids))
-    return list(profiles)
-
-
-def _held_cases(*, user_ids: list[int], start: datetime) -> dict[int, list[HeldCase]]:
-    rows = Case.objects.filter(
-        Q(status=Case.Status.ASSIGNED) | Q(resolved_at__gte=start),
-        assignee_id__in=user_ids,
-        assigned_at__isnull=False,
-    ).values_list(
-        "pk",
-        "assignee_id",
-        "difficulty",
-        "sentiment",
-        "assigned_at",
-        "resolved_at",
-        "first_response_at",
-    )
-    return _held_from_rows(rows)
-
-
-def _held_from_rows(rows: Iterable[tuple]) -> dict[int, list[HeldCase]]:
-    held: dict[int, list[HeldCase]] = defaultdict(list)
-    for pk, user_id, difficulty, sentiment, assigned, resolved, first in rows:
-        held[user_id].append(
-            HeldCase(
-                case_id=pk,
-                difficulty=difficulty,
-                assigned_at=assigned,
-                resolved_at=resolved,
-                first_response_at=first,
-                upset_from=assigned if sentiment <= NEGATIVE_SENTIMENT else None,
-            )
-        )
-    return held
-
-
-def _turn_buckets(
-    *, user_ids: list[int], start: datetime
-) -> tuple[dict[int, list[TurnBucket]], dict[int, datetime]]:
-    """Customer messages on cases while the agent held them, this shift, per agent and clock
-    hour; and when each case's customer was first negative while held."""
-    rows = (
-        Event.objects.filter(
-            Q(conversation__cases__resolved_at__isnull=True)
-            | Q(at__lte=F("conversation__cases__resolved_at")),
-            type=Event.Type.MESSAGE,
-            role="customer",
-            at__gte=start,
-            conversation__cases__assignee_id__in=user_ids,
-            conversation__cases__assigned_at__lte=F("at"),
-        )
-        .values(
-            case_id=F("conversation__cases__id"),
-            user_id=F("conversation__cases__assignee_id"),
-            hour=Trunc("at", "hour", tzinfo=dt.UTC),
-        )
-        .annotate(
-            turns=Count("id"),
-            negative=Count("id", filter=Q(analysis__sentiment__lte=NEGATIVE_SENTIMENT)),
-            first_negative=Min("at", filter=Q(analysis__sentiment__lte=NEGATIVE_SENTIMENT)),
-        )
-        .order_by()
-    )
-    per_hour: dict[tuple[int, datetime], list[int]] = defaultdict(lambda: [0, 0])
-    first_negative: dict[int, datetime] = {}
-    for row in rows:
-        slot = per_hour[(row["user_id"], row["hour"])]
-        slot[0] += row["turns"]
-        slot[1] += row["negative"]
-        if row["first_negative"] is not None:
-            known = first_negative.get(row["case_id"])
-            if known is None or row["first_negative"] < known:
-                first_negative[row["case_id"]] = row["first_negative"]
-    buckets: dict[int, list[TurnBucket]] = defaultdict(list)
-    for (user_id, hour), (turns, negative) in sorted(per_hour.items()):
-        buckets[user_id].append(TurnBucket(hour=hour, turns=turns, negative=negative))
-    return buckets, first_negative
-
-
-def _presence_changes(*, user_ids: list[int], start: datetime, now: datetime) -> dict[int, list]:
-    changes: dict[int, list] = defaultdict(list)
-    for user_id, presence, at, reason in (
-        PresenceChange.objects.filter(user_id__in=user_ids, at__gte=start, at__lte=now)
-        .order_by("user_id", "at", "id")
-        .values_list("user_id", "presence", "at", "reason")
-    ):
-        changes[user_id].append((at, presence, reason))
-    return changes
-
-
-def effective_presence(profile: Any, *, now: datetime) -> tuple[str, datetime | None]:
-    """Presence as routing sees it: a stale heartbeat is offline, from when it went stale."""
-    presence, since = profile.presence, profile.presence_since
-    if presence != AgentProfile.Presence.OFFLINE:
-        seen = profile.last_seen_at
-        if seen is None or seen < now - PRESENCE_TIMEOUT:
-            return AgentProfile.Presence.OFFLINE, (seen + PRESENCE_TIMEOUT) if seen else since
-    return presence, since
-
-
-def presence_segments(
-    profile: Any, changes: Sequence[tuple], *, start: datetime, now: datetime
-) -> list[tuple[datetime, datetime, str]]:
-    """The shift cut into (from, to, presence) pieces. Before the first change the agent was
-    as the last change before the shift said; with no change ever, as their presence now if it
-    began before the shift (or is of unknown start), else offline."""
-    presence_now, since_now = effective_presence(profile, now=now)
-    if profile.presence_at_start:
-        current = profile.presence_at_start
-    elif not changes and (since_now is None or since_now <= start):
-        current = presence_now
-    else:
-        current = AgentProfile.Presence.OFFLINE
-    points: list[tuple[datetime, str]] = [(start, current)]
-    points.extend((at, presence) for at, presence, _ in changes)
-    if presence_now != points[-1][1]:
-        # The heartbeat went stale without a sweep yet: offline from then.
-        points.append((max(since_now or now, points[-1][0]), presence_now))
-    segments = []
-    for (at, presence), nxt in zip(points, [*points[1:], (now, "")], strict=True):
-        if nxt[0] > at:
-            segments.append((at, nxt[0], presence))
-    return segments
-
-
-def _baselines(*, user_ids: list[int], now: datetime) -> dict[int, tuple[float | None, ...]]:
-    """Each agent's 30-day median handle and first-reply minutes."""
-    cases = Case.objects.filter(
-        assignee_id__in=user_ids,
-        assigned_at__gte=now - timedelta(days=BASELINE_DAYS),
-        assigned_at__isnull=False,
-    )
-    if connection.vendor == "postgresql":
-        rows = (
-            cases.values("assignee_id")
-            .annotate(
-                handle=Median(
-                    F("resolved_at") - F("assigned_at"), filter=Q(resolved_at__isnull=False)
-                ),
-                reply=Median(
-                    F("first_response_at") - F("assigned_at"),
-                    filter=Q(first_response_at__gte=F("assigned_at")),
-                ),
-            )
-            .order_by()
-        )
-        return {
-            r["assignee_id"]: (
-                r["handle"].total_seconds() / 60 if r["handle"] is not None else None,
-                r["reply"].total_seconds() / 60 if r["reply"] is not None else None,
-            )
-            for r in rows
-        }
-    handles: dict[int, list[float]] = defaultdict(list)
-    replies: dict[int, list[float]] = defaultdict(list)
-    for user_id, assigned, resolved, first in cases.values_list(
-        "assignee_id", "assigned_at", "resolved_at", "first_response_at"
-    ):
-        if resolved is not None:
-            handles[user_id].append((resolved - assigned).total_seconds() / 60)
-        if first is not None and first >= assigned:
-            replies[user_id].append((first - assigned).total_seconds() / 60)
-    return {
-        u: (
-            median(handles[u]) if handles.get(u) else None,
-            median(replies[u]) if replies.get(u) else None,
-        )
-        for u in set(handles) | set(replies)
-    }
-
-
-@dataclass
-class _Board:
-    policy: WorkloadPolicy
-    start: datetime
-    now: datetime
-    profiles: list[Any]
-    held: dict[int, list[HeldCase]]
-    buckets: dict[int, list[TurnBucket]]
-    changes: dict[int, list]
-    baselines: dict[int, tuple[float | None, ...]]
-
-    def shift(self, profile: Any) -> Shift:
-        user_id = profile.user_id
-        segments = presence_segments(
-            profile, self.changes.get(user_id, ()), start=self.start, now=self.now
-        )
-        online: list[Interval] = [
-            (a, b) for a, b, p in segments if p == AgentProfile.Presence.ONLINE
-        ]
-        return Shift(
-            start=self.start,
-            cases=self.held.get(user_id, ()),
-            buckets=self.buckets.get(user_id, ()),
-            online=online,
-        )
-
-
-def _board_load(
-    *, now: datetime, team: str | None = None, user_ids: Iterable[int] | None = None
-) -> _Board:
-    policy = workload_policy()
-    start = _shift_start(policy, now)
-    profiles = _profiles(team=team, user_ids=user_ids, start=start)
-    ids = [p.user_id for p in profiles]
-    if not ids:
-        return _Board(policy, start, now, [], {}, {}, {}, {})
-    held = _held_cases(user_ids=ids, start=start)
-    buckets, first_negative = _turn_buckets(user_ids=ids, start=start)
-    if first_negative:
-        for user_id, cases in held.items():
-            held[user_id] = [_with_upset(c, first_negative.get(c.case_id)) for c in cases]
-    changes = _presence_changes(user_ids=ids, start=start, now=now)
-    baselines = _baselines(user_ids=ids, now=now)
-    return _Board(policy, start, now, profiles, held, buckets, changes, baselines)
-
-
-def _with_upset(case: HeldCase, first_negative: datetime | None) -> HeldCase:
-    if first_negative is None or (
-        case.upset_from is not None and case.upset_from <= first_negative
-    ):
-        return case
-    return HeldCase(
-        case_id=case.case_id,
-        difficulty=case.difficulty,
-        assigned_at=case.assigned_at,
-        resolved_at=case.resolved_at,
-        first_response_at=case.first_response_at,
-        upset_from=first_negative,
-    )
-
-
-def _row(board: _Board, profile: Any, thresholds: Thresholds) -> AgentWorkload:
+def _row(board: Board, profile: Any, thresholds: Thresholds) -> AgentWorkload:
     shift = board.shift(profile)
     points = sparkline_points(start=board.start, now=board.now)
     spark = [moment(shift, at=p, thresholds=thresholds).index for p in points[:-1]]
@@ -393,6 +110,138 @@ def _row(board: _Board, profile: Any, thresholds: Thresholds) -> AgentWorkload:
 def agents_workload(*, now: datetime | None = None, team: str | None = None) -> list[AgentWorkload]:
     """One row per active agent (of `team`), sorted by name. A fixed number of queries."""
     now = now or timezone.now()
-    board = _board_load(now=now, team=team)
+    board = board_load(now=now, team=team)
     thresholds = policy_thresholds(board.policy)
     return [_row(board, p, thresholds) for p in board.profiles]
+
+
+INDEX_PART_LABELS = {
+    "load": "Difficulty held, last hour",
+    "exposure": "Negative-sentiment exposure",
+    "hard_run": "Consecutive hard cases",
+    "break": "Time since last break",
+    "occupancy": "Occupancy",
+}
+
+
+@dataclass(frozen=True)
+class IndexPart:
+    name: str
+    label: str
+    value: float  # the part's strength, 0-1
+    weight: float
+    points: float  # what it adds to the index: 100 * weight * value
+
+
+@dataclass(frozen=True)
+class DetailCase:
+    case_id: int
+    status: str
+    team: str
+    summary: str
+    difficulty: float
+    # Part name -> what it adds to d (Case.difficulty_parts["contributions"]).
+    difficulty_parts: dict[str, float]
+    assigned_at: datetime | None
+    resolved_at: datetime | None
+    handle_minutes: float | None
+    first_reply_minutes: float | None
+    hard: bool
+    easy: bool
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # a CaseEvent kind, or "presence"
+    text: str
+    case_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AgentDetail:
+    row: AgentWorkload
+    shift_start: datetime
+    open_cases: tuple[DetailCase, ...]
+    recent_cases: tuple[DetailCase, ...]  # held this shift and resolved, newest first
+    timeline: tuple[TimelineEntry, ...]  # oldest first
+    parts: tuple[IndexPart, ...]
+    sparkline_hours: tuple[datetime, ...]  # the moment of each sparkline point
+
+
+def _minutes_between(a: datetime | None, b: datetime | None) -> float | None:
+    if a is None or b is None or b < a:
+        return None
+    return round((b - a).total_seconds() / 60, 1)
+
+
+def _detail_case(case: Case, thresholds: Thresholds) -> DetailCase:
+    return DetailCase(
+        case_id=case.pk,
+        status=case.status,
+        team=case.team,
+        summary=case.summary_line or case.reason,
+        difficulty=case.difficulty,
+        difficulty_parts=dict((case.difficulty_parts or {}).get("contributions") or {}),
+        assigned_at=case.assigned_at,
+        resolved_at=case.resolved_at,
+        handle_minutes=_minutes_between(case.assigned_at, case.resolved_at),
+        first_reply_minutes=_minutes_between(case.assigned_at, case.first_response_at),
+        hard=case.difficulty >= thresholds.hard,
+        easy=case.difficulty < thresholds.easy,
+    )
+
+
+def _timeline(*, user_id: int, board: Board) -> list[TimelineEntry]:
+    Kind = CaseEvent.Kind
+    mine = (
+        Q(kind=Kind.ASSIGNED, data__to=user_id)
+        | Q(kind=Kind.REQUEUED, data__from=user_id)
+        | Q(kind__in=[Kind.RESOLVED, Kind.TRANSFER, Kind.MERGED], actor_id=user_id)
+    )
+    events = (
+        CaseEvent.objects.filter(mine, at__gte=board.start, at__lte=board.now)
+        .select_related("actor")
+        .order_by("-at", "-id")[:TIMELINE_LIMIT]
+    )
+    entries = [TimelineEntry(at=e.at, kind=e.kind, text=e.line, case_id=e.case_id) for e in events]
+    labels = dict(AgentProfile.Presence.choices)
+    for at, presence, reason in board.changes.get(user_id, ()):
+        text = labels.get(presence, presence) + (f": {reason}" if reason else "")
+        entries.append(TimelineEntry(at=at, kind="presence", text=text))
+    return sorted(entries, key=lambda e: e.at)
+
+
+def agent_workload_detail(*, user_id: int, now: datetime | None = None) -> AgentDetail | None:
+    """One agent's row, their open and recent cases with d, the shift's timeline (cases taken
+    and resolved, presence changes) and the index's parts. None if they are not an agent."""
+    now = now or timezone.now()
+    board = board_load(now=now, user_ids=[user_id])
+    if not board.profiles:
+        return None
+    thresholds = policy_thresholds(board.policy)
+    row = _row(board, board.profiles[0], thresholds)
+    ids = [c.case_id for c in board.held.get(user_id, ())]
+    cases = [
+        _detail_case(c, thresholds)
+        for c in Case.objects.filter(pk__in=ids).order_by("-assigned_at", "-id")
+    ]
+    parts = tuple(
+        IndexPart(
+            name=name,
+            label=INDEX_PART_LABELS[name],
+            value=value,
+            weight=INDEX_WEIGHTS[name],
+            points=round(100 * INDEX_WEIGHTS[name] * value, 1),
+        )
+        for name, value in row.index_parts.items()
+    )
+    return AgentDetail(
+        row=row,
+        shift_start=board.start,
+        open_cases=tuple(c for c in cases if c.resolved_at is None),
+        recent_cases=tuple(c for c in cases if c.resolved_at is not None),
+        timeline=tuple(_timeline(user_id=user_id, board=board)),
+        parts=parts,
+        sparkline_hours=tuple(sparkline_points(start=board.start, now=now)),
+    )

@@ -173,7 +173,7 @@ def case_difficulty_inputs(
             conversation_id=case.conversation_id,
             role="customer",
             sentiment__isnull=False,
-            event__at__gte=case.queued_at,
+            event__received_at__gte=case.queued_at,
             seq__gt=case.after_seq,
         ).values_list("sentiment", flat=True)
     )
