@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django_htmx.http import HttpResponseClientRedirect
 
-from escalation.cases.access import user_is_agent
+from escalation.cases.access import user_is_agent, user_is_supervisor
 
 
 def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -37,6 +37,19 @@ def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def supervisor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Supervisors only: anonymous people go to the login page (as agent_required sends
+    them), anyone else signed in is refused (403)."""
+
+    @wraps(view)
+    def check(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not user_is_supervisor(request.user):
+            raise PermissionDenied("Only supervisors open the console.")
+        return view(request, *args, **kwargs)
+
+    return agent_required(check)
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -1,0 +1,175 @@
+"""The supervisor console at /supervisor/: the queue health strip, the live workload board
+(one row per agent, from escalation.workload.board), an agent's detail, and the approvals
+inbox. Views parse and render; the numbers come from the selectors. The same partials of
+templates/desk/supervisor/board.html are what the console's socket pushes
+(desk/consumers.py SupervisorConsumer)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.loader import get_template, render_to_string
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from desk.access import supervisor_required
+from desk.approvals import approvals_context
+from escalation.models import Team
+from escalation.workload.board import AgentWorkload, agent_workload_detail, agents_workload
+from escalation.workload.health import queue_health
+
+TEMPLATE = "desk/supervisor/board.html"
+_BETWEEN_TAGS = re.compile(r">\s+<")
+
+# How the board may be sorted: the most strained first, except by name.
+SORTS: dict[str, tuple[str, Callable[[AgentWorkload], Any], bool]] = {
+    "index": ("Index", lambda a: (a.index, a.load, a.name.lower()), True),
+    "load": ("Load", lambda a: (a.load, a.open_cases, a.name.lower()), True),
+    "occupancy": ("Occupancy", lambda a: (a.occupancy or 0.0, a.index, a.name.lower()), True),
+    "name": ("Name", lambda a: (a.name.lower(), a.user_id), False),
+}
+
+
+@dataclass(frozen=True)
+class BoardQuery:
+    """The board's sort and team filter, as the page's address (and its socket's) has them."""
+
+    sort: str = "index"
+    team: str = ""
+
+    def querystring(self, **changes: str) -> str:
+        values = {"sort": self.sort, "team": self.team, **changes}
+        kept = {k: v for k, v in values.items() if v and not (k == "sort" and v == "index")}
+        return f"?{urlencode(kept)}" if kept else ""
+
+
+def board_query_parse(params: Mapping[str, str], *, teams: set[str] | None = None) -> BoardQuery:
+    """Unknown sorts fall back to the index, unknown teams to every team."""
+    sort = params.get("sort", "")
+    team = params.get("team", "")
+    if teams is None:
+        teams = set(Team.objects.values_list("slug", flat=True))
+    return BoardQuery(sort=sort if sort in SORTS else "index", team=team if team in teams else "")
+
+
+def board_agents(*, query: BoardQuery, now: datetime | None = None) -> list[AgentWorkload]:
+    _, key, descending = SORTS[query.sort]
+    agents = agents_workload(now=now, team=query.team or None)
+    return sorted(agents, key=key, reverse=descending)
+
+
+def _sort_links(query: BoardQuery) -> list[dict[str, Any]]:
+    base = reverse("desk:supervisor")
+    return [
+        {
+            "label": label,
+            "href": base + query.querystring(sort=name),
+            "current": name == query.sort,
+        }
+        for name, (label, _, _) in SORTS.items()
+    ]
+
+
+def board_context(*, query: BoardQuery, now: datetime | None = None) -> dict[str, Any]:
+    """What the board partial and the health strip show."""
+    now = now or timezone.now()
+    teams = list(Team.objects.order_by("name").values_list("slug", "name"))
+    base = reverse("desk:supervisor")
+    return {
+        "query": query,
+        "now": now,
+        "agents": board_agents(query=query, now=now),
+        "health": queue_health(now=now),
+        "teams": teams,
+        "team_name": dict(teams).get(query.team, ""),
+        "sort_links": _sort_links(query),
+        "team_links": [
+            {
+                "label": "All teams",
+                "href": base + query.querystring(team=""),
+                "current": not query.team,
+            },
+            *(
+                {
+                    "label": name,
+                    "href": base + query.querystring(team=slug),
+                    "current": slug == query.team,
+                }
+                for slug, name in teams
+            ),
+        ],
+        "ws_path": "/ws/desk/supervisor/" + query.querystring(),
+        "detail_qs": query.querystring(),
+    }
+
+
+@supervisor_required
+def supervisor_board(request: HttpRequest) -> HttpResponse:
+    """The console. For htmx, just the board (a sort or team chosen)."""
+    query = board_query_parse(request.GET)
+    context = board_context(query=query)
+    if request.htmx:
+        return TemplateResponse(request, f"{TEMPLATE}#board", context)
+    return TemplateResponse(request, TEMPLATE, {**context, **approvals_context()})
+
+
+@supervisor_required
+def supervisor_agent(request: HttpRequest, user_id: int) -> HttpResponse:
+    """One agent's cases, shift timeline and the parts of their index: the console with the
+    detail open, or (htmx, from a click on the board) just the detail."""
+    detail = agent_workload_detail(user_id=user_id)
+    if detail is None:
+        raise Http404("No such agent.")
+    query = board_query_parse(request.GET)
+    close_href = reverse("desk:supervisor") + query.querystring()
+    if request.htmx:
+        return TemplateResponse(
+            request, f"{TEMPLATE}#agent-detail", {"detail": detail, "close_href": close_href}
+        )
+    context = {**board_context(query=query), **approvals_context()}
+    return TemplateResponse(
+        request, TEMPLATE, {**context, "detail": detail, "close_href": close_href}
+    )
+
+
+# What the console's socket pushes.
+
+
+@dataclass(frozen=True)
+class BoardPush:
+    """The board as one change leaves it, rendered once for every socket with this query:
+    each row alone (a socket sends the rows that differ from what it last sent) and the
+    whole board (sent instead when the rows' order or number changed)."""
+
+    order: tuple[int, ...]
+    rows: dict[int, str]
+    board: str
+    strip: str
+
+
+def _compact(html: str) -> str:
+    # Pushed to every console at each change: the template's indentation is dead weight (the
+    # fragments hold no <pre> or <textarea>, so a run of blanks between tags shows as one).
+    return _BETWEEN_TAGS.sub("> <", html).strip()
+
+
+def board_push(*, query: BoardQuery) -> BoardPush:
+    context = {**board_context(query=query), "oob": True}
+    row_template = get_template(f"{TEMPLATE}#agent-row")
+    rows = {
+        a.user_id: _compact(row_template.render({**context, "a": a, "row_oob": True}))
+        for a in context["agents"]
+    }
+    return BoardPush(
+        order=tuple(a.user_id for a in context["agents"]),
+        rows=rows,
+        board=_compact(render_to_string(f"{TEMPLATE}#board", context)),
+        strip=_compact(render_to_string(f"{TEMPLATE}#health-strip", context)),
+    )
