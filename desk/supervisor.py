@@ -6,7 +6,6 @@ templates/desk/supervisor/board.html are what the console's socket pushes
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,19 +13,24 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
 from desk.access import supervisor_required
 from desk.approvals import approvals_context
+from desk.board_rows import board_row_html, board_rows, html_compact
 from escalation.models import Team
-from escalation.workload.board import AgentWorkload, agent_workload_detail, agents_workload
+from escalation.workload.board import (
+    AgentWorkload,
+    agent_workload_detail,
+    agents_workload,
+    workload_policy,
+)
 from escalation.workload.health import queue_health
 
 TEMPLATE = "desk/supervisor/board.html"
-_BETWEEN_TAGS = re.compile(r">\s+<")
 
 # How the board may be sorted: the most strained first, except by name.
 SORTS: dict[str, tuple[str, Callable[[AgentWorkload], Any], bool]] = {
@@ -78,15 +82,24 @@ def _sort_links(query: BoardQuery) -> list[dict[str, Any]]:
 
 
 def board_context(*, query: BoardQuery, now: datetime | None = None) -> dict[str, Any]:
-    """What the board partial and the health strip show."""
+    """What the board partial and the health strip show. `rows`: (BoardRow, its HTML) in the
+    board's order."""
     now = now or timezone.now()
     teams = list(Team.objects.order_by("name").values_list("slug", "name"))
     base = reverse("desk:supervisor")
+    policy = workload_policy()
+    rows = board_rows(
+        board_agents(query=query, now=now),
+        now=now,
+        query_string=query.querystring(),
+        hard_after=policy.recovery_after_hard,
+    )
     return {
         "query": query,
         "now": now,
-        "agents": board_agents(query=query, now=now),
+        "rows": rows,
         "health": queue_health(now=now),
+        "policy": policy,
         "teams": teams,
         "team_name": dict(teams).get(query.team, ""),
         "sort_links": _sort_links(query),
@@ -154,22 +167,13 @@ class BoardPush:
     strip: str
 
 
-def _compact(html: str) -> str:
-    # Pushed to every console at each change: the template's indentation is dead weight (the
-    # fragments hold no <pre> or <textarea>, so a run of blanks between tags shows as one).
-    return _BETWEEN_TAGS.sub("> <", html).strip()
-
-
 def board_push(*, query: BoardQuery) -> BoardPush:
     context = {**board_context(query=query), "oob": True}
-    row_template = get_template(f"{TEMPLATE}#agent-row")
-    rows = {
-        a.user_id: _compact(row_template.render({**context, "a": a, "row_oob": True}))
-        for a in context["agents"]
-    }
+    # The same rows' HTML for pushing one alone (each cached once, as the board's are).
+    alone = {row.user_id: board_row_html(row, oob=True) for row, _ in context["rows"]}
     return BoardPush(
-        order=tuple(a.user_id for a in context["agents"]),
-        rows=rows,
-        board=_compact(render_to_string(f"{TEMPLATE}#board", context)),
-        strip=_compact(render_to_string(f"{TEMPLATE}#health-strip", context)),
+        order=tuple(row.user_id for row, _ in context["rows"]),
+        rows=alone,
+        board=html_compact(render_to_string(f"{TEMPLATE}#board", context)),
+        strip=html_compact(render_to_string(f"{TEMPLATE}#health-strip", context)),
     )

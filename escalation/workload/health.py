@@ -5,7 +5,8 @@ Expected wait is Little's law read off the last hour: the cases queued now divid
 many cases of the team were picked up (assigned) per minute over the last 60 minutes. It is
 the wait of a case joining the back of the queue now if the team keeps the pace it has just
 had. With nothing picked up in that hour and cases waiting, the pace is unknown and so is the
-wait (None), rather than a made-up figure. Four queries, whatever the number of cases."""
+wait (None), rather than a made-up figure. Online counts agents, as the board lists them
+(supervisors at the console are not counted). Four queries, whatever the number of cases."""
 
 from __future__ import annotations
 
@@ -96,12 +97,16 @@ def queue_health(*, now: datetime | None = None) -> QueueHealth:
         .order_by()
     }
     online_by_team = dict(
-        Team.objects.filter(agents__presence=AgentProfile.Presence.ONLINE)
+        Team.objects.filter(
+            agents__presence=AgentProfile.Presence.ONLINE, agents__role=AgentProfile.Role.AGENT
+        )
         .values("slug")
         .annotate(n=Count("agents", distinct=True))
         .values_list("slug", "n")
     )
-    online_total = AgentProfile.objects.filter(presence=AgentProfile.Presence.ONLINE).count()
+    online_total = AgentProfile.objects.filter(
+        presence=AgentProfile.Presence.ONLINE, role=AgentProfile.Role.AGENT
+    ).count()
     names = dict(Team.objects.values_list("slug", "name"))
     teams = [
         _health(
