@@ -12,7 +12,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from escalation.models import AgentProfile, Case, CaseEvent
-from escalation.workload.index import INDEX_WEIGHTS, Thresholds, moment, sparkline_points
+from escalation.workload.index import (
+    INDEX_WEIGHTS,
+    Thresholds,
+    moments,
+    shift_medians,
+    sparkline_points,
+)
 from escalation.workload.intensity import Intensification, team_intensification
 from escalation.workload.policy import policy_thresholds, workload_policy
 from escalation.workload.shift import Board, board_load, effective_presence
@@ -66,10 +72,10 @@ class AgentWorkload:
 
 def _row(board: Board, profile: Any, thresholds: Thresholds) -> AgentWorkload:
     shift = board.shift(profile)
-    points = sparkline_points(start=board.start, now=board.now)
-    spark = [moment(shift, at=p, thresholds=thresholds).index for p in points[:-1]]
-    current = moment(shift, at=board.now, thresholds=thresholds)
-    spark.append(current.index)
+    sparkline, current = moments(
+        shift, points=sparkline_points(start=board.start, now=board.now), thresholds=thresholds
+    )
+    handle, first_reply = shift_medians(shift, now=board.now)
     presence, since = effective_presence(profile, now=board.now)
     handle_30d, reply_30d = board.baselines.get(profile.user_id, (None, None))
     user = profile.user
@@ -93,14 +99,14 @@ def _row(board: Board, profile: Any, thresholds: Thresholds) -> AgentWorkload:
         minutes_since_break=current.minutes_since_break,
         occupancy=current.occupancy,
         occupancy_level=current.occupancy_level,
-        handle_minutes=current.handle_minutes,
+        handle_minutes=handle,
         handle_median_30d=round(handle_30d, 1) if handle_30d is not None else None,
-        first_reply_minutes=current.first_reply_minutes,
+        first_reply_minutes=first_reply,
         first_reply_median_30d=round(reply_30d, 1) if reply_30d is not None else None,
         index=current.index,
         index_level=current.index_level,
         index_parts=current.index_parts,
-        sparkline=tuple(spark),
+        sparkline=tuple(sparkline),
         recent_load=current.recent_load,
         online_minutes=current.online_minutes,
         cooling_down=cooldown is not None and cooldown > board.now,

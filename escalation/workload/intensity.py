@@ -146,6 +146,7 @@ def team_intensification(*, now: datetime | None = None, days: int = 30) -> Inte
     day_starts = [first_day + timedelta(days=i) for i in range(days)]
     last_day = [c for c in contacts if c.at > now - timedelta(hours=24)]
     overall = intensity_point(now - timedelta(hours=24), last_day)
+    everyone = _mean([c.difficulty for c in last_day])
     teams: dict[str, list[float]] = defaultdict(list)
     for c in last_day:
         if c.human:
@@ -158,7 +159,5 @@ def team_intensification(*, now: datetime | None = None, days: int = 30) -> Inte
         all_mean=overall.all_mean,
         hourly=tuple(intensity_point(h, by_hour.get(h, ())) for h in hours),
         daily=tuple(intensity_point(d, by_day.get(d, ())) for d in day_starts),
-        by_team={
-            team: _ratio(_mean(values), overall.all_mean) for team, values in sorted(teams.items())
-        },
+        by_team={team: _ratio(_mean(values), everyone) for team, values in sorted(teams.items())},
     )

@@ -3,7 +3,6 @@ loader returns plain data keyed by the agent's user id; index.py computes from i
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,10 +11,18 @@ from statistics import median
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, F, Min, OuterRef, Q, Subquery
-from django.db.models.functions import Trunc
+from django.db.models import (
+    Aggregate,
+    DurationField,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+    TextField,
+)
 
-from conversations.models import Event
 from escalation.cases.routing import PRESENCE_TIMEOUT
 from escalation.models import AgentProfile, Case, PresenceChange, WorkloadPolicy
 from escalation.workload.index import (
@@ -63,82 +70,114 @@ def _profiles(*, team: str | None, user_ids: Iterable[int] | None, start: dateti
     return list(profiles)
 
 
-def _held_cases(*, user_ids: list[int], start: datetime) -> dict[int, list[HeldCase]]:
-    rows = Case.objects.filter(
+class Epoch(Func):
+    """A datetime column as seconds since the epoch (a float): the board reads thousands, and
+    numbers cost less to load than aware datetimes."""
+
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"EXTRACT(EPOCH FROM {sql})::float8", list(params)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"((julianday({sql}) - 2440587.5) * 86400.0)", list(params)
+
+
+class HolderValue(Func):
+    """Case.difficulty_parts["human"][<assignee id>][key] as text: what the engine kept about
+    the customer's turns for the agent holding the case (difficulty.human_turns_add)."""
+
+    output_field = TextField()
+
+    def __init__(self, key: str) -> None:
+        super().__init__(F("difficulty_parts"), F("assignee_id"))
+        self.key = key
+
+    def _compiled(self, compiler: Any) -> tuple[str, str, list[Any]]:
+        (parts, p1), (holder, p2) = (compiler.compile(e) for e in self.get_source_expressions())
+        return parts, holder, [*p1, *p2]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        parts, holder, params = self._compiled(compiler)
+        return f"(({parts}) -> 'human' -> (({holder})::text) ->> %s)", [*params, self.key]
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        parts, holder, params = self._compiled(compiler)
+        path = f"""'$.human."' || ({holder}) || '".' || %s"""
+        return f"json_extract({parts}, {path})", [*params, self.key]
+
+
+_HOURS_SQL = {
+    "postgresql": (
+        "SELECT c.assignee_id, h.key, SUM((h.value ->> 0)::int), SUM((h.value ->> 1)::int) "
+        "FROM ({base}) c CROSS JOIN LATERAL "
+        "jsonb_each(c.difficulty_parts -> 'human' -> (c.assignee_id::text) -> 'hours') h "
+        "WHERE h.key > %s GROUP BY 1, 2 ORDER BY 1, 2"
+    ),
+    "sqlite": (
+        "SELECT c.assignee_id, h.key, SUM(json_extract(h.value, '$[0]')), "
+        "SUM(json_extract(h.value, '$[1]')) FROM ({base}) c, "
+        """json_each(c.difficulty_parts, '$.human."' || c.assignee_id || '".hours') h """
+        "WHERE h.key > %s GROUP BY 1, 2 ORDER BY 1, 2"
+    ),
+}
+
+
+def _shift_cases(*, user_ids: list[int], start: datetime) -> Any:
+    return Case.objects.filter(
         Q(status=Case.Status.ASSIGNED) | Q(resolved_at__gte=start),
         assignee_id__in=user_ids,
         assigned_at__isnull=False,
-    ).values_list(
-        "pk",
-        "assignee_id",
-        "difficulty",
-        "sentiment",
-        "assigned_at",
-        "resolved_at",
-        "first_response_at",
-    )
-    return _held_from_rows(rows)
+    ).order_by()
 
 
-def _held_from_rows(rows: Iterable[tuple]) -> dict[int, list[HeldCase]]:
-    held: dict[int, list[HeldCase]] = defaultdict(list)
-    for pk, user_id, difficulty, sentiment, assigned, resolved, first in rows:
-        held[user_id].append(
-            HeldCase(
-                case_id=pk,
-                difficulty=difficulty,
-                assigned_at=assigned,
-                resolved_at=resolved,
-                first_response_at=first,
-                upset_from=assigned if sentiment <= NEGATIVE_SENTIMENT else None,
-            )
+def _held_cases(*, user_ids: list[int], start: datetime) -> dict[int, list[HeldCase]]:
+    """The cases each agent held this shift: open, or resolved since the start. A case's
+    customer was upset from the handoff, or from their first negative turn to this agent."""
+    rows = (
+        _shift_cases(user_ids=user_ids, start=start)
+        .values_list(
+            "pk",
+            "assignee_id",
+            "difficulty",
+            "sentiment",
+            Epoch("assigned_at"),
+            Epoch("resolved_at"),
+            Epoch("first_response_at"),
+            HolderValue("first_negative"),
         )
+        .order_by("assignee_id", "assigned_at", "pk")
+    )
+    held: dict[int, list[HeldCase]] = defaultdict(list)
+    for pk, user_id, difficulty, sentiment, assigned, resolved, first, negative in rows:
+        upset_from = assigned if sentiment <= NEGATIVE_SENTIMENT else None
+        if negative and upset_from is None:
+            upset_from = max(assigned, datetime.fromisoformat(negative).timestamp())
+        held[user_id].append(HeldCase(pk, difficulty, assigned, resolved, first, upset_from))
     return held
 
 
-def _turn_buckets(
-    *, user_ids: list[int], start: datetime
-) -> tuple[dict[int, list[TurnBucket]], dict[int, datetime]]:
-    """Customer messages on cases while the agent held them, this shift, per agent and clock
-    hour; and when each case's customer was first negative while held."""
-    rows = (
-        Event.objects.filter(
-            Q(conversation__cases__resolved_at__isnull=True)
-            | Q(received_at__lte=F("conversation__cases__resolved_at")),
-            type=Event.Type.MESSAGE,
-            role="customer",
-            received_at__gte=start,
-            conversation__cases__assignee_id__in=user_ids,
-            conversation__cases__assigned_at__lte=F("received_at"),
-        )
-        .values(
-            case_id=F("conversation__cases__id"),
-            user_id=F("conversation__cases__assignee_id"),
-            hour=Trunc("received_at", "hour", tzinfo=dt.UTC),
-        )
-        .annotate(
-            turns=Count("id"),
-            negative=Count("id", filter=Q(analysis__sentiment__lte=NEGATIVE_SENTIMENT)),
-            first_negative=Min(
-                "received_at", filter=Q(analysis__sentiment__lte=NEGATIVE_SENTIMENT)
-            ),
-        )
-        .order_by()
+def _turn_buckets(*, user_ids: list[int], start: datetime) -> dict[int, list[TurnBucket]]:
+    """The customer's turns on each agent's cases while they held them, per clock hour of the
+    shift, summed in the database from the counts kept on each case."""
+    base, params = (
+        _shift_cases(user_ids=user_ids, start=start)
+        .values("assignee_id", "difficulty_parts")
+        .query.sql_with_params()
     )
-    per_hour: dict[tuple[int, datetime], list[int]] = defaultdict(lambda: [0, 0])
-    first_negative: dict[int, datetime] = {}
-    for row in rows:
-        slot = per_hour[(row["user_id"], row["hour"])]
-        slot[0] += row["turns"]
-        slot[1] += row["negative"]
-        if row["first_negative"] is not None:
-            known = first_negative.get(row["case_id"])
-            if known is None or row["first_negative"] < known:
-                first_negative[row["case_id"]] = row["first_negative"]
+    first_hour = (start - timedelta(hours=1)).isoformat()
     buckets: dict[int, list[TurnBucket]] = defaultdict(list)
-    for (user_id, hour), (turns, negative) in sorted(per_hour.items()):
-        buckets[user_id].append(TurnBucket(hour=hour, turns=turns, negative=negative))
-    return buckets, first_negative
+    with connection.cursor() as cursor:
+        cursor.execute(_HOURS_SQL[connection.vendor].format(base=base), [*params, first_hour])
+        for user_id, hour, turns, negative in cursor.fetchall():
+            buckets[user_id].append(
+                TurnBucket(
+                    hour=datetime.fromisoformat(hour), turns=int(turns), negative=int(negative)
+                )
+            )
+    return buckets
 
 
 def _presence_changes(*, user_ids: list[int], start: datetime, now: datetime) -> dict[int, list]:
@@ -270,25 +309,7 @@ def board_load(
     if not ids:
         return Board(policy, start, now, [], {}, {}, {}, {})
     held = _held_cases(user_ids=ids, start=start)
-    buckets, first_negative = _turn_buckets(user_ids=ids, start=start)
-    if first_negative:
-        for user_id, cases in held.items():
-            held[user_id] = [_with_upset(c, first_negative.get(c.case_id)) for c in cases]
+    buckets = _turn_buckets(user_ids=ids, start=start)
     changes = _presence_changes(user_ids=ids, start=start, now=now)
     baselines = _baselines(user_ids=ids, now=now)
     return Board(policy, start, now, profiles, held, buckets, changes, baselines)
-
-
-def _with_upset(case: HeldCase, first_negative: datetime | None) -> HeldCase:
-    if first_negative is None or (
-        case.upset_from is not None and case.upset_from <= first_negative
-    ):
-        return case
-    return HeldCase(
-        case_id=case.case_id,
-        difficulty=case.difficulty,
-        assigned_at=case.assigned_at,
-        resolved_at=case.resolved_at,
-        first_response_at=case.first_response_at,
-        upset_from=first_negative,
-    )
