@@ -52,6 +52,7 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--changes", type=int, default=100)
+    parser.add_argument("--takes", type=int, default=40)
     parser.add_argument("--flush", action="store_true", help="empty a database holding cases")
     args = parser.parse_args()
 
@@ -286,6 +287,7 @@ def bench_latency(args: argparse.Namespace, agents: list[Any], supervisor: Any) 
                 sizes.append(len(frame))
                 _drain(console, 0.15)
                 _drain(desk, 0.01)
+            taken = _takes(args, agents, port, console)
 
     print(
         f"\n2. workload change (an agent's status switch) to the console socket, "
@@ -300,7 +302,62 @@ def bench_latency(args: argparse.Namespace, agents: list[Any], supervisor: Any) 
         f"echo round trip {statistics.median(echoes):.2f} / {_p(echoes, 0.99):.2f}; "
         f"frame {statistics.median(sizes) / 1024:.1f} kB",
     )
+    _row(
+        "case taken (HTTP) -> console row",
+        f"{statistics.median(taken):.1f} / {_p(taken, 0.99):.1f}",
+        "",
+        "a case change: the whole board is read again",
+    )
     return 0 if _p(seen, 0.99) <= 300 else 1
+
+
+def _takes(args: argparse.Namespace, agents: list[Any], port: int, console: Any) -> list[float]:
+    """Agents take a queued case of their team over HTTP (as the case page's Take does); timed
+    until the console shows their row with one more case held."""
+    import threading
+    import urllib.request
+
+    from django.test import Client
+
+    from escalation.models import Case
+
+    base = f"http://127.0.0.1:{port}"
+    csrf = "b" * 32
+    samples: list[float] = []
+    for n in range(args.takes):
+        taker = agents[1 + n % (len(agents) - 1)]
+        team = taker.agent_profile.teams.values_list("slug", flat=True).first()
+        case = Case.objects.filter(status=Case.Status.QUEUED, team=team).order_by("id").first()
+        held = Case.objects.filter(status=Case.Status.ASSIGNED, assignee=taker).count()
+        client = Client()
+        client.force_login(taker)
+        request = urllib.request.Request(
+            f"{base}/cases/{case.pk}/take/",
+            method="POST",
+            data=b"",
+            headers={
+                "Cookie": f"sessionid={client.cookies['sessionid'].value}; csrftoken={csrf}",
+                "X-CSRFToken": csrf,
+                "Origin": base,
+                "HX-Request": "true",
+            },
+        )
+        marker = f'id="agent-{taker.pk}"'
+        shows = f">{held + 1}/"
+        started = time.perf_counter()
+        post = threading.Thread(
+            target=lambda r=request: urllib.request.urlopen(r, timeout=30).read()
+        )
+        post.start()
+        while True:
+            frame = console.recv(timeout=10)
+            at = frame.find(marker)
+            if at >= 0 and shows in frame[at : at + 1500]:
+                break
+        samples.append(_ms(time.perf_counter() - started))
+        post.join()
+        _drain(console, 0.15)
+    return samples
 
 
 if __name__ == "__main__":

@@ -82,6 +82,9 @@ class WorkloadChanged(_Push):
     let go, a presence, a customer's message on a held case); the board redraws."""
 
     type: Literal["workload.changed"] = "workload.changed"
+    # The agents whose row changed, when the change is theirs alone (a presence, a customer's
+    # message on a case they hold); empty: anything may have changed.
+    user_ids: list[int] = Field(default_factory=list, max_length=500)
 
 
 class AgentAccessChanged(_Push):

@@ -441,9 +441,13 @@ class SupervisorConsumer(DeskConsumer):
     _rows: dict[int, str]
     _order: tuple[int, ...]
     _strip: str
+    # What the pending board redraw must read: every row, or just these agents'.
+    _whole: bool
+    _agents: set[int]
 
     async def connect(self) -> None:
         self._dirty, self._rows, self._order, self._strip = set(), {}, (), ""
+        self._whole, self._agents = False, set()
         params = parse_qsl(self.scope.get("query_string", b"").decode("latin-1"))
         self.board_params = dict(params)
         user = self.scope.get("user")
@@ -484,9 +488,14 @@ class SupervisorConsumer(DeskConsumer):
         self._changed("board")
 
     async def workload_changed(self, event: dict[str, Any]) -> None:
-        self._changed("board")
+        self._changed("board", user_ids=event.get("user_ids") or None)
 
-    def _changed(self, part: str) -> None:
+    def _changed(self, part: str, *, user_ids: list[int] | None = None) -> None:
+        """`user_ids`: a board change that is only these agents' (None: anyone's)."""
+        if part == "board" and user_ids is None:
+            self._whole = True
+        elif part == "board":
+            self._agents |= set(user_ids)
         self._dirty.add(part)
         if self._redraw is None or self._redraw.done():
             self._redraw = asyncio.ensure_future(self._redraw_soon())
@@ -495,10 +504,13 @@ class SupervisorConsumer(DeskConsumer):
         while self._dirty:
             burst = await burst_end(COALESCE_SECONDS)
             parts, self._dirty = self._dirty, set()
+            agents = () if self._whole else tuple(sorted(self._agents))
+            self._whole, self._agents = False, set()
             html = ""
             if "board" in parts:
                 push = await render_once(
-                    (burst, "board", self.query), functools.partial(board_push, query=self.query)
+                    (burst, "board", self.query, agents),
+                    functools.partial(board_push, query=self.query, user_ids=agents),
                 )
                 html += self._board_changes(push)
             if "approvals" in parts:

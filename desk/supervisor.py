@@ -6,9 +6,9 @@ templates/desk/supervisor/board.html are what the console's socket pushes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -63,10 +63,36 @@ def board_query_parse(params: Mapping[str, str], *, teams: set[str] | None = Non
     return BoardQuery(sort=sort if sort in SORTS else "index", team=team if team in teams else "")
 
 
-def board_agents(*, query: BoardQuery, now: datetime | None = None) -> list[AgentWorkload]:
+# The last whole board this process read for each team filter. A change that names its
+# agents (a presence, a customer writing on a held case) reads just their rows and puts them
+# into it; the others stay as read, for at most BOARD_REFRESH, after which any change reads
+# the whole board again (so do every case change and every page load).
+BOARD_REFRESH = timedelta(seconds=60)
+_boards: dict[str, tuple[datetime, dict[int, AgentWorkload]]] = {}
+
+
+def board_agents(
+    *, query: BoardQuery, now: datetime | None = None, user_ids: Collection[int] = ()
+) -> list[AgentWorkload]:
+    """The board's rows, sorted. With `user_ids`, only those agents' rows are read anew (when
+    this process has a recent whole board to put them in)."""
+    now = now or timezone.now()
+    team = query.team
+    cached = _boards.get(team)
+    if user_ids and cached is not None and now - cached[0] < BOARD_REFRESH:
+        agents = dict(cached[1])
+        for user_id in user_ids:
+            detail = agent_workload_detail(user_id=user_id, now=now)
+            if detail is None or (team and team not in detail.row.teams):
+                agents.pop(user_id, None)
+            else:
+                agents[user_id] = detail.row
+        _boards[team] = (cached[0], agents)
+    else:
+        agents = {a.user_id: a for a in agents_workload(now=now, team=team or None)}
+        _boards[team] = (now, agents)
     _, key, descending = SORTS[query.sort]
-    agents = agents_workload(now=now, team=query.team or None)
-    return sorted(agents, key=key, reverse=descending)
+    return sorted(agents.values(), key=key, reverse=descending)
 
 
 def _sort_links(query: BoardQuery) -> list[dict[str, Any]]:
@@ -81,15 +107,17 @@ def _sort_links(query: BoardQuery) -> list[dict[str, Any]]:
     ]
 
 
-def board_context(*, query: BoardQuery, now: datetime | None = None) -> dict[str, Any]:
+def board_context(
+    *, query: BoardQuery, now: datetime | None = None, user_ids: Collection[int] = ()
+) -> dict[str, Any]:
     """What the board partial and the health strip show. `rows`: (BoardRow, its HTML) in the
-    board's order."""
+    board's order. `user_ids`: see board_agents."""
     now = now or timezone.now()
     teams = list(Team.objects.order_by("name").values_list("slug", "name"))
     base = reverse("desk:supervisor")
     policy = workload_policy()
     rows = board_rows(
-        board_agents(query=query, now=now),
+        board_agents(query=query, now=now, user_ids=user_ids),
         now=now,
         query_string=query.querystring(),
         hard_after=policy.recovery_after_hard,
@@ -167,8 +195,8 @@ class BoardPush:
     strip: str
 
 
-def board_push(*, query: BoardQuery) -> BoardPush:
-    context = {**board_context(query=query), "oob": True}
+def board_push(*, query: BoardQuery, user_ids: Collection[int] = ()) -> BoardPush:
+    context = {**board_context(query=query, user_ids=user_ids), "oob": True}
     # The same rows' HTML for pushing one alone (each cached once, as the board's are).
     alone = {row.user_id: board_row_html(row, oob=True) for row, _ in context["rows"]}
     return BoardPush(

@@ -244,7 +244,7 @@ def conversation_analyze(*, conversation_id: int) -> None:
         and any(e.type == Event.Type.MESSAGE and e.role == "customer" for e in run.new_events)
     ):
         # The customer of a held case wrote (and their mood was read): the holder's exposure.
-        workload_changed_on_commit()
+        workload_changed_on_commit(user_ids=[last.assignee_id] if last.assignee_id else [])
     conversation_analysis_done(conversation_id=conversation.pk, started_at=started_at)
 
 

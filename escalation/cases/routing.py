@@ -363,7 +363,7 @@ def presence_changes_record(
         for user_id in user_ids
     )
     if user_ids:
-        workload_changed_on_commit()
+        workload_changed_on_commit(user_ids=list(user_ids))
 
 
 def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:

@@ -14,7 +14,7 @@ from channels.testing import WebsocketCommunicator
 from config.asgi import application
 from conversations.events import SUPERVISORS_GROUP
 from conversations.services import integration_create
-from desk import consumers
+from desk import consumers, supervisor
 from escalation.cases.routing import case_pick, presence_heartbeat
 from escalation.models import AgentProfile
 from tests.desk.test_queue import _queued_case
@@ -79,15 +79,27 @@ async def test_a_case_taken_pushes_the_strip_and_the_agents_row_only() -> None:
     await socket.disconnect()
 
 
-async def test_a_presence_change_redraws_the_row() -> None:
+async def test_a_presence_change_redraws_that_agents_row_reading_only_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     maya = await _agent("maya", teams=["general"])
+    leo = await _agent("leo", teams=["general"])
     rita = await _agent("rita", teams=[], role=AgentProfile.Role.SUPERVISOR)
     socket, first = await _console(rita, PATH + "?sort=name")
     assert "presence-offline" in first
+    while not await socket.receive_nothing(timeout=0.4):
+        await socket.receive_from()
+    whole_reads: list[Any] = []
+    real = supervisor.agents_workload
+    monkeypatch.setattr(
+        supervisor, "agents_workload", lambda **kw: whole_reads.append(kw) or real(**kw)
+    )
     await database_sync_to_async(presence_heartbeat)(user=maya, presence="away")
     frame = "".join(await _frames(socket))
     row = frame[frame.index(f'id="agent-{maya.pk}"') :]
-    assert "presence-away" in row
+    assert "presence-away" in row and f'id="agent-{leo.pk}"' not in frame
+    # The change named Maya: her row was read, not the whole board.
+    assert whole_reads == []
     await socket.disconnect()
 
 
