@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from desk.access import supervisor_required
 from desk.approvals import approvals_context
@@ -126,6 +127,8 @@ def board_context(
         "query": query,
         "now": now,
         "rows": rows,
+        # One string: a template loop over 200 rows costs more than the rows' cache lookups.
+        "rows_html": SafeString(" ".join(html for _, html in rows)),
         "health": queue_health(now=now),
         "policy": policy,
         "teams": teams,
