@@ -74,9 +74,7 @@ def _health(
     )
 
 
-def queue_health(*, now: datetime | None = None) -> QueueHealth:
-    """Every team's health, and the whole desk's (its expected wait from the summed pace)."""
-    now = now or timezone.now()
+def _case_rows(*, now: datetime) -> dict[str, dict[str, object]]:
     since = now - THROUGHPUT_WINDOW
     is_open = Q(status__in=OPEN)
     is_queued = Q(status=Case.Status.QUEUED)
@@ -89,13 +87,36 @@ def queue_health(*, now: datetime | None = None) -> QueueHealth:
         "picked": Count("id", filter=Q(assigned_at__gte=since)),
         "oldest": Min("queued_at", filter=is_queued),
     }
-    rows = {
+    return {
         row["team"]: row
         for row in Case.objects.filter(is_open | Q(assigned_at__gte=since))
         .values("team")
         .annotate(**aggregates)
         .order_by()
     }
+
+
+def _rows_of(health: QueueHealth) -> dict[str, dict[str, object]]:
+    return {
+        t.slug: {
+            "open": t.open,
+            "queued": t.queued,
+            "breached": t.breached,
+            "picked": t.picked_last_hour,
+            "oldest": t.oldest_queued_at,
+        }
+        for t in health.teams
+    }
+
+
+def queue_health(
+    *, now: datetime | None = None, cases_as_of: QueueHealth | None = None
+) -> QueueHealth:
+    """Every team's health, and the whole desk's (its expected wait from the summed pace).
+    `cases_as_of`: an earlier reading whose case figures still hold (only presence changed
+    since): the online counts are read anew, the cases are not, the waits are aged to now."""
+    now = now or timezone.now()
+    rows = _case_rows(now=now) if cases_as_of is None else _rows_of(cases_as_of)
     online_by_team = dict(
         Team.objects.filter(
             agents__presence=AgentProfile.Presence.ONLINE, agents__role=AgentProfile.Role.AGENT
