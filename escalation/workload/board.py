@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
@@ -21,7 +20,7 @@ from escalation.workload.index import (
 )
 from escalation.workload.intensity import Intensification, team_intensification
 from escalation.workload.policy import policy_thresholds, workload_policy
-from escalation.workload.shift import Board, board_load, effective_presence
+from escalation.workload.shift import Agent, Board, board_load, effective_presence
 
 __all__ = [
     "AgentDetail",
@@ -64,13 +63,14 @@ class AgentWorkload:
     index_level: str
     index_parts: dict[str, float]
     sparkline: tuple[int, ...]
-    # Beyond the contract: the recent (last hour) load the index reads, and online minutes.
+    # Beyond the contract: the last hour's load the index reads, minutes online this shift,
+    # and whether a cool-down is running now.
     recent_load: float = 0.0
     online_minutes: float = 0.0
     cooling_down: bool = False
 
 
-def _row(board: Board, profile: Any, thresholds: Thresholds) -> AgentWorkload:
+def _row(board: Board, profile: Agent, thresholds: Thresholds) -> AgentWorkload:
     shift = board.shift(profile)
     sparkline, current = moments(
         shift, points=sparkline_points(start=board.start, now=board.now), thresholds=thresholds
@@ -78,13 +78,12 @@ def _row(board: Board, profile: Any, thresholds: Thresholds) -> AgentWorkload:
     handle, first_reply = shift_medians(shift, now=board.now)
     presence, since = effective_presence(profile, now=board.now)
     handle_30d, reply_30d = board.baselines.get(profile.user_id, (None, None))
-    user = profile.user
     cooldown = profile.cooldown_until
     return AgentWorkload(
         user_id=profile.user_id,
-        name=user.get_full_name() or user.username,
-        username=user.username,
-        teams=tuple(sorted(t.slug for t in profile.teams.all())),
+        name=profile.name,
+        username=profile.username,
+        teams=profile.teams,
         presence=presence,
         presence_since=since,
         away_reason=profile.away_reason if presence == AgentProfile.Presence.AWAY else "",

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import (
@@ -50,24 +50,70 @@ def _shift_start(policy: WorkloadPolicy, now: datetime) -> datetime:
     return now - timedelta(hours=policy.shift_hours)
 
 
-def _profiles(*, team: str | None, user_ids: Iterable[int] | None, start: datetime) -> list[Any]:
+def _roster(*, team: str | None, user_ids: Iterable[int] | None) -> Any:
+    """The agents on the board. The loaders filter by it as a subquery: a list of hundreds of
+    ids costs more to send, and to prepare, than the database takes to run it."""
+    roster = AgentProfile.objects.filter(role=AgentProfile.Role.AGENT, user__is_active=True)
+    if team:
+        roster = roster.filter(teams__slug=team)
+    if user_ids is not None:
+        roster = roster.filter(user_id__in=list(user_ids))
+    return roster
+
+
+class Agent(NamedTuple):
+    """An agent as the board reads them: plain values, not model instances (hundreds a read)."""
+
+    user_id: int
+    username: str
+    first_name: str
+    last_name: str
+    presence: str
+    presence_since: datetime | None
+    last_seen_at: datetime | None
+    away_reason: str
+    cooldown_until: datetime | None
+    capacity: int
+    # Their presence as the last change before the shift left it (None: no change before).
+    presence_at_start: str | None
+    teams: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.username
+
+
+def _profiles(*, roster: Any, start: datetime) -> list[Agent]:
     at_start = (
         PresenceChange.objects.filter(user_id=OuterRef("user_id"), at__lt=start)
         .order_by("-at", "-id")
         .values("presence")[:1]
     )
-    profiles = (
-        AgentProfile.objects.filter(role=AgentProfile.Role.AGENT, user__is_active=True)
-        .select_related("user")
-        .prefetch_related("teams")
-        .annotate(presence_at_start=Subquery(at_start))
+    teams: dict[int, list[str]] = defaultdict(list)
+    for user_id, slug in (
+        AgentProfile.teams.through.objects.filter(agentprofile__in=roster.values("pk"))
+        .order_by("team__slug")
+        .values_list("agentprofile__user_id", "team__slug")
+    ):
+        teams[user_id].append(slug)
+    rows = (
+        roster.annotate(presence_at_start=Subquery(at_start))
         .order_by("user__first_name", "user__username", "pk")
+        .values_list(
+            "user_id",
+            "user__username",
+            "user__first_name",
+            "user__last_name",
+            "presence",
+            "presence_since",
+            "last_seen_at",
+            "away_reason",
+            "cooldown_until",
+            "capacity",
+            "presence_at_start",
+        )
     )
-    if team:
-        profiles = profiles.filter(teams__slug=team)
-    if user_ids is not None:
-        profiles = profiles.filter(user_id__in=list(user_ids))
-    return list(profiles)
+    return [Agent(*row, teams=tuple(teams.get(row[0], ()))) for row in rows]
 
 
 class Epoch(Func):
@@ -75,6 +121,11 @@ class Epoch(Func):
     numbers cost less to load than aware datetimes."""
 
     output_field = FloatField()
+
+    @property
+    def convert_value(self) -> Any:
+        # Both databases return a float already: no per-row converter.
+        return self._convert_value_noop
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
         sql, params = compiler.compile(self.get_source_expressions()[0])
@@ -125,7 +176,7 @@ _HOURS_SQL = {
 }
 
 
-def _shift_cases(*, user_ids: list[int], start: datetime) -> Any:
+def _shift_cases(*, user_ids: Any, start: datetime) -> Any:
     return Case.objects.filter(
         Q(status=Case.Status.ASSIGNED) | Q(resolved_at__gte=start),
         assignee_id__in=user_ids,
@@ -133,7 +184,7 @@ def _shift_cases(*, user_ids: list[int], start: datetime) -> Any:
     ).order_by()
 
 
-def _held_cases(*, user_ids: list[int], start: datetime) -> dict[int, list[HeldCase]]:
+def _held_cases(*, user_ids: Any, start: datetime) -> dict[int, list[HeldCase]]:
     """The cases each agent held this shift: open, or resolved since the start. A case's
     customer was upset from the handoff, or from their first negative turn to this agent."""
     rows = (
@@ -159,7 +210,7 @@ def _held_cases(*, user_ids: list[int], start: datetime) -> dict[int, list[HeldC
     return held
 
 
-def _turn_buckets(*, user_ids: list[int], start: datetime) -> dict[int, list[TurnBucket]]:
+def _turn_buckets(*, user_ids: Any, start: datetime) -> dict[int, list[TurnBucket]]:
     """The customer's turns on each agent's cases while they held them, per clock hour of the
     shift, summed in the database from the counts kept on each case."""
     base, params = (
@@ -180,7 +231,7 @@ def _turn_buckets(*, user_ids: list[int], start: datetime) -> dict[int, list[Tur
     return buckets
 
 
-def _presence_changes(*, user_ids: list[int], start: datetime, now: datetime) -> dict[int, list]:
+def _presence_changes(*, user_ids: Any, start: datetime, now: datetime) -> dict[int, list]:
     changes: dict[int, list] = defaultdict(list)
     for user_id, presence, at, reason in (
         PresenceChange.objects.filter(user_id__in=user_ids, at__gte=start, at__lte=now)
@@ -191,7 +242,7 @@ def _presence_changes(*, user_ids: list[int], start: datetime, now: datetime) ->
     return changes
 
 
-def effective_presence(profile: Any, *, now: datetime) -> tuple[str, datetime | None]:
+def effective_presence(profile: Agent, *, now: datetime) -> tuple[str, datetime | None]:
     """Presence as routing sees it: a stale heartbeat is offline, from when it went stale."""
     presence, since = profile.presence, profile.presence_since
     if presence != AgentProfile.Presence.OFFLINE:
@@ -202,7 +253,7 @@ def effective_presence(profile: Any, *, now: datetime) -> tuple[str, datetime | 
 
 
 def presence_segments(
-    profile: Any, changes: Sequence[tuple], *, start: datetime, now: datetime
+    profile: Agent, changes: Sequence[tuple], *, start: datetime, now: datetime
 ) -> list[tuple[datetime, datetime, str]]:
     """The shift cut into (from, to, presence) pieces. Before the first change the agent was
     as the last change before the shift said; with no change ever, as their presence now if it
@@ -226,7 +277,7 @@ def presence_segments(
     return segments
 
 
-def _baselines(*, user_ids: list[int], now: datetime) -> dict[int, tuple[float | None, ...]]:
+def _baselines(*, user_ids: Any, now: datetime) -> dict[int, tuple[float | None, ...]]:
     """Each agent's 30-day median handle and first-reply minutes."""
     cases = Case.objects.filter(
         assignee_id__in=user_ids,
@@ -277,13 +328,13 @@ class Board:
     policy: WorkloadPolicy
     start: datetime
     now: datetime
-    profiles: list[Any]
+    profiles: list[Agent]
     held: dict[int, list[HeldCase]]
     buckets: dict[int, list[TurnBucket]]
     changes: dict[int, list]
     baselines: dict[int, tuple[float | None, ...]]
 
-    def shift(self, profile: Any) -> Shift:
+    def shift(self, profile: Agent) -> Shift:
         user_id = profile.user_id
         segments = presence_segments(
             profile, self.changes.get(user_id, ()), start=self.start, now=self.now
@@ -304,10 +355,11 @@ def board_load(
 ) -> Board:
     policy = workload_policy()
     start = _shift_start(policy, now)
-    profiles = _profiles(team=team, user_ids=user_ids, start=start)
-    ids = [p.user_id for p in profiles]
-    if not ids:
+    roster = _roster(team=team, user_ids=user_ids)
+    profiles = _profiles(roster=roster, start=start)
+    if not profiles:
         return Board(policy, start, now, [], {}, {}, {}, {})
+    ids = roster.values("user_id")
     held = _held_cases(user_ids=ids, start=start)
     buckets = _turn_buckets(user_ids=ids, start=start)
     changes = _presence_changes(user_ids=ids, start=start, now=now)
