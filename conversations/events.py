@@ -77,19 +77,22 @@ class ApprovalsChanged(_Push):
     type: Literal["approvals.changed"] = "approvals.changed"
 
 
+class WorkloadChanged(_Push):
+    """To the supervisors' sockets: something a workload board shows changed (a case held or
+    let go, a presence, a customer's message on a held case, a supervisor's control); the
+    board and the controls redraw."""
+
+    type: Literal["workload.changed"] = "workload.changed"
+    # The agents whose row changed, when the change is theirs alone (a presence, a customer's
+    # message on a case they hold); empty: anything may have changed.
+    user_ids: list[int] = Field(default_factory=list, max_length=500)
+
+
 class AgentAccessChanged(_Push):
     """To the person's own sockets: their account, role or teams changed; what they may see
     is worked out again (a deactivated account's sockets close)."""
 
     type: Literal["agent.access"] = "agent.access"
-
-
-class WorkloadChanged(_Push):
-    """To the supervisors' sockets: a supervisor control changed an agent's or a team's
-    standing (capacity, cool-down, break, auto-assignment, the policy); the board and the
-    controls redraw."""
-
-    type: Literal["workload.changed"] = "workload.changed"
 
 
 class AlertsChanged(_Push):
@@ -113,6 +116,7 @@ Push = (
     | AlertsChanged
     | WorkloadChanged
     | ApprovalsChanged
+    | WorkloadChanged
     | IntegrationRevoked
     | ConversationControl
     | ConversationMessage

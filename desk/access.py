@@ -40,16 +40,16 @@ def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 
 def supervisor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Supervisors only: anyone else signed in gets 403, and no one signed in the login."""
+    """Supervisors only: anonymous people go to the login page (as agent_required sends
+    them), anyone else signed in is refused (403)."""
 
-    @agent_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def check(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not user_is_supervisor(request.user):
-            raise PermissionDenied("Only supervisors may open this page.")
+            raise PermissionDenied("Only supervisors open the console.")
         return view(request, *args, **kwargs)
 
-    return wrapper
+    return agent_required(check)
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -21,7 +21,7 @@ from actions.selectors import conversation_account_id
 from actions.services import RejectionWithoutReason
 from conversations.schemas import json_loads_strict
 from desk.access import agent_required, post_only
-from desk.approvals import approvals_waiting
+from desk.approvals import approvals_context, supervisor_approvals_answer
 from desk.selectors import case_page_context
 from escalation.cases.access import (
     CaseClosed,
@@ -50,6 +50,9 @@ def _answer(
     """The workspace again (htmx) or a redirect to the case page. `kept`: what the person
     typed into an action's form that did not run, shown again in that form so nothing is lost
     (action id -> {"args": ..., "note": ...})."""
+    if request.POST.get("from") == "supervisor":
+        # Decided from the console's approvals inbox: answered with the inbox.
+        return supervisor_approvals_answer(request, kept=kept)
     if not request.htmx:
         return redirect("desk:case", case_id=case_id)
     context = case_page_context(case=_case(request, case_id), user=request.user)
@@ -189,7 +192,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
     """Actions waiting for a supervisor's approval, with links to their cases."""
     if not user_is_supervisor(request.user):
         raise PermissionDenied("Only supervisors approve what is over an agent's authority.")
-    return TemplateResponse(request, "desk/approvals.html", {"approvals": approvals_waiting()})
+    return TemplateResponse(request, "desk/approvals.html", approvals_context())
 
 
 def _start_context(

@@ -6,12 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from actions.models import DraftedAction
 from escalation.workload.alerts import approvals_waiting_for_supervisor
 
 APPROVALS_PAGE_SIZE = 100
+# The console's inbox (templates/desk/supervisor/board.html), which the approvals page shows too.
+INBOX = "desk/supervisor/board.html#approvals-panel"
 
 
 def _waiting() -> QuerySet[DraftedAction]:
@@ -31,13 +37,34 @@ def approvals_waiting_count() -> int:
     return _waiting().count()
 
 
+def approvals_context(*, kept: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:
+    approvals = approvals_waiting()
+    for action in approvals:
+        typed = (kept or {}).get(action.pk)
+        if typed:
+            action.kept_args = typed.get("args", "")
+            action.kept_note = typed.get("note", "")
+            action.kept_reason = typed.get("reason", "")
+    return {"approvals": approvals, "approvals_count": approvals_waiting_count()}
+
+
+def supervisor_approvals_answer(
+    request: HttpRequest, *, kept: dict[int, dict[str, str]] | None = None
+) -> HttpResponse:
+    """How an approve or reject sent from the console's inbox is answered (the action views
+    decide it, as from the case page): the inbox again with what happened, or, without
+    htmx, the console at its inbox."""
+    if not request.htmx:
+        return redirect(reverse("desk:supervisor") + "#approvals-panel")
+    return TemplateResponse(request, INBOX, approvals_context(kept=kept))
+
+
 def approvals_fragments(*, with_list: bool) -> str:
     """What a supervisor's socket pushes when approvals change: the header badge, and on the
-    approvals page its list too."""
+    approvals page (and the console) the inbox too."""
     html = render_to_string(
         "desk/_approvals_badge.html", {"count": approvals_waiting_count(), "oob": True}
     )
     if with_list:
-        context: dict[str, Any] = {"approvals": approvals_waiting(), "oob": True}
-        html += render_to_string("desk/approvals.html#approvals-list", context)
+        html += render_to_string(INBOX, {**approvals_context(), "oob": True})
     return html

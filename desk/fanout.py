@@ -34,3 +34,23 @@ async def render_once(key: Hashable, work: Callable[[], Any]) -> Any:
             _renders.popitem(last=False)
     # A socket that closes while it waits must not cancel the render the others wait for.
     return await asyncio.shield(future)
+
+
+_burst: asyncio.Future[int] | None = None
+_bursts = 0
+
+
+async def burst_end(seconds: float) -> int:
+    """Wait for the end of the current burst of changes in this process and name it. The first
+    socket to hear of a change opens a burst `seconds` long; every socket that hears of one
+    before it ends waits for the same end and gets the same number, so their redraws share one
+    render (render_once keyed by it) however many pushes the burst held."""
+    global _burst, _bursts
+    loop = asyncio.get_running_loop()
+    if _burst is None or _burst.done() or _burst.get_loop() is not loop:
+        _bursts += 1
+        burst: asyncio.Future[int] = loop.create_future()
+        number = _bursts
+        loop.call_later(seconds, lambda: burst.done() or burst.set_result(number))
+        _burst = burst
+    return await asyncio.shield(_burst)

@@ -9,7 +9,13 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.urls import path
 
-from desk.consumers import ApprovalsConsumer, CaseConsumer, ControlsConsumer, QueueConsumer
+from desk.consumers import (
+    ApprovalsConsumer,
+    CaseConsumer,
+    ControlsConsumer,
+    QueueConsumer,
+    SupervisorConsumer,
+)
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -66,4 +72,5 @@ websocket_urlpatterns = [
     path("ws/desk/cases/<int:case_id>/", browser_socket(CaseConsumer.as_asgi())),
     path("ws/desk/approvals/", browser_socket(ApprovalsConsumer.as_asgi())),
     path("ws/desk/supervisor/controls/", browser_socket(ControlsConsumer.as_asgi())),
+    path("ws/desk/supervisor/", browser_socket(SupervisorConsumer.as_asgi())),
 ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from desk import action_views, control_views, guardrails, views
+from desk import action_views, control_views, guardrails, supervisor, views
 
 app_name = "desk"
 
@@ -70,6 +70,8 @@ urlpatterns = [
         control_views.acknowledge,
         name="alert_acknowledge",
     ),
+    path("supervisor/", supervisor.supervisor_board, name="supervisor"),
+    path("supervisor/agents/<int:user_id>/", supervisor.supervisor_agent, name="supervisor_agent"),
     path("cases/<int:case_id>/", views.case_detail, name="case"),
     path("cases/<int:case_id>/take/", views.case_take, name="take"),
     path("cases/<int:case_id>/reply/", views.reply, name="reply"),

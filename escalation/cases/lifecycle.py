@@ -52,6 +52,7 @@ from escalation.services import (
 )
 from escalation.signals.pleasantry import is_pleasantry
 from escalation.workload.difficulty import case_difficulty_refresh
+from escalation.workload.push import workload_changed_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +238,13 @@ def conversation_analyze(*, conversation_id: int) -> None:
     ):
         # A person closed the last case, and the AI may not answer: someone must.
         case_returned_open(conversation=conversation, last=last, messages=written, outcome=outcome)
+    if (
+        last is not None
+        and last.status == Case.Status.ASSIGNED
+        and any(e.type == Event.Type.MESSAGE and e.role == "customer" for e in run.new_events)
+    ):
+        # The customer of a held case wrote (and their mood was read): the holder's exposure.
+        workload_changed_on_commit(user_ids=[last.assignee_id] if last.assignee_id else [])
     conversation_analysis_done(conversation_id=conversation.pk, started_at=started_at)
 
 

@@ -31,6 +31,7 @@ from escalation.models import AgentProfile, Case, CaseEvent, PresenceChange, Tea
 from escalation.signals.topics import TOPIC_KINDS as SENSITIVE_TOPICS
 from escalation.workload.difficulty import case_difficulty_apply
 from escalation.workload.policy import workload_policy
+from escalation.workload.push import workload_changed_on_commit
 
 # First response due within (minutes), by priority band.
 SLA_MINUTES = ((75, 5), (40, 15), (0, 60))
@@ -460,6 +461,8 @@ def presence_changes_record(
         PresenceChange(user_id=user_id, presence=presence, reason=reason, by=by, at=at)
         for user_id in user_ids
     )
+    if user_ids:
+        workload_changed_on_commit(user_ids=list(user_ids))
 
 
 def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:

@@ -8,6 +8,7 @@ from django.test import TestCase
 
 from conversations.events import (
     ALL_QUEUES_GROUP,
+    SUPERVISORS_GROUP,
     CaseAssigned,
     CaseUpdated,
     ConversationControl,
@@ -43,6 +44,8 @@ def test_taking_a_case_greets_the_customer_and_tells_the_agent_and_the_queues(
 
     case, conversation = desk.case, desk.case.conversation
     assert _shape(pushes) == [
+        # Maya was offline: taking the case brings her back, which the consoles hear.
+        (SUPERVISORS_GROUP, "workload.changed"),
         (agent_group(desk.maya.pk), "case.assigned"),
         (queue_group(case.team), "case.updated"),
         (ALL_QUEUES_GROUP, "case.updated"),
@@ -50,10 +53,11 @@ def test_taking_a_case_greets_the_customer_and_tells_the_agent_and_the_queues(
         (integration_group(desk.bot.pk), "conversation.message"),
         (conversation_group(conversation.pk), "conversation.events"),
     ]
-    greeting = pushes[4][1]
+    assert pushes[0][1].user_ids == [desk.maya.pk]
+    greeting = pushes[5][1]
     assert isinstance(greeting, ConversationMessage)
     assert greeting.frame.role == "agent" and "Maya" in greeting.frame.text
-    assigned = pushes[0][1]
+    assigned = pushes[1][1]
     assert assigned == CaseAssigned(case_id=case.pk, notify=False, summary=assigned.summary)
 
 
