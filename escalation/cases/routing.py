@@ -26,7 +26,7 @@ from conversations.events import (
 from escalation import tasks
 from escalation.cases.access import user_is_supervisor, user_name
 from escalation.cases.work import case_greet
-from escalation.models import AgentProfile, Case, CaseEvent, PresenceChange
+from escalation.models import AgentProfile, Case, CaseEvent
 from escalation.signals.topics import TOPIC_KINDS as SENSITIVE_TOPICS
 
 # First response due within (minutes), by priority band.
@@ -347,56 +347,32 @@ def sla_phrase(case: Case, now: Any = None) -> str:
     return f"first reply due in {timeuntil(case.sla_due_at, now)}"
 
 
-def _presence_changed(*, user_id: int, presence: str, reason: str = "", by: Any = None) -> None:
-    """Log a change of presence (PresenceChange: the board's breaks and available time) and
-    note since when, and why, on the profile."""
-    now = timezone.now()
-    AgentProfile.objects.filter(user_id=user_id).update(presence_since=now, away_reason=reason)
-    PresenceChange.objects.create(
-        user_id=user_id, presence=presence, reason=reason[:120], by=by, at=now
-    )
-
-
-def presence_heartbeat(*, user: Any, presence: str | None = None, reason: str = "") -> None:
+def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
     """The desk socket's heartbeat: keeps the agent at the desk, as the status they chose.
-    A stated presence (the status switch: online or away, an Away with its `reason`) is their
-    choice from now on; without one (a page connecting) they come back as what they chose
-    last, so an Away that was set before the desk closed survives the disconnect. A change
-    of presence is logged."""
+    A stated presence (the status switch: online or away) is their choice from now on;
+    without one (a page connecting) they come back as what they chose last, so an Away that
+    was set before the desk closed survives the disconnect."""
     row = (
         AgentProfile.objects.filter(user_id=user.pk)
-        .values_list("presence", "chosen_presence", "away_reason")
+        .values_list("presence", "chosen_presence")
         .first()
     )
     if row is None:
         return
-    current, chosen, away_reason = row
+    current, chosen = row
     fields: dict[str, Any] = {"last_seen_at": timezone.now()}
     if presence in (AgentProfile.Presence.ONLINE, AgentProfile.Presence.AWAY):
         wanted = presence
         fields["chosen_presence"] = presence
     else:
         wanted = chosen if chosen != AgentProfile.Presence.OFFLINE else AgentProfile.Presence.ONLINE
-        # Back as the Away they chose: for the reason they gave.
-        reason = away_reason
     fields["presence"] = wanted
     came_online = wanted == AgentProfile.Presence.ONLINE and current != wanted
     AgentProfile.objects.filter(user_id=user.pk).update(**fields)
-    if wanted == AgentProfile.Presence.ONLINE:
-        reason = ""
-    if wanted != current or reason != away_reason:
-        _presence_changed(user_id=user.pk, presence=wanted, reason=reason)
     if came_online:
         # Someone with room just arrived: queued cases may go to them now.
         enqueue_on_commit(tasks.auto_assign)
 
 
 def presence_away(*, user: Any) -> None:
-    """The agent left the desk (their last desk socket closed, or they signed off)."""
-    changed = (
-        AgentProfile.objects.filter(user_id=user.pk)
-        .exclude(presence=AgentProfile.Presence.OFFLINE)
-        .update(presence=AgentProfile.Presence.OFFLINE)
-    )
-    if changed:
-        _presence_changed(user_id=user.pk, presence=AgentProfile.Presence.OFFLINE)
+    AgentProfile.objects.filter(user_id=user.pk).update(presence=AgentProfile.Presence.OFFLINE)
