@@ -40,6 +40,7 @@ from escalation.cases.routing import (
     case_queue,
     case_requeue,
     cases_auto_assign,
+    presence_changes_record,
     transfer_refusal,
 )
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Rule, Team
@@ -50,6 +51,7 @@ from escalation.services import (
     rule_evidence,
 )
 from escalation.signals.pleasantry import is_pleasantry
+from escalation.workload.difficulty import case_difficulty_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +150,10 @@ def case_returned_open(
     return case
 
 
+def _customer_wrote(events: list[Event]) -> bool:
+    return any(e.type == Event.Type.MESSAGE and e.role == "customer" for e in events)
+
+
 @transaction.atomic
 def conversation_analyze(*, conversation_id: int) -> None:
     """Bring the engine's view of a conversation up to date and act on it: flag it, hand it to
@@ -171,7 +177,11 @@ def conversation_analyze(*, conversation_id: int) -> None:
         conversation=conversation, link=False, policy_denials=True, since=since
     )
     analysis = run.analysis
-    conversation_state_save(conversation=conversation, analysis=analysis)
+    state_row = conversation_state_save(conversation=conversation, analysis=analysis)
+    open_statuses = (Case.Status.QUEUED, Case.Status.ASSIGNED)
+    if last is not None and last.status in open_statuses and _customer_wrote(run.new_events):
+        # The customer wrote during the human part: how hard the case is may have changed.
+        case_difficulty_refresh(case_id=last.pk, state=state_row)
     outcome = analysis.rules
     if outcome.ai_read_only:
         conversation_ai_read_only_set(conversation=conversation)
@@ -416,9 +426,19 @@ def cases_sweep() -> dict[str, int]:
     stuck in preparing, catch up analyses whose task was lost, then assign."""
 
     now = timezone.now()
-    stale = AgentProfile.objects.filter(
-        ~Q(presence=AgentProfile.Presence.OFFLINE), last_seen_at__lt=now - PRESENCE_TIMEOUT
-    ).update(presence=AgentProfile.Presence.OFFLINE)
+    gone = list(
+        AgentProfile.objects.select_for_update(skip_locked=True)
+        .filter(~Q(presence=AgentProfile.Presence.OFFLINE), last_seen_at__lt=now - PRESENCE_TIMEOUT)
+        .values_list("pk", "user_id", "last_seen_at")
+    )
+    for pk, user_id, seen in gone:
+        # Offline from when the heartbeat stopped, not from when the sweep noticed.
+        went = seen + PRESENCE_TIMEOUT
+        AgentProfile.objects.filter(pk=pk).update(
+            presence=AgentProfile.Presence.OFFLINE, presence_since=went
+        )
+        presence_changes_record(user_ids=[user_id], presence=AgentProfile.Presence.OFFLINE, at=went)
+    stale = len(gone)
     offline_users = set(
         AgentProfile.objects.filter(presence=AgentProfile.Presence.OFFLINE).values_list(
             "user_id", flat=True

@@ -26,8 +26,9 @@ from conversations.events import (
 from escalation import tasks
 from escalation.cases.access import user_is_supervisor, user_name
 from escalation.cases.work import case_greet
-from escalation.models import AgentProfile, Case, CaseEvent
+from escalation.models import AgentProfile, Case, CaseEvent, PresenceChange
 from escalation.signals.topics import TOPIC_KINDS as SENSITIVE_TOPICS
+from escalation.workload.difficulty import case_difficulty_apply
 
 # First response due within (minutes), by priority band.
 SLA_MINUTES = ((75, 5), (40, 15), (0, 60))
@@ -263,10 +264,12 @@ def case_pick(*, case_id: int, user: Any) -> Case:
             raise CannotTake(refusal)
     if profile is not None and profile.presence == AgentProfile.Presence.OFFLINE:
         # Back at the desk, as the status they chose: taking a case while Away stays Away.
+        back = profile.chosen_presence or AgentProfile.Presence.ONLINE
+        now = timezone.now()
         AgentProfile.objects.filter(pk=profile.pk).update(
-            presence=profile.chosen_presence or AgentProfile.Presence.ONLINE,
-            last_seen_at=timezone.now(),
+            presence=back, last_seen_at=now, presence_since=now
         )
+        presence_changes_record(user_ids=[user.pk], presence=back, at=now)
     case_assign(case=case, user_id=user.pk, by=user, auto=False, name=user_name(user))
     # Taking a case is looking at it.
     case_greet(case=case, user=user)
@@ -316,6 +319,7 @@ def case_queue(*, case: Case, data: dict[str, Any] | None = None) -> None:
     case.sentiment = float(sentiment.get("now") or 0.0)
     case.sentiment_trend = float(sentiment.get("trend") or 0.0)
     case_schedule(case=case, now=now)
+    case_difficulty_apply(case=case, now=now)
     case.save()
     CaseEvent.objects.create(
         case=case, kind=CaseEvent.Kind.QUEUED, data={"priority": case.priority}
@@ -347,6 +351,18 @@ def sla_phrase(case: Case, now: Any = None) -> str:
     return f"first reply due in {timeuntil(case.sla_due_at, now)}"
 
 
+def presence_changes_record(
+    *, user_ids: list[int], presence: str, at: Any = None, reason: str = "", by: Any = None
+) -> None:
+    """Log that these agents' presence became `presence` (the board's breaks and available
+    time). Call only for a real change, after updating AgentProfile.presence."""
+    at = at or timezone.now()
+    PresenceChange.objects.bulk_create(
+        PresenceChange(user_id=user_id, presence=presence, reason=reason, by=by, at=at)
+        for user_id in user_ids
+    )
+
+
 def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
     """The desk socket's heartbeat: keeps the agent at the desk, as the status they chose.
     A stated presence (the status switch: online or away) is their choice from now on;
@@ -360,19 +376,35 @@ def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
     if row is None:
         return
     current, chosen = row
-    fields: dict[str, Any] = {"last_seen_at": timezone.now()}
+    now = timezone.now()
+    fields: dict[str, Any] = {"last_seen_at": now}
     if presence in (AgentProfile.Presence.ONLINE, AgentProfile.Presence.AWAY):
         wanted = presence
         fields["chosen_presence"] = presence
     else:
         wanted = chosen if chosen != AgentProfile.Presence.OFFLINE else AgentProfile.Presence.ONLINE
     fields["presence"] = wanted
-    came_online = wanted == AgentProfile.Presence.ONLINE and current != wanted
+    changed = current != wanted
+    if changed:
+        fields["presence_since"] = now
+    if wanted != AgentProfile.Presence.AWAY:
+        # A reason belongs to the Away it was given for (a supervisor's break).
+        fields["away_reason"] = ""
     AgentProfile.objects.filter(user_id=user.pk).update(**fields)
-    if came_online:
+    if changed:
+        presence_changes_record(user_ids=[user.pk], presence=wanted, at=now)
+    if changed and wanted == AgentProfile.Presence.ONLINE:
         # Someone with room just arrived: queued cases may go to them now.
         enqueue_on_commit(tasks.auto_assign)
 
 
 def presence_away(*, user: Any) -> None:
-    AgentProfile.objects.filter(user_id=user.pk).update(presence=AgentProfile.Presence.OFFLINE)
+    """The desk closed: the agent is offline (their chosen status is kept for their return)."""
+    now = timezone.now()
+    changed = (
+        AgentProfile.objects.filter(user_id=user.pk)
+        .exclude(presence=AgentProfile.Presence.OFFLINE)
+        .update(presence=AgentProfile.Presence.OFFLINE, presence_since=now)
+    )
+    if changed:
+        presence_changes_record(user_ids=[user.pk], presence=AgentProfile.Presence.OFFLINE, at=now)
