@@ -270,7 +270,10 @@ def _first_name(case: Case) -> str:
 
 
 def _beat(agent: StaffAgent, *, now: datetime, presence: str | None = None) -> None:
-    presence_heartbeat(user=agent.user, presence=presence, reason=agent.reason)
+    if presence == AgentProfile.Presence.AWAY:
+        presence_heartbeat(user=agent.user, presence=presence, reason=agent.reason)
+    else:
+        presence_heartbeat(user=agent.user, presence=presence)
     agent.last_beat = now
 
 

@@ -16,6 +16,7 @@ from desk.demo_history import HISTORY_INTEGRATION, demo_history_counts, demo_his
 from desk.demo_pace import demo_summary
 from desk.demo_staff import demo_staff_ensure
 from escalation.models import Case, CaseEvent, ConversationState, PresenceChange
+from escalation.workload.intensity import team_intensification
 from tests.factories import CaseFactory
 
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
@@ -91,6 +92,21 @@ def test_hard_kinds_go_to_who_may_take_them_and_everyone_has_a_month(people: Non
     # Priya (a specialist only) has hard cases only.
     priya = Case.objects.filter(assignee__username="priya")
     assert set(priya.values_list("team", flat=True)) == {"specialists"}
+
+
+def test_the_board_reads_the_history_as_harder_work_for_people(people: None) -> None:
+    demo_history_seed(days=30, per_day=12, now=NOW)
+
+    # Difficulty by the board's own measure: the angry and sensitive contacts are hard.
+    hard = Case.objects.filter(reason__in=["high-risk", "sensitive-topic"])
+    assert hard.filter(difficulty__gte=0.6).count() >= 0.9 * hard.count() > 0
+    assert Case.objects.filter(reason="customer_request", difficulty__lt=0.3).exists()
+    trend = team_intensification(now=NOW, days=30)
+    # The window's 30th day is today, which has no history; a quiet weekend day may have
+    # had nobody escalated.
+    assert len([point for point in trend.daily if point.contacts]) == 29
+    days = [point for point in trend.daily if point.human_contacts]
+    assert len(days) >= 25 and all(point.ratio > 1 for point in days)
 
 
 def test_history_is_deterministic_seeded_once_and_not_counted_as_live(people: None) -> None:
