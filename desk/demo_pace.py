@@ -32,6 +32,12 @@ SIMULATED_WARMUP_HANDOFFS = 2
 # What one of the simulated staff (desk/demo_staff.py) answers: about two cases at once at
 # two to five minutes each, less breaks and the minutes between cases.
 STAFF_HANDOFFS_PER_MINUTE = 0.4
+# A simulated agent's case costs the simulator more events than the handoff: the customer
+# answers each of the agent's messages (the greeting and two or so replies).
+STAFF_CUSTOMER_REPLIES = 3.0
+# With the staff on, more conversations run at once: those the staff are answering keep
+# their place while the customer replies.
+STAFF_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -50,11 +56,13 @@ def demo_pace(*, rate: float | None = None, staff: int = 0) -> DemoPace:
     conversations run at once at that rate."""
     agents = sum(1 for person in DEMO_PEOPLE if person[3] == AgentProfile.Role.AGENT)
     per_minute = agents / DEMO_HANDLE_MINUTES + staff * STAFF_HANDOFFS_PER_MINUTE
+    per_handoff = SIMULATED_EVENTS_PER_HANDOFF + (STAFF_CUSTOMER_REPLIES if staff else 0.0)
     if rate is None:
-        rate = round(per_minute * SIMULATED_EVENTS_PER_HANDOFF / 60, 4)
+        rate = round(per_minute * per_handoff / 60, 4)
     else:
-        per_minute = rate * 60 / SIMULATED_EVENTS_PER_HANDOFF
-    concurrency = max(1, min(4, round(rate * SIMULATED_TURN_SECONDS)))
+        per_minute = rate * 60 / per_handoff
+    most = STAFF_CONCURRENCY if staff else 4
+    concurrency = max(1, min(most, round(rate * SIMULATED_TURN_SECONDS)))
     return DemoPace(agents, DEMO_HANDLE_MINUTES, per_minute, rate, concurrency, staff)
 
 

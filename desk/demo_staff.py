@@ -7,7 +7,7 @@ every push see real events.
 `staff_step` is one tick of the floor: it decides with the `rng` it is given and acts on the
 clock it is given, so a test drives it like the demo does. `staff_run` calls it every couple
 of seconds in the server's own event loop (the in-memory channel layer delivers pushes only
-within that process). Times are real, not compressed: a case takes two to five minutes, a
+within that process). Times are real, not compressed: a case takes two to four minutes, a
 break two to four, a shift is 40 to 70 minutes and is followed by a few minutes off.
 """
 
@@ -56,8 +56,9 @@ class StaffMember:
 
 
 # Priya is a specialist only: every case routed to her is a sensitive one, so her runs of
-# hard cases come as they would to a bereavement and legal desk. Kwame covers trust and
-# safety (prompt injection, fraud) beside general work; the rest are general support.
+# hard cases come as they would to a bereavement and legal desk. Kwame is trust and safety
+# only (prompt injection, fraud), likewise; the rest are general support, where the angry
+# customers land.
 DEMO_STAFF: tuple[StaffMember, ...] = (
     StaffMember(
         "priya",
@@ -77,9 +78,7 @@ DEMO_STAFF: tuple[StaffMember, ...] = (
         3,
         1.0,
     ),
-    StaffMember(
-        "kwame", "Kwame", "Mensah", ("general", "trust-and-safety"), ("fraud", "privacy"), 3, 0.9
-    ),
+    StaffMember("kwame", "Kwame", "Mensah", ("trust-and-safety",), ("fraud", "privacy"), 3, 0.9),
     StaffMember("tomas", "Tomás", "Álvarez", ("general",), (), 4, 0.8),
     StaffMember("hannah", "Hannah", "Weiss", ("general",), (), 3, 1.0),
     StaffMember("aiko", "Aiko", "Tanaka", ("general",), (), 4, 0.9),
@@ -257,10 +256,10 @@ def _case_plan(case: Case, *, member: StaffMember, now: datetime, rng: random.Ra
 
 
 def _gap(plan: CasePlan, *, member: StaffMember, rng: random.Random) -> timedelta:
-    """Seconds until the agent's next step on a case: a reply takes 35-80 s to read and write,
-    longer on a hard one; with 1-3 replies a case takes about two to five minutes."""
+    """Seconds until the agent's next step on a case: a reply takes 30-60 s to read and write,
+    longer on a hard one; with 1-3 replies a case takes about two to four minutes."""
     slower = 1.3 if plan.kind in ("bereavement", "sensitive", "angry") else 1.0
-    return timedelta(seconds=rng.uniform(35, 80) * member.pace * slower)
+    return timedelta(seconds=rng.uniform(30, 60) * member.pace * slower)
 
 
 def _first_name(case: Case) -> str:
