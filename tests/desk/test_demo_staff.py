@@ -183,3 +183,15 @@ def test_the_pace_counts_the_staff_and_the_summary_their_presence(floor: StaffFl
     line = demo_summary(staff=True).line()
     assert line.endswith("; simulated staff 7 online, 0 away, 0 offline"), line
     assert "simulated" not in demo_summary().line()
+
+
+def test_upset_customers_answer_the_staff_in_kind() -> None:
+    from escalation.signals.sentiment import sentiment
+    from tools.simulate.data import scripts
+
+    by_kind = scripts().customer_replies_by_kind
+
+    assert set(by_kind) == {"angry", "bereavement", "prompt_injection"}
+    # The engine reads them as negative, so the human part of a hard case stays hard.
+    assert all(sentiment(line) < -0.3 for lines in by_kind.values() for line in lines)
+    assert all(sentiment(line) > 0 for line in scripts().customer_replies_to_agent)
