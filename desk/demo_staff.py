@@ -138,6 +138,9 @@ OUTCOMES = (
 )
 # Of each drafted action an agent decides, this share is approved (the rest rejected).
 APPROVE_SHARE = 0.75
+# How long an agent waits for a supervisor to decide an action held for one before closing
+# the case as a follow-up.
+HELD_WAIT = timedelta(minutes=4)
 
 
 @dataclass
@@ -421,8 +424,20 @@ def _work(
             plan.said += 1
             plan.replies_left -= 1
             return ("replied", case.pk)
+        held = (
+            DraftedAction.objects.filter(
+                conversation_id=case.conversation_id,
+                status=DraftedAction.Status.DRAFTED,
+                held_at__isnull=False,
+            )
+            .values_list("held_at", flat=True)
+            .first()
+        )
+        if held is not None and now - held < HELD_WAIT:
+            # Waiting on a supervisor's approval: rita has a few minutes to decide it.
+            return None
         outcomes, weights = zip(*OUTCOMES, strict=True)
-        outcome = rng.choices(outcomes, weights)[0]
+        outcome = Case.Outcome.FOLLOW_UP if held else rng.choices(outcomes, weights)[0]
         case_resolve(case_id=case.pk, user=user, outcome=outcome, note="")
         agent.plans.pop(case.pk, None)
         return (f"resolved ({outcome})", case.pk)

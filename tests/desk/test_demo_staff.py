@@ -195,3 +195,27 @@ def test_upset_customers_answer_the_staff_in_kind() -> None:
     # The engine reads them as negative, so the human part of a hard case stays hard.
     assert all(sentiment(line) < -0.3 for lines in by_kind.values() for line in lines)
     assert all(sentiment(line) > 0 for line in scripts().customer_replies_to_agent)
+
+
+def test_an_action_held_for_a_supervisor_is_waited_for_then_followed_up(
+    floor: StaffFloor,
+) -> None:
+    _only(floor, "aiko")
+    case = CaseFactory(team="general")
+    DraftedActionFactory(case=case, held_at=timezone.now())
+    start = floor.agents[0].shift_start
+
+    # Five minutes of the floor's clock: replies go out, but the case stays open for rita.
+    rng, now = random.Random(2), start
+    while now < start + demo_staff.HELD_WAIT - timedelta(seconds=30):
+        staff_step(floor=floor, now=now, rng=rng)
+        now += timedelta(seconds=5)
+    case.refresh_from_db()
+    assert case.status == Case.Status.ASSIGNED and case.first_response_at is not None
+
+    def resolved() -> bool:
+        case.refresh_from_db()
+        return case.status == Case.Status.RESOLVED
+
+    _run(floor, start=now, until=resolved)
+    assert case.outcome == Case.Outcome.FOLLOW_UP
