@@ -176,7 +176,7 @@ def test_the_pace_counts_the_staff_and_the_summary_their_presence(floor: StaffFl
     assert pace.handoffs_per_minute == pytest.approx(
         demo_pace().handoffs_per_minute + 7 * STAFF_HANDOFFS_PER_MINUTE
     )
-    assert pace.concurrency == 6
+    assert pace.concurrency == 8
 
     staff_step(floor=floor, now=timezone.now() + timedelta(minutes=3), rng=random.Random(1))
 

@@ -29,7 +29,7 @@ AUTH_CLOSE_CODES = frozenset({4401, 4403})
 AUTH_HTTP_STATUSES = frozenset({401, 403})
 # An angry, grieving or scheming customer answers a person's first messages in kind
 # (scenarios.json, customer_replies_by_kind), then as anyone would.
-UPSET_REPLIES = 2
+UPSET_REPLIES = 3
 
 Write = Callable[[str], None]
 
