@@ -153,6 +153,8 @@ class CasePlan:
     next_at: datetime
     said: int = 0
     opened: bool = False
+    # Drafted actions this agent already tried to approve (the policy may refuse one).
+    tried: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -404,7 +406,9 @@ def _work(
             .first()
         )
         if drafted is not None:
-            approve = rng.random() < APPROVE_SHARE
+            # An approval the policy refused is rejected on the next look, not tried again.
+            approve = drafted.pk not in plan.tried and rng.random() < APPROVE_SHARE
+            plan.tried.add(drafted.pk)
             result = case_action_decide(
                 case_id=case.pk,
                 drafted_id=drafted.pk,
@@ -412,9 +416,11 @@ def _work(
                 approve=approve,
                 note="" if approve else "Not what the customer asked for.",
             )
-            if result.held_at is not None and result.status == DraftedAction.Status.DRAFTED:
+            if result.status != DraftedAction.Status.DRAFTED:
+                return (str(result.status), case.pk)
+            if result.held_at is not None:
                 return ("held for a supervisor", case.pk)
-            return ("approved" if approve else "rejected", case.pk)
+            return ("approval refused", case.pk)
         if plan.replies_left > 0:
             lines = REPLIES[plan.kind]
             text = lines[min(plan.said, len(lines) - 1)]

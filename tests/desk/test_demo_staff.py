@@ -219,3 +219,23 @@ def test_an_action_held_for_a_supervisor_is_waited_for_then_followed_up(
 
     _run(floor, start=now, until=resolved)
     assert case.outcome == Case.Outcome.FOLLOW_UP
+
+
+def test_an_approval_the_policy_refuses_is_rejected_next_not_retried(
+    floor: StaffFloor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo_staff, "APPROVE_SHARE", 1.0)
+    _only(floor, "aiko")
+    case = CaseFactory(team="general")
+    # A refund of an order the customer does not have: the policy refuses it at execution.
+    drafted = DraftedActionFactory(case=case)
+
+    def decided() -> bool:
+        drafted.refresh_from_db()
+        return drafted.status != DraftedAction.Status.DRAFTED
+
+    _run(floor, start=floor.agents[0].shift_start, until=decided)
+
+    assert drafted.status == DraftedAction.Status.REJECTED
+    what = [act for _, act, case_id in floor.acts if case_id == case.pk]
+    assert what.count("approval refused") == 1 and what.count("rejected") == 1
