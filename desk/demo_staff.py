@@ -319,7 +319,8 @@ def _agent_step(
         if now < agent.shift_start:
             return None
         agent.status, agent.reason = "on", ""
-        agent.next_break_at = _next_break(now, rng)
+        # The first break comes sooner for some, so a short demo sees one.
+        agent.next_break_at = now + timedelta(minutes=rng.uniform(4, 16))
         _beat(agent, now=now, presence=AgentProfile.Presence.ONLINE)
         return ("online", 0)
     # Cases another agent or the sweep took from them are no longer theirs to plan.
