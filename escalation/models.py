@@ -167,6 +167,15 @@ class Case(models.Model):
                 condition=Q(status__in=["queued", "assigned"]),
                 name="case_open_due_idx",
             ),
+            # The workload board: cases resolved this shift, an agent's last 30 days (their
+            # baselines), and every case of the last 30 days (team intensification).
+            models.Index(
+                fields=["resolved_at"],
+                condition=Q(resolved_at__isnull=False),
+                name="case_resolved_at_idx",
+            ),
+            models.Index(fields=["assignee", "assigned_at"], name="case_assignee_assigned_idx"),
+            models.Index(fields=["queued_at"], name="case_queued_at_idx"),
         ]
 
     def __str__(self) -> str:

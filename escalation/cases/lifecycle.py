@@ -150,8 +150,14 @@ def case_returned_open(
     return case
 
 
-def _customer_wrote(events: list[Event]) -> bool:
-    return any(e.type == Event.Type.MESSAGE and e.role == "customer" for e in events)
+def _customer_turns(events: list[Event], messages: list[Any]) -> list[tuple[Any, float | None]]:
+    """The customer's new messages: when each was received, and its sentiment."""
+    sentiment = {m.seq: m.sentiment for m in messages if m.role == "customer"}
+    return [
+        (e.received_at, sentiment.get(e.seq))
+        for e in events
+        if e.type == Event.Type.MESSAGE and e.role == "customer"
+    ]
 
 
 @transaction.atomic
@@ -179,9 +185,11 @@ def conversation_analyze(*, conversation_id: int) -> None:
     analysis = run.analysis
     state_row = conversation_state_save(conversation=conversation, analysis=analysis)
     open_statuses = (Case.Status.QUEUED, Case.Status.ASSIGNED)
-    if last is not None and last.status in open_statuses and _customer_wrote(run.new_events):
-        # The customer wrote during the human part: how hard the case is may have changed.
-        case_difficulty_refresh(case_id=last.pk, state=state_row)
+    written = _customer_turns(run.new_events, analysis.messages)
+    if last is not None and last.status in open_statuses and written:
+        # The customer wrote during the human part: how hard the case is may have changed,
+        # and the agent holding it took these turns.
+        case_difficulty_refresh(case_id=last.pk, state=state_row, turns=written)
     outcome = analysis.rules
     if outcome.ai_read_only:
         conversation_ai_read_only_set(conversation=conversation)

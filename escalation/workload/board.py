@@ -6,16 +6,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
 
 from escalation.models import AgentProfile, Case, CaseEvent
-from escalation.workload.index import INDEX_WEIGHTS, Thresholds, moment, sparkline_points
+from escalation.workload.index import (
+    INDEX_WEIGHTS,
+    Thresholds,
+    moments,
+    shift_medians,
+    sparkline_points,
+)
 from escalation.workload.intensity import Intensification, team_intensification
 from escalation.workload.policy import policy_thresholds, workload_policy
-from escalation.workload.shift import Board, board_load, effective_presence
+from escalation.workload.shift import Agent, Board, board_load, effective_presence
 
 __all__ = [
     "AgentDetail",
@@ -58,27 +63,27 @@ class AgentWorkload:
     index_level: str
     index_parts: dict[str, float]
     sparkline: tuple[int, ...]
-    # Beyond the contract: the recent (last hour) load the index reads, and online minutes.
+    # Beyond the contract: the last hour's load the index reads, minutes online this shift,
+    # and whether a cool-down is running now.
     recent_load: float = 0.0
     online_minutes: float = 0.0
     cooling_down: bool = False
 
 
-def _row(board: Board, profile: Any, thresholds: Thresholds) -> AgentWorkload:
+def _row(board: Board, profile: Agent, thresholds: Thresholds) -> AgentWorkload:
     shift = board.shift(profile)
-    points = sparkline_points(start=board.start, now=board.now)
-    spark = [moment(shift, at=p, thresholds=thresholds).index for p in points[:-1]]
-    current = moment(shift, at=board.now, thresholds=thresholds)
-    spark.append(current.index)
+    sparkline, current = moments(
+        shift, points=sparkline_points(start=board.start, now=board.now), thresholds=thresholds
+    )
+    handle, first_reply = shift_medians(shift, now=board.now)
     presence, since = effective_presence(profile, now=board.now)
     handle_30d, reply_30d = board.baselines.get(profile.user_id, (None, None))
-    user = profile.user
     cooldown = profile.cooldown_until
     return AgentWorkload(
         user_id=profile.user_id,
-        name=user.get_full_name() or user.username,
-        username=user.username,
-        teams=tuple(sorted(t.slug for t in profile.teams.all())),
+        name=profile.name,
+        username=profile.username,
+        teams=profile.teams,
         presence=presence,
         presence_since=since,
         away_reason=profile.away_reason if presence == AgentProfile.Presence.AWAY else "",
@@ -93,14 +98,14 @@ def _row(board: Board, profile: Any, thresholds: Thresholds) -> AgentWorkload:
         minutes_since_break=current.minutes_since_break,
         occupancy=current.occupancy,
         occupancy_level=current.occupancy_level,
-        handle_minutes=current.handle_minutes,
+        handle_minutes=handle,
         handle_median_30d=round(handle_30d, 1) if handle_30d is not None else None,
-        first_reply_minutes=current.first_reply_minutes,
+        first_reply_minutes=first_reply,
         first_reply_median_30d=round(reply_30d, 1) if reply_30d is not None else None,
         index=current.index,
         index_level=current.index_level,
         index_parts=current.index_parts,
-        sparkline=tuple(spark),
+        sparkline=tuple(sparkline),
         recent_load=current.recent_load,
         online_minutes=current.online_minutes,
         cooling_down=cooldown is not None and cooldown > board.now,

@@ -5,9 +5,11 @@ gather its inputs from what the engine stored and keep Case.difficulty up to dat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
@@ -25,8 +27,8 @@ DIFFICULTY_WEIGHTS: dict[str, float] = {
     "threats": 0.45,
     "policy_denied": 0.30,
     "injection": 0.30,
-    "sensitive": 0.40,
-    "rule": 0.25,
+    "sensitive": 0.50,
+    "rule": 0.15,
     "ambiguity": 0.30,
     "sentiment_handoff": 0.40,
     "sentiment_human": 0.45,
@@ -192,10 +194,52 @@ def case_difficulty_inputs(
     )
 
 
+# Human-part customer turns, kept on the case as they arrive (Case.difficulty_parts["human"]):
+# {"<agent user id>": {"hours": {"<UTC hour, ISO>": [turns, negative]}, "first_negative": ISO}},
+# so the board reads them with the case row instead of joining every message of the shift.
+NEGATIVE_TURN = -0.15
+
+
+def human_turns_add(
+    human: Mapping[str, Any] | None,
+    *,
+    user_id: int,
+    turns: Iterable[tuple[datetime, float | None]],
+) -> dict[str, Any]:
+    """`human` with the customer's `turns` (received at, sentiment) counted for the agent who
+    holds the case. Pure."""
+    out = {
+        k: {"hours": dict(v.get("hours") or {}), **{"first_negative": v.get("first_negative")}}
+        for k, v in (human or {}).items()
+    }
+    mine = out.setdefault(str(user_id), {"hours": {}, "first_negative": None})
+    for at, sentiment in turns:
+        at = at.astimezone(dt.UTC)
+        key = at.replace(minute=0, second=0, microsecond=0).isoformat()
+        negative = sentiment is not None and sentiment <= NEGATIVE_TURN
+        count = mine["hours"].get(key, [0, 0])
+        mine["hours"][key] = [count[0] + 1, count[1] + int(negative)]
+        if negative and (mine["first_negative"] is None or at.isoformat() < mine["first_negative"]):
+            mine["first_negative"] = at.isoformat()
+    return out
+
+
+def _human_part(case: Case, turns: Sequence[tuple[datetime, float | None]]) -> dict[str, Any]:
+    human = (case.difficulty_parts or {}).get("human") or {}
+    if turns and case.status == Case.Status.ASSIGNED and case.assignee_id:
+        return human_turns_add(human, user_id=case.assignee_id, turns=turns)
+    return human
+
+
 def case_difficulty_apply(
-    *, case: Case, state: ConversationState | None = None, now: datetime | None = None
+    *,
+    case: Case,
+    state: ConversationState | None = None,
+    now: datetime | None = None,
+    turns: Sequence[tuple[datetime, float | None]] = (),
 ) -> float:
-    """Set the case's difficulty and its parts on the instance (the caller saves them)."""
+    """Set the case's difficulty and its parts on the instance (the caller saves them), with
+    the customer's new `turns` (received at, sentiment) counted for its holder."""
     inputs = case_difficulty_inputs(case=case, state=state, now=now)
     result = difficulty_compute(inputs)
     case.difficulty = result.value
@@ -203,20 +247,36 @@ def case_difficulty_apply(
         "parts": result.parts,
         "contributions": result.contributions(),
         "inputs": {k: v for k, v in asdict(inputs).items() if k != "counts"},
+        "human": _human_part(case, turns),
     }
     return result.value
 
 
 def case_difficulty_refresh(
-    *, case_id: int, state: ConversationState | None = None, now: datetime | None = None
+    *,
+    case_id: int,
+    state: ConversationState | None = None,
+    now: datetime | None = None,
+    turns: Sequence[tuple[datetime, float | None]] = (),
 ) -> float | None:
     """Recompute and store the case's difficulty and its parts; returns d (None: no case).
-    `state` is the conversation's state when the caller has just saved it."""
+    `state` is the conversation's state when the caller has just saved it; `turns` are the
+    customer's messages just received. Call holding the conversation's row lock."""
     case = Case.objects.select_related("conversation", "rule").filter(pk=case_id).first()
     if case is None:
         return None
-    value = case_difficulty_apply(case=case, state=state, now=now)
+    value = case_difficulty_apply(case=case, state=state, now=now, turns=turns)
     Case.objects.filter(pk=case.pk).update(
         difficulty=case.difficulty, difficulty_parts=case.difficulty_parts
     )
     return value
+
+
+def case_turns_record(*, case_id: int, turns: Sequence[tuple[datetime, float | None]]) -> None:
+    """Count customer turns for the case's holder without rescoring it (a backfill, a test)."""
+    case = Case.objects.filter(pk=case_id).first()
+    if case is None:
+        return
+    parts = dict(case.difficulty_parts or {})
+    parts["human"] = _human_part(case, turns)
+    Case.objects.filter(pk=case.pk).update(difficulty_parts=parts)

@@ -159,7 +159,5 @@ def team_intensification(*, now: datetime | None = None, days: int = 30) -> Inte
         all_mean=overall.all_mean,
         hourly=tuple(intensity_point(h, by_hour.get(h, ())) for h in hours),
         daily=tuple(intensity_point(d, by_day.get(d, ())) for d in day_starts),
-        by_team={
-            team: _ratio(_mean(values), everyone) for team, values in sorted(teams.items())
-        },
+        by_team={team: _ratio(_mean(values), everyone) for team, values in sorted(teams.items())},
     )

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from conversations.models import Conversation, Event
+from conversations.models import Conversation
 from escalation.cases.lifecycle import cases_sweep
 from escalation.cases.routing import presence_away, presence_heartbeat
 from escalation.models import (
@@ -19,7 +19,6 @@ from escalation.models import (
     Case,
     CaseEvent,
     ConversationState,
-    MessageAnalysis,
     PresenceChange,
 )
 from escalation.workload.board import (
@@ -28,7 +27,7 @@ from escalation.workload.board import (
     team_intensification,
     workload_policy,
 )
-from escalation.workload.difficulty import difficulty_compute, state_inputs
+from escalation.workload.difficulty import case_turns_record, difficulty_compute, state_inputs
 from escalation.workload.index import (
     BREAK_FULL_MINUTES,
     HARD_RUN_FULL,
@@ -42,7 +41,6 @@ from tests.factories import (
     AgentProfileFactory,
     CaseFactory,
     ConversationFactory,
-    EventFactory,
     IntegrationFactory,
 )
 
@@ -99,18 +97,10 @@ def held(
     )
 
 
-def customer_says(case: Case, *, at: datetime, sentiment: float) -> Event:
-    """A customer message received at `at` (the server's clock), with its analysis."""
-    event = EventFactory(conversation=case.conversation, at=at)
-    Event.objects.filter(pk=event.pk).update(received_at=at)
-    MessageAnalysis.objects.create(
-        event=event,
-        conversation=case.conversation,
-        seq=event.seq,
-        role="customer",
-        sentiment=sentiment,
-    )
-    return event
+def customer_says(case: Case, *, at: datetime, sentiment: float) -> None:
+    """A customer message received at `at`, counted as the engine counts it (for whoever
+    holds the case then)."""
+    case_turns_record(case_id=case.pk, turns=[(at, sentiment)])
 
 
 def row(user: Any, now: datetime = NOW) -> Any:
@@ -132,8 +122,11 @@ def test_open_cases_and_load_count_what_is_held_now() -> None:
 
 def test_negative_share_counts_customer_turns_while_the_agent_held_the_case() -> None:
     maya, leo = agent(), agent("leo")
-    case = held(maya, d=0.5, at=NOW - minutes(60))
-    customer_says(case, at=NOW - minutes(70), sentiment=-0.8)  # before maya had it
+    case = CaseFactory(status=Case.Status.QUEUED)
+    customer_says(case, at=NOW - minutes(70), sentiment=-0.8)  # on the queue: nobody's
+    Case.objects.filter(pk=case.pk).update(
+        status=Case.Status.ASSIGNED, assignee=maya, assigned_at=NOW - minutes(60), difficulty=0.5
+    )
     customer_says(case, at=NOW - minutes(50), sentiment=-0.6)
     for n in (40, 30, 20):
         customer_says(case, at=NOW - minutes(n), sentiment=0.2)
@@ -141,6 +134,9 @@ def test_negative_share_counts_customer_turns_while_the_agent_held_the_case() ->
     r = row(maya)
     assert r.negative_share == 0.25
     assert row(leo).negative_share == 1.0
+    # Turns from before the shift are not this shift's.
+    customer_says(case, at=START - minutes(90), sentiment=-0.9)
+    assert row(maya).negative_share == 0.25
 
 
 def test_no_turns_is_no_share() -> None:
@@ -403,26 +399,13 @@ def _roster(n: int, *, prefix: str) -> None:
         for i, u in enumerate(users)
         for k in range(3)
     )
-    events = Event.objects.bulk_create(
-        Event(
-            integration=integration,
-            conversation=c.conversation,
-            event_id=f"{prefix}-e{c.pk}",
-            seq=1,
-            type="message",
-            role="customer",
-            payload={},
-            at=NOW,
-        )
-        for c in cases
-    )
-    Event.objects.filter(pk__in=[e.pk for e in events]).update(received_at=NOW - minutes(50))
-    MessageAnalysis.objects.bulk_create(
-        MessageAnalysis(
-            event=e, conversation=e.conversation, seq=1, role="customer", sentiment=-0.5
-        )
-        for e in events
-    )
+    hour = (NOW - minutes(50)).replace(minute=0, second=0, microsecond=0).isoformat()
+    for case in cases:
+        # What the engine keeps on a case as its customer writes: one negative turn.
+        case.difficulty_parts = {
+            "human": {str(case.assignee_id): {"hours": {hour: [1, 1]}, "first_negative": hour}}
+        }
+    Case.objects.bulk_update(cases, ["difficulty_parts"])
     PresenceChange.objects.bulk_create(
         PresenceChange(user=u, presence=p, at=NOW - minutes(m))
         for u in users

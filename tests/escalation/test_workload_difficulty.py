@@ -224,3 +224,7 @@ def test_a_case_is_scored_when_queued_and_again_when_the_customer_writes(
     case.refresh_from_db()
     assert case.difficulty_parts["parts"]["sentiment_human"] > 0.3
     assert case.difficulty > queued_d
+    # The turn is counted for maya, who held the case; the one before she took it is not.
+    (hours,) = [v["hours"] for v in case.difficulty_parts["human"].values()]
+    assert list(case.difficulty_parts["human"]) == [str(maya.pk)]
+    assert list(hours.values()) == [[1, 1]]
