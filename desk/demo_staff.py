@@ -303,7 +303,8 @@ def staff_step(*, floor: StaffFloor, now: datetime, rng: random.Random) -> list[
         act = _agent_step(agent, cases=held[agent.user.pk], now=now, rng=rng)
         if act is not None:
             done.append((agent.member.username, *act))
-        elif agent.status != "off" and (
+        # However busy, they keep their heartbeat (routing counts 75 s of silence as gone).
+        if agent.status != "off" and (
             agent.last_beat is None or now - agent.last_beat >= timedelta(seconds=HEARTBEAT_SECONDS)
         ):
             _beat(agent, now=now)
