@@ -10,7 +10,10 @@ PORT ?= 8000
 RATE ?=
 # V=1: every simulated conversation, sweep and log line, not just the summary.
 V ?=
-DEMO_ARGS = --host $(HOST) --port $(PORT) $(if $(RATE),--rate $(RATE)) $(if $(V),-v 2)
+# STAFF=0: no simulated agents (desk/demo_staff.py); the desk is worked by whoever logs in.
+STAFF ?=
+DEMO_ARGS = --host $(HOST) --port $(PORT) $(if $(RATE),--rate $(RATE)) $(if $(V),-v 2) \
+	$(if $(filter 0 no off,$(STAFF)),--no-staff)
 
 # The first Python >= 3.12 found: on PATH, then in pyenv's versions (pyenv's shims refuse
 # versions that are not selected, so each candidate is asked to run).

@@ -12,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from conversations.consumers import IngestConsumer  # noqa: E402
@@ -26,3 +27,8 @@ websocket_routes = [
 application = ProtocolTypeRouter(
     {"http": django_asgi_app, "websocket": URLRouter(websocket_routes)}
 )
+
+if settings.BATON_DEMO_STAFF:
+    from desk.demo_staff import staff_asgi
+
+    application = staff_asgi(application)

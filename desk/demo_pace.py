@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from conversations.models import Conversation
 from desk.demo import DEMO_PEOPLE
+from desk.demo_history import HISTORY_INTEGRATION
+from desk.demo_staff import STAFF_USERNAMES
 from escalation.models import AgentProfile, Case
 
 # The demo's pace: about as many handoffs as the demo agents can answer. A person working a
@@ -27,6 +29,16 @@ SIMULATED_TURN_SECONDS = 12.0
 # Events go out at up to one a second until this many conversations went to a person, so the
 # first cases are there within seconds (more at once would all fall due together).
 SIMULATED_WARMUP_HANDOFFS = 2
+# What one of the simulated staff (desk/demo_staff.py) answers: about two cases at once at
+# two to five minutes each, less breaks and the minutes between cases.
+STAFF_HANDOFFS_PER_MINUTE = 0.4
+# A simulated agent's case costs the simulator more events than the handoff: the customer
+# answers each of the agent's messages (the greeting and two or so replies) and says the
+# rest of their script. Measured: about 12.5 events a handoff in a run with the staff.
+STAFF_CUSTOMER_REPLIES = 6.0
+# With the staff on, more conversations run at once: those the staff are answering keep
+# their place while the customer replies.
+STAFF_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -36,19 +48,23 @@ class DemoPace:
     handoffs_per_minute: float
     rate: float
     concurrency: int
+    staff: int = 0
 
 
-def demo_pace(*, rate: float | None = None) -> DemoPace:
+def demo_pace(*, rate: float | None = None, staff: int = 0) -> DemoPace:
     """The simulator's events per second for the demo, derived from the demo agents and a
-    handle time unless `rate` is given, and how many conversations run at once at that rate."""
+    handle time, and from the `staff` simulated agents, unless `rate` is given; and how many
+    conversations run at once at that rate."""
     agents = sum(1 for person in DEMO_PEOPLE if person[3] == AgentProfile.Role.AGENT)
-    per_minute = agents / DEMO_HANDLE_MINUTES
+    per_minute = agents / DEMO_HANDLE_MINUTES + staff * STAFF_HANDOFFS_PER_MINUTE
+    per_handoff = SIMULATED_EVENTS_PER_HANDOFF + (STAFF_CUSTOMER_REPLIES if staff else 0.0)
     if rate is None:
-        rate = round(per_minute * SIMULATED_EVENTS_PER_HANDOFF / 60, 4)
+        rate = round(per_minute * per_handoff / 60, 4)
     else:
-        per_minute = rate * 60 / SIMULATED_EVENTS_PER_HANDOFF
-    concurrency = max(1, min(4, round(rate * SIMULATED_TURN_SECONDS)))
-    return DemoPace(agents, DEMO_HANDLE_MINUTES, per_minute, rate, concurrency)
+        per_minute = rate * 60 / per_handoff
+    most = STAFF_CONCURRENCY if staff else 4
+    concurrency = max(1, min(most, round(rate * SIMULATED_TURN_SECONDS)))
+    return DemoPace(agents, DEMO_HANDLE_MINUTES, per_minute, rate, concurrency, staff)
 
 
 @dataclass(frozen=True)
@@ -58,19 +74,29 @@ class DemoSummary:
     open: int
     queued: int
     overdue: int
+    # The simulated staff's presence (desk/demo_staff.py), when they are on.
+    staff: dict[str, int] | None = None
 
     def line(self) -> str:
-        return (
+        line = (
             f"{self.conversations} conversations, {self.handoffs} handoffs, "
             f"{self.open} open cases ({self.queued} queued, {self.overdue} past the "
             "first-reply deadline)"
         )
+        if self.staff is not None:
+            line += "; simulated staff " + ", ".join(
+                f"{self.staff.get(p, 0)} {p}" for p in ("online", "away", "offline")
+            )
+        return line
 
 
-def demo_summary() -> DemoSummary:
-    """What `make run` reports every few seconds: two queries, whatever the volume."""
+def demo_summary(*, staff: bool = False) -> DemoSummary:
+    """What `make run` reports every few seconds: two queries, whatever the volume (three
+    with the simulated staff's presence). History seeded for the board is not counted: this
+    is the live desk."""
     open_statuses = [Case.Status.PREPARING, Case.Status.QUEUED, Case.Status.ASSIGNED]
-    counts = Case.objects.aggregate(
+    cases = Case.objects.exclude(conversation__integration__name=HISTORY_INTEGRATION)
+    counts = cases.aggregate(
         handoffs=Count("id"),
         open=Count("id", filter=Q(status__in=open_statuses)),
         queued=Count("id", filter=Q(status=Case.Status.QUEUED)),
@@ -83,4 +109,12 @@ def demo_summary() -> DemoSummary:
             ),
         ),
     )
-    return DemoSummary(conversations=Conversation.objects.count(), **counts)
+    presence = None
+    if staff:
+        presence = dict(
+            AgentProfile.objects.filter(user__username__in=STAFF_USERNAMES)
+            .values_list("presence")
+            .annotate(n=Count("id"))
+        )
+    conversations = Conversation.objects.exclude(integration__name=HISTORY_INTEGRATION).count()
+    return DemoSummary(conversations=conversations, staff=presence, **counts)

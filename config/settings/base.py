@@ -211,6 +211,10 @@ BATON_INGEST_BURST = env.int("BATON_INGEST_BURST", default=2000)
 BATON_API_RATE = env.float("BATON_API_RATE", default=20.0)
 BATON_API_BURST = env.int("BATON_API_BURST", default=100)
 
+# The demo's simulated staff work the desk from inside the server (rundemo sets it for daphne;
+# desk/demo_staff.py). Never on outside a demo.
+BATON_DEMO_STAFF = env.bool("BATON_DEMO_STAFF", default=False)
+
 # Serve static files straight from the apps and static/ unless they were collected (production).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 # Until `collectstatic` has run (production), there is nothing at STATIC_ROOT to serve.

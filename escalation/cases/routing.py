@@ -465,11 +465,12 @@ def presence_changes_record(
         workload_changed_on_commit(user_ids=list(user_ids))
 
 
-def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
+def presence_heartbeat(*, user: Any, presence: str | None = None, reason: str = "") -> None:
     """The desk socket's heartbeat: keeps the agent at the desk, as the status they chose.
-    A stated presence (the status switch: online or away) is their choice from now on;
-    without one (a page connecting) they come back as what they chose last, so an Away that
-    was set before the desk closed survives the disconnect."""
+    A stated presence (the status switch: online or away, an Away with the `reason` they
+    gave) is their choice from now on; without one (a page connecting) they come back as
+    what they chose last, so an Away that was set before the desk closed survives the
+    disconnect."""
     row = (
         AgentProfile.objects.filter(user_id=user.pk)
         .values_list("presence", "chosen_presence")
@@ -483,6 +484,8 @@ def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
     if presence in (AgentProfile.Presence.ONLINE, AgentProfile.Presence.AWAY):
         wanted = presence
         fields["chosen_presence"] = presence
+        if presence == AgentProfile.Presence.AWAY:
+            fields["away_reason"] = reason = reason[:120]
     else:
         wanted = chosen if chosen != AgentProfile.Presence.OFFLINE else AgentProfile.Presence.ONLINE
     fields["presence"] = wanted
@@ -494,7 +497,8 @@ def presence_heartbeat(*, user: Any, presence: str | None = None) -> None:
         fields["away_reason"] = ""
     AgentProfile.objects.filter(user_id=user.pk).update(**fields)
     if changed:
-        presence_changes_record(user_ids=[user.pk], presence=wanted, at=now)
+        said = reason if presence == AgentProfile.Presence.AWAY else ""
+        presence_changes_record(user_ids=[user.pk], presence=wanted, at=now, reason=said)
     if changed and wanted == AgentProfile.Presence.ONLINE:
         # Someone with room just arrived: queued cases may go to them now.
         enqueue_on_commit(tasks.auto_assign)

@@ -188,6 +188,19 @@ def test_the_demo_starts_afresh_quietly_and_keeps_its_token_off_command_lines(
     assert "Traceback" not in text
     assert token_file.exists() is False
     assert len(SUMMARY.findall(text)) >= 1
+    # The simulated staff and the seeded history are announced, the history as seeded.
+    assert re.search(r"^Simulated staff: Priya, Elif, .* --no-staff", text, re.M), text
+    assert re.search(r"^History: \d+ past conversations .* not live work\)\.$", text, re.M)
+    assert re.search(r"; simulated staff \d+ online, \d+ away, \d+ offline$", text, re.M)
+    # The server stopped, and its simulated agents left the desk with it.
+    with sqlite3.connect(demo_db) as db:
+        present = db.execute(
+            "SELECT COUNT(*) FROM desk_agentprofile WHERE presence != 'offline'"
+        ).fetchone()[0]
+        staff_changes = db.execute(
+            "SELECT COUNT(*) FROM escalation_presencechange WHERE at > datetime('now', '-1 hour')"
+        ).fetchone()[0]
+    assert present == 0 and staff_changes > 0
 
 
 def test_the_default_pace_is_what_the_demo_agents_can_answer() -> None:

@@ -27,6 +27,9 @@ DEFAULT_URL = "ws://127.0.0.1:8000/ws/ingest/v1/"
 
 AUTH_CLOSE_CODES = frozenset({4401, 4403})
 AUTH_HTTP_STATUSES = frozenset({401, 403})
+# An angry, grieving or scheming customer answers a person's first messages in kind
+# (scenarios.json, customer_replies_by_kind), then as anyone would.
+UPSET_REPLIES = 3
 
 Write = Callable[[str], None]
 
@@ -490,7 +493,12 @@ class _Simulator:
         text = str(frame.get("text", ""))
         self.detail(f"agent    {frame.get('conversation')}  {text[:70]!r}")
         if conversation is not None:
-            reply = {"customer": {"one_of": scripts().customer_replies_to_agent}}
+            conversation.agent_messages += 1
+            lines = scripts().customer_replies_to_agent
+            own = scripts().customer_replies_by_kind.get(conversation.kind)
+            if own and conversation.agent_messages <= UPSET_REPLIES:
+                lines = own
+            reply = {"customer": {"one_of": lines}}
             self._add_steps(
                 conversation,
                 [event_body(reply, variables=conversation.variables, rng=self.rng)],

@@ -165,6 +165,8 @@ class Conversation:
     reported: bool = False
     counted: bool = False
     counts: Counter[str] = field(default_factory=Counter)
+    # Messages a person at the desk sent it.
+    agent_messages: int = 0
 
     @property
     def customer(self) -> dict[str, str]:

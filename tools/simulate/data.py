@@ -40,8 +40,10 @@ class Scripts:
     kinds: dict[str, list[dict[str, Any]]]
     # The steps a platform sends when a human hands the conversation back to the AI.
     release_steps: list[Step]
-    # How the simulated customer answers a human agent's reply.
+    # How the simulated customer answers a human agent's reply, and how a customer of these
+    # kinds answers the first few (still upset, still grieving, still trying it on).
     customer_replies_to_agent: list[str]
+    customer_replies_by_kind: dict[str, list[str]]
     made_up: MadeUp
 
 
@@ -76,6 +78,7 @@ def scripts() -> Scripts:
         kinds=kinds,
         release_steps=raw["release_steps"],
         customer_replies_to_agent=raw["customer_replies_to_agent"],
+        customer_replies_by_kind=raw.get("customer_replies_by_kind", {}),
         made_up=MadeUp(
             first_names=made_up["first_names"],
             last_names=made_up["last_names"],

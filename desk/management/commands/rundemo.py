@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from django.utils import timezone
 from conversations.models import Integration
 from conversations.services import integration_create, integration_rotate_token
 from desk.demo import DEMO_PASSWORD, DEMO_PEOPLE
+from desk.demo_history import demo_history_seed
 from desk.demo_pace import SIMULATED_WARMUP_HANDOFFS, demo_pace, demo_summary
+from desk.demo_staff import DEMO_STAFF, demo_staff_ensure, staff_floor_stop_all
 
 INTEGRATION_NAME = "demo-simulator"
 
@@ -38,6 +41,17 @@ def _wait_for_port(host: str, port: int, *, seconds: float) -> bool:
                 return True
         time.sleep(0.2)
     return False
+
+
+def _wait_for_page(url: str, *, seconds: float) -> None:
+    """One request to the server, so that whatever starts with its first connection starts."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}accounts/login/", timeout=5):
+                return
+        except OSError:
+            time.sleep(0.3)
 
 
 def _positive_float(value: str) -> float:
@@ -98,6 +112,18 @@ class Command(BaseCommand):
             "--customers", type=int, default=5000, help="demo shop size on a first run"
         )
         parser.add_argument("--orders", type=int, default=50000, help="likewise")
+        parser.add_argument(
+            "--no-staff",
+            action="store_false",
+            dest="staff",
+            help="no simulated agents: the desk is worked by whoever logs in",
+        )
+        parser.add_argument(
+            "--no-history",
+            action="store_false",
+            dest="history",
+            help="do not seed the 30 days of past conversations and cases",
+        )
 
     def handle(
         self,
@@ -109,6 +135,8 @@ class Command(BaseCommand):
         summary_every: float,
         customers: int,
         orders: int,
+        staff: bool,
+        history: bool,
         verbosity: int,
         **options: Any,
     ) -> None:
@@ -123,6 +151,9 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         # The logins are listed below, once, with the URL.
         call_command("seed_demo", customers=customers, orders=orders, logins=False)
+        if staff:
+            demo_staff_ensure()
+        past = demo_history_seed() if history else None
         existing = Integration.objects.filter(name=INTEGRATION_NAME).first()
         if existing is None:
             _, token = integration_create(name=INTEGRATION_NAME)
@@ -143,6 +174,11 @@ class Command(BaseCommand):
         del token
 
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]}
+        if staff:
+            # The simulated staff work from inside the server, so their pushes reach browsers.
+            env["BATON_DEMO_STAFF"] = "1"
+        else:
+            env.pop("BATON_DEMO_STAFF", None)
         if not verbose:
             # Each child would announce django-axes at start-up (INFO): the terminal stays quiet.
             env.setdefault("LOG_LEVEL", "WARNING")
@@ -169,7 +205,7 @@ class Command(BaseCommand):
             start_new_session=True,
         )
         simulator = sweeper = None
-        pace = demo_pace(rate=rate)
+        pace = demo_pace(rate=rate, staff=len(DEMO_STAFF) if staff else 0)
         try:
             if not _wait_for_port(host, port, seconds=30):
                 raise CommandError("daphne did not start; see its output above.")
@@ -180,11 +216,23 @@ class Command(BaseCommand):
             for username, first, last, role, *_ in DEMO_PEOPLE:
                 self.stdout.write(f"  {username:<6} {first} {last}, {role}")
             self.stdout.write(f"Admin: {url}admin/ (as rita). API docs: {url}api/v1/docs")
-            if rate is None:
+            if staff:
+                names = ", ".join(member.first for member in DEMO_STAFF)
                 self.stdout.write(
-                    f"Simulating about {pace.handoffs_per_minute:g} handoffs a minute "
-                    f"({pace.rate:g} events/s): what {pace.agents} agents answer at "
-                    f"{pace.handle_minutes:g} minutes a case. RATE= (or --rate) changes it."
+                    f"Simulated staff: {names} work the desk by themselves (rita sees them "
+                    f"on {url}supervisor/); --no-staff leaves the desk to you."
+                )
+            if past is not None:
+                self.stdout.write(past.line() + ".")
+            if rate is None:
+                answered = (
+                    f"what {pace.agents} agents answer at {pace.handle_minutes:g} minutes a case"
+                )
+                if pace.staff:
+                    answered += f" and {pace.staff} simulated agents"
+                self.stdout.write(
+                    f"Simulating about {pace.handoffs_per_minute:.1f} handoffs a minute "
+                    f"({pace.rate:g} events/s): {answered}. RATE= (or --rate) changes it."
                 )
             else:
                 self.stdout.write(
@@ -237,7 +285,10 @@ class Command(BaseCommand):
                 env=env,
                 start_new_session=True,
             )
-            self._summarise(server, every=summary_every)
+            if staff:
+                # The floor starts with the server's first connection: make one now.
+                _wait_for_page(url, seconds=10)
+            self._summarise(server, every=summary_every, staff=staff)
         except KeyboardInterrupt:
             pass
         finally:
@@ -257,13 +308,17 @@ class Command(BaseCommand):
                     except subprocess.TimeoutExpired:
                         process.kill()
             work_dir.cleanup()
+            if staff:
+                # The server is gone: its simulated agents leave the desk with it.
+                close_old_connections()
+                staff_floor_stop_all()
 
-    def _summarise(self, server: subprocess.Popen[bytes], *, every: float) -> None:
+    def _summarise(self, server: subprocess.Popen[bytes], *, every: float, staff: bool) -> None:
         """Until the server stops: a line when the numbers change, and at least once a minute."""
         last, last_at = "", 0.0
         while server.poll() is None:
             close_old_connections()
-            line = demo_summary().line()
+            line = demo_summary(staff=staff).line()
             now = time.monotonic()
             if line != last or now - last_at >= 60:
                 self.stdout.write(f"{timezone.localtime():%H:%M:%S}  {line}")
