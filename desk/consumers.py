@@ -311,7 +311,6 @@ class CaseConsumer(DeskConsumer):
     transcript and timeline together."""
 
     case: Case | None
-    controls_panels = True
     _redraw: asyncio.Task[None] | None = None
     _dirty: set[str]
     # The other pages open on this case, by channel: who, and until when they type.
@@ -501,6 +500,7 @@ class SupervisorConsumer(DeskConsumer):
     _rows: dict[int, str]
     _order: tuple[int, ...]
     _strip: str
+    _controls: str = ""
     # What the pending board redraw must read: every row, or just these agents'.
     _whole: bool
     _agents: set[int]
@@ -536,10 +536,10 @@ class SupervisorConsumer(DeskConsumer):
             return
         push = await database_sync_to_async(board_push)(query=self.query)
         approvals = await database_sync_to_async(approvals_fragments)(with_list=True)
+        self._controls = await database_sync_to_async(controls_fragment)(oob=True)
+        alerts = await database_sync_to_async(alerts_fragment)(oob=True)
         self._rows, self._order, self._strip = dict(push.rows), push.order, push.strip
-        await self.send(text_data=push.strip + push.board + approvals)
-        await DeskConsumer.workload_changed(self, {})
-        await self.alerts_changed({})
+        await self.send(text_data=push.strip + push.board + approvals + self._controls + alerts)
 
     async def approvals_changed(self, event: dict[str, Any]) -> None:
         # Without a stamp: the (re)connect's, which resync already answered.
@@ -550,8 +550,10 @@ class SupervisorConsumer(DeskConsumer):
         self._changed("board")
 
     async def workload_changed(self, event: dict[str, Any]) -> None:
+        # The controls panel shows presence, open cases and cool-downs: it redraws with the
+        # board, once per burst.
+        self._dirty.add("controls")
         self._changed("board", user_ids=event.get("user_ids") or None)
-        await super().workload_changed(event)
 
     def _changed(self, part: str, *, user_ids: list[int] | None = None) -> None:
         """`user_ids`: a board change that is only these agents' (None: anyone's)."""
@@ -576,6 +578,13 @@ class SupervisorConsumer(DeskConsumer):
                     functools.partial(board_push, query=self.query, user_ids=agents),
                 )
                 html += self._board_changes(push)
+            if "controls" in parts:
+                controls = await render_once(
+                    (burst, "controls"), functools.partial(controls_fragment, oob=True)
+                )
+                if controls != self._controls:
+                    html += controls
+                    self._controls = controls
             if "approvals" in parts:
                 html += await render_once(
                     (burst, "approvals"), functools.partial(approvals_fragments, with_list=True)

@@ -33,6 +33,9 @@ def minutes_since(moment: datetime | None, now: datetime) -> float | None:
 def percent(value: float | None) -> str:
     if value is None:
         return "—"
+    if 0 < value < 0.005:
+        # Not nothing: a part that adds points never reads as 0%.
+        return "<1%"
     return f"{round(value * 100)}%"
 
 
