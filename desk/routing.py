@@ -9,12 +9,12 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.urls import path
 
+from desk.console_socket import SupervisorConsumer
 from desk.consumers import (
     ApprovalsConsumer,
     CaseConsumer,
     ControlsConsumer,
     QueueConsumer,
-    SupervisorConsumer,
 )
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

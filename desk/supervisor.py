@@ -23,6 +23,7 @@ from desk.access import supervisor_required
 from desk.approvals import approvals_context
 from desk.board_rows import board_row_html, board_rows, html_compact
 from desk.control_fragments import alerts_context, controls_context
+from desk.intensity_panel import intensity_context
 from escalation.models import Team
 from escalation.workload.board import (
     AgentWorkload,
@@ -171,8 +172,13 @@ def board_context(
 
 
 def _panels() -> dict[str, Any]:
-    """The console's other panels: approvals, alerts and the controls."""
-    return {**approvals_context(), **alerts_context(), **controls_context()}
+    """The console's other panels: approvals, alerts, the controls and intensification."""
+    return {
+        **approvals_context(),
+        **alerts_context(),
+        **controls_context(),
+        **intensity_context(),
+    }
 
 
 @supervisor_required

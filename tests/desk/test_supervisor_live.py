@@ -14,7 +14,7 @@ from channels.testing import WebsocketCommunicator
 from config.asgi import application
 from conversations.events import SUPERVISORS_GROUP
 from conversations.services import integration_create
-from desk import consumers, supervisor
+from desk import console_socket, supervisor
 from escalation.cases.routing import case_pick, presence_heartbeat
 from escalation.models import AgentProfile
 from tests.desk.test_queue import _queued_case
@@ -116,13 +116,13 @@ async def test_a_burst_is_redrawn_once_and_rendered_once_for_every_console(
         while not await socket.receive_nothing(timeout=0.4):
             await socket.receive_from()
     renders: list[Any] = []
-    real = consumers.board_push
+    real = console_socket.board_push
 
     def counted(**kwargs: Any) -> Any:
         renders.append(kwargs)
         return real(**kwargs)
 
-    monkeypatch.setattr(consumers, "board_push", counted)
+    monkeypatch.setattr(console_socket, "board_push", counted)
     await database_sync_to_async(AgentProfile.objects.filter(user__username="maya").update)(
         capacity=7
     )
