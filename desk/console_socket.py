@@ -23,6 +23,9 @@ from escalation.cases.access import user_is_supervisor
 
 # Team intensification reads a month of contacts: redrawn with the board at most this often.
 INTENSITY_EVERY_SECONDS = 60
+# The controls panel follows case and presence changes at most this often; a control's own
+# push redraws it at once.
+CONTROLS_EVERY_SECONDS = 5
 
 
 class SupervisorConsumer(DeskConsumer):
@@ -44,6 +47,7 @@ class SupervisorConsumer(DeskConsumer):
     _controls: str = ""
     _intensity: str = ""
     _intensity_at: float = 0.0
+    _controls_at: float = 0.0
     # What the pending board redraw must read: every row, or just these agents'.
     _whole: bool
     _agents: set[int]
@@ -80,6 +84,7 @@ class SupervisorConsumer(DeskConsumer):
         push = await database_sync_to_async(board_push)(query=self.query)
         approvals = await database_sync_to_async(approvals_fragments)(with_list=True)
         self._controls = await database_sync_to_async(controls_fragment)(oob=True)
+        self._controls_at = time.monotonic()
         alerts = await database_sync_to_async(alerts_fragment)(oob=True)
         self._intensity = await database_sync_to_async(intensity_fragment)(oob=True)
         self._intensity_at = time.monotonic()
@@ -96,9 +101,9 @@ class SupervisorConsumer(DeskConsumer):
         self._changed("board")
 
     async def workload_changed(self, event: dict[str, Any]) -> None:
-        # The controls panel shows presence, open cases and cool-downs: it redraws with the
-        # board, once per burst.
-        self._dirty.add("controls")
+        if not event.get("user_ids"):
+            # A control's push (or anything's): the controls panel redraws with this burst.
+            self._controls_at = 0.0
         self._changed("board", user_ids=event.get("user_ids") or None)
 
     def _changed(self, part: str, *, user_ids: list[int] | None = None) -> None:
@@ -124,30 +129,42 @@ class SupervisorConsumer(DeskConsumer):
                     functools.partial(board_push, query=self.query, user_ids=agents),
                 )
                 html += self._board_changes(push)
-            if (
-                "board" in parts
-                and time.monotonic() - self._intensity_at >= INTENSITY_EVERY_SECONDS
-            ):
-                self._intensity_at = time.monotonic()
-                intensity = await render_once(
-                    (burst, "intensity"), functools.partial(intensity_fragment, oob=True)
-                )
-                if intensity != self._intensity:
-                    html += intensity
-                    self._intensity = intensity
-            if "controls" in parts:
-                controls = await render_once(
-                    (burst, "controls"), functools.partial(controls_fragment, oob=True)
-                )
-                if controls != self._controls:
-                    html += controls
-                    self._controls = controls
             if "approvals" in parts:
                 html += await render_once(
                     (burst, "approvals"), functools.partial(approvals_fragments, with_list=True)
                 )
             if html:
                 await self.send(text_data=html)
+            if "board" in parts:
+                # The slow panels after the board, in a frame of their own, so they never
+                # hold back the rows.
+                slow = await self._slow_panels(burst)
+                if slow:
+                    await self.send(text_data=slow)
+
+    async def _slow_panels(self, burst: object) -> str:
+        """The intensification and controls panels, each at most as often as it is worth."""
+        html = ""
+        now = time.monotonic()
+        if now - self._intensity_at >= INTENSITY_EVERY_SECONDS:
+            self._intensity_at = now
+            intensity = await render_once(
+                (burst, "intensity"), functools.partial(intensity_fragment, oob=True)
+            )
+            if intensity != self._intensity:
+                html += intensity
+                self._intensity = intensity
+        if now - self._controls_at >= CONTROLS_EVERY_SECONDS:
+            # The panel lists every agent's forms and the open cases: a busy desk's every
+            # case change would redraw it many times a second.
+            self._controls_at = now
+            controls = await render_once(
+                (burst, "controls"), functools.partial(controls_fragment, oob=True)
+            )
+            if controls != self._controls:
+                html += controls
+                self._controls = controls
+        return html
 
     def _board_changes(self, push: BoardPush) -> str:
         """What this socket's page lacks of the board `push`: the strip if it changed, then

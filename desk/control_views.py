@@ -66,7 +66,12 @@ def _page_context(**extra: Any) -> dict[str, Any]:
 
 @supervisor_required
 def controls_page(request: HttpRequest) -> HttpResponse:
-    """The controls and alerts on a page of their own (the console includes the same panels)."""
+    """The controls and alerts on a page of their own. For htmx (the console, which loads its
+    controls panel when it is scrolled to), just the controls panel."""
+    if request.htmx:
+        return TemplateResponse(
+            request, "desk/supervisor/_controls.html#supervisor-controls", controls_context()
+        )
     return TemplateResponse(request, PAGE, _page_context())
 
 

@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString
 from desk.access import supervisor_required
 from desk.approvals import approvals_context
 from desk.board_rows import board_row_html, board_rows, html_compact
-from desk.control_fragments import alerts_context, controls_context
+from desk.control_fragments import alerts_context
 from desk.intensity_panel import intensity_context
 from escalation.models import Team
 from escalation.workload.board import (
@@ -172,11 +172,11 @@ def board_context(
 
 
 def _panels() -> dict[str, Any]:
-    """The console's other panels: approvals, alerts, the controls and intensification."""
+    """The console's other panels: approvals, alerts and intensification (the controls
+    panel comes with the socket's first frame, or when scrolled to)."""
     return {
         **approvals_context(),
         **alerts_context(),
-        **controls_context(),
         **intensity_context(),
     }
 

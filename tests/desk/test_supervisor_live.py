@@ -131,7 +131,11 @@ async def test_a_burst_is_redrawn_once_and_rendered_once_for_every_console(
         await layer.group_send(SUPERVISORS_GROUP, {"type": "workload.changed", "stamp": "x"})
     for socket in (first, second):
         frames = await _frames(socket)
-        assert len(frames) == 1 and "/7<" in frames[0], frames
+        # The board first, in one frame; the controls panel (capacity 7) after it, alone.
+        assert len(frames) == 2 and "/7<" in frames[0], frames
+        assert 'id="supervisor-controls"' not in frames[0]
+        assert frames[1].lstrip().startswith('<section id="supervisor-controls"')
+        assert 'value="7"' in frames[1]
     assert len(renders) == 1
     # Nothing changed since: a push sends nothing.
     await layer.group_send(SUPERVISORS_GROUP, {"type": "workload.changed", "stamp": "y"})
