@@ -16,9 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from conversations.events import (
-    SUPERVISORS_GROUP,
     AgentStatusChanged,
-    WorkloadChanged,
     agent_group,
     enqueue_on_commit,
     send_on_commit,
@@ -35,6 +33,7 @@ from escalation.models import (
     WorkloadPolicy,
 )
 from escalation.workload.policy import workload_policy
+from escalation.workload.push import workload_changed_on_commit
 
 MAX_CAPACITY = 30
 MAX_COOLDOWN_MINUTES = 240
@@ -91,7 +90,7 @@ def _changed_on_commit(*, agent_id: int | None = None, room: bool = False) -> No
     """After commit: the supervisors' board and controls redraw, the agent's status area too,
     alerts are evaluated again, and (`room`: someone may take more now) queued cases are
     assigned."""
-    send_on_commit(SUPERVISORS_GROUP, WorkloadChanged())
+    workload_changed_on_commit()
     if agent_id is not None:
         send_on_commit(agent_group(agent_id), AgentStatusChanged())
     enqueue_on_commit(tasks.evaluate_alerts)
