@@ -28,16 +28,14 @@ import argparse
 import cProfile
 import os
 import pstats
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-EMBEDDED_ONLY = ("REDIS_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY")
+from bench.scratch import scratch_django
 
 
 def _p(samples: list[float], share: float) -> float:
@@ -77,33 +75,8 @@ def main() -> int:
     parser.add_argument("--flush", action="store_true", help="empty a database holding cases")
     args = parser.parse_args()
 
-    for name in EMBEDDED_ONLY:
-        os.environ.pop(name, None)
-    tmp = tempfile.mkdtemp(prefix="baton-bench-")
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import warnings
-
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    from escalation.models import Case
-
-    call_command("migrate", verbosity=0)
-    if Case.objects.exists():
-        if not args.flush:
-            sys.exit("the database holds cases: use a scratch database, or pass --flush")
-        call_command("flush", interactive=False, verbosity=0)
-    try:
-        return bench_board(args, connection.vendor)
-    finally:
-        connection.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+    with scratch_django(flush=args.flush) as vendor:
+        return bench_board(args, vendor)
 
 
 def _seed(args: argparse.Namespace, now: Any) -> int:

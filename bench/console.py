@@ -36,18 +36,16 @@ import argparse
 import json
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from typing import Any
 
 from bench.desk import _agent, _analyze, _conversations, _drain, _ms, _p, _row, _timed
+from bench.scratch import scratch_django
 from bench.server import daphne_server
 
-EMBEDDED_ONLY = ("REDIS_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY")
 TEAMS = ("general", "billing", "shipping", "returns", "warranty", "fraud", "accounts", "vip")
 
 
@@ -61,37 +59,11 @@ def main() -> int:
     parser.add_argument("--flush", action="store_true", help="empty a database holding cases")
     args = parser.parse_args()
 
-    for name in EMBEDDED_ONLY:
-        os.environ.pop(name, None)
-    tmp = tempfile.mkdtemp(prefix="baton-console-")
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
-    os.environ["ALLOWED_HOSTS"] = "localhost,127.0.0.1,testserver"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import warnings
-
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    from escalation.models import Case
-
-    call_command("migrate", verbosity=0)
-    if Case.objects.exists():
-        if not args.flush:
-            sys.exit("the database holds cases: use a scratch database, or pass --flush")
-        call_command("flush", interactive=False, verbosity=0)
-    print(f"console benchmark on {connection.vendor}, in-memory channel layer, tasks in-process")
-    try:
+    with scratch_django(flush=args.flush, prefix="baton-console-") as vendor:
+        print(f"console benchmark on {vendor}, in-memory channel layer, tasks in-process")
         agents, supervisor = _seed(args)
         bench_board(args, supervisor)
         return bench_latency(args, agents, supervisor)
-    finally:
-        connection.close()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _seed(args: argparse.Namespace) -> tuple[list[Any], Any]:

@@ -27,10 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -39,11 +37,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench.scratch import scratch_django
 from bench.server import daphne_server
 
 ROOT = Path(__file__).resolve().parent.parent
-
-EMBEDDED_ONLY = ("REDIS_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY")
 
 
 def _ms(seconds: float) -> float:
@@ -71,42 +68,14 @@ def main() -> int:
     parser.add_argument("--flush", action="store_true", help="empty a database holding cases")
     args = parser.parse_args()
 
-    for name in EMBEDDED_ONLY:
-        os.environ.pop(name, None)
-    tmp = tempfile.mkdtemp(prefix="baton-bench-")
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
-    # django.test.Client speaks as "testserver".
-    os.environ["ALLOWED_HOSTS"] = "localhost,127.0.0.1,testserver"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import warnings
+    with scratch_django(flush=args.flush) as vendor:
+        from django.core.management import call_command
 
-    import django
-
-    # Nothing was collected to STATIC_ROOT; the bench serves no static files.
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    from escalation.models import Case
-
-    call_command("migrate", verbosity=0)
-    if Case.objects.exists():
-        if not args.flush:
-            sys.exit("the database holds cases: use a scratch database, or pass --flush")
-        call_command("flush", interactive=False, verbosity=0)
-    vendor = connection.vendor
-    print(f"desk benchmark on {vendor}, in-memory channel layer, tasks in-process")
-
-    try:
+        print(f"desk benchmark on {vendor}, in-memory channel layer, tasks in-process")
         bench_pages(args)
         bench_assignment(args, vendor)
         call_command("flush", interactive=False, verbosity=0)
         return bench_latency(args)
-    finally:
-        connection.close()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # --- 1 and 2: pages ---------------------------------------------------------------------------
