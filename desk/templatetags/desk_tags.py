@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from escalation.cases.access import user_name
 from escalation.cases.routing import sla_phrase, sla_state
 
 register = template.Library()
@@ -70,3 +71,10 @@ def minutes_until(moment: datetime | None) -> int | None:
 def as_json(value: Any) -> str:
     """Compact JSON for showing tool arguments and results (autoescaped by the template)."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@register.filter
+def person(user: Any, fallback: str = "someone") -> str:
+    """A person's name as the desk shows it; `fallback` when there is none (an account that
+    was deleted leaves a null in the audit columns)."""
+    return user_name(user) if user is not None else fallback
