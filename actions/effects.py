@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import timezone
 
 from actions.policy import ActionState, price_difference
 from store.models import Order, OrderItem, Payment, PaymentMethod, Subscription
@@ -235,7 +236,8 @@ def issue_store_credit(state: ActionState) -> dict[str, Any]:
 def refund_subscription(state: ActionState) -> dict[str, Any]:
     subscription = state.subscription
     subscription.status = Subscription.Status.REFUNDED
-    subscription.save(update_fields=["status"])
+    subscription.ended_at = timezone.now()
+    subscription.save(update_fields=["status", "ended_at"])
     _credit(state.methods.get(subscription.payment_method_id), subscription.price)
     return {"subscription_id": subscription.subscription_id, "refunded": str(subscription.price)}
 

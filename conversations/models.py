@@ -110,6 +110,7 @@ class Event(models.Model):
         AI_SIGNAL = "ai_signal", "AI signal"
         HANDOFF = "handoff", "Handoff"
         CLOSE = "close", "Close"
+        FEEDBACK = "feedback", "Feedback"
 
     integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="+")
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")

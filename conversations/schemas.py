@@ -95,12 +95,23 @@ class CloseEvent(EventBase):
     outcome: Literal["resolved", "abandoned"]
 
 
+class FeedbackEvent(EventBase):
+    """The customer's rating, from a platform's own survey or Baton's (docs/metrics.md)."""
+
+    type: Literal["feedback"]
+    rating: Annotated[int, Field(strict=True, ge=1, le=5)]
+    part: Literal["ai", "human", "overall"] = "overall"
+    comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
 Event = Annotated[
-    MessageEvent | ToolCallEvent | AiSignalEvent | HandoffEvent | CloseEvent,
+    MessageEvent | ToolCallEvent | AiSignalEvent | HandoffEvent | CloseEvent | FeedbackEvent,
     Field(discriminator="type"),
 ]
-ProtocolEvent = MessageEvent | ToolCallEvent | AiSignalEvent | HandoffEvent | CloseEvent
-EVENT_TYPES = frozenset({"message", "tool_call", "ai_signal", "handoff", "close"})
+ProtocolEvent = (
+    MessageEvent | ToolCallEvent | AiSignalEvent | HandoffEvent | CloseEvent | FeedbackEvent
+)
+EVENT_TYPES = frozenset({"message", "tool_call", "ai_signal", "handoff", "close", "feedback"})
 
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 

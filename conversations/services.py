@@ -35,6 +35,7 @@ from conversations.schemas import (
     CustomerIn,
     ErrorCode,
     ErrorOut,
+    FeedbackEvent,
     HandoffEvent,
     MessageEvent,
     MessageOut,
@@ -183,7 +184,12 @@ def _events_store(*, integration: Integration, pending: list[_Pending]) -> dict[
             results[item.index] = AckOut(id=event.id, status="duplicate")
             continue
         conversation = conversations[event.conversation]
-        if conversation.closed_at_seq is not None and event.seq > conversation.closed_at_seq:
+        if (
+            conversation.closed_at_seq is not None
+            and event.seq > conversation.closed_at_seq
+            # A survey is answered after the close: feedback is the one event taken then.
+            and not isinstance(event, FeedbackEvent)
+        ):
             results[item.index] = ErrorOut(
                 id=event.id,
                 code=ErrorCode.CONVERSATION_CLOSED,

@@ -203,6 +203,8 @@ class Subscription(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     started_at = models.DateTimeField()
     renews_at = models.DateTimeField(null=True, blank=True)
+    # When it was cancelled or refunded: churn is read from it (docs/metrics.md).
+    ended_at = models.DateTimeField(null=True, blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=2)
     payment_method_id = models.CharField(max_length=64, blank=True)
 

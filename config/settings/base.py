@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "store",
     "actions",
     "escalation",
+    "outcomes",
     "desk",
     "axes",
 ]

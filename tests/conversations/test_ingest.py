@@ -206,6 +206,23 @@ async def test_events_after_close_are_refused_but_late_ones_fill_in(transport: A
     assert await stored_seqs("c1") == [1, 2, 3]
 
 
+async def test_feedback_is_taken_after_the_close_and_validated(transport: Any) -> None:
+    close = event("e2", "c1", 2, type="close", outcome="resolved")
+    await transport.send([event("e1", "c1", 1), close])
+    rating = event("e3", "c1", 3, type="feedback", rating=4, part="human", comment="Quick.")
+    [stored] = await transport.send([rating])
+    assert stored["status"] == "stored"
+    bad = [
+        event("e4", "c1", 4, type="feedback", rating=6),
+        event("e5", "c1", 5, type="feedback", rating="4"),
+        event("e6", "c1", 6, type="feedback", rating=3, part="bot"),
+    ]
+    assert [r["code"] for r in await transport.send(bad)] == ["invalid_event"] * 3
+    [after] = await transport.send([event("e7", "c1", 7)])
+    assert after["code"] == "conversation_closed"
+    assert await stored_seqs("c1") == [1, 2, 3]
+
+
 async def test_the_rate_limit_answers_rate_limited(transport: Any, settings: Any) -> None:
     settings.BATON_INGEST_RATE = 0.001
     settings.BATON_INGEST_BURST = 3
