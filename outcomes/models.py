@@ -86,9 +86,13 @@ class Contact(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["ended_at"], condition=Q(ended_at__isnull=False), name="outcome_contact_ended_idx"
+                fields=["ended_at"],
+                condition=Q(ended_at__isnull=False),
+                name="outcome_contact_ended_idx",
             ),
-            models.Index(fields=["customer_key", "started_at"], name="outcome_contact_customer_idx"),
+            models.Index(
+                fields=["customer_key", "started_at"], name="outcome_contact_customer_idx"
+            ),
             models.Index(fields=["path", "ended_at"], name="outcome_contact_path_idx"),
         ]
 
