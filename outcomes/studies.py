@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models import Count, Exists, OuterRef, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -131,8 +131,8 @@ def _churn_group(
 
 
 def churn_comparison(filters: Filters) -> dict[str, Any]:
-    """Store customers (of the filters' tier, if any) who existed at the range's start and had
-    no contact in the range, over CHURN_DAYS from the range's start. One query, or none
+    """Store customers (of the filters' tier, if any) who existed at the range's start and
+    started no conversation in the range, over CHURN_DAYS from the range's start. One query, or none
     while those days have not all passed."""
     start = day_start(filters.since)
     end = start + timedelta(days=CHURN_DAYS)
@@ -147,10 +147,12 @@ def churn_comparison(filters: Filters) -> dict[str, Any]:
     }
     if not out["measurable"]:
         return out
+    # A conversation started in the range (of any topic or team) makes a contacted customer.
     contacted = Contact.objects.filter(
         customer_key=Concat(Value("acct:"), OuterRef("customer_id")),
+        started_at__gte=start,
         started_at__lt=range_end,
-    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gte=start))
+    )
     customers = Customer.objects.filter(created_at__lt=start).exclude(Exists(contacted))
     if filters.tier:
         customers = customers.filter(tier=filters.tier)
