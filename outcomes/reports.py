@@ -70,6 +70,12 @@ OUTCOME_Q: dict[str, Q] = {
 # A week-by-week mix beyond this many days.
 MIX_DAILY_MAX_DAYS = 60
 _OUTCOME_BY = ("outcome", "confirmed", "abandoned_in_queue")
+_TREND_COLUMNS = ("resolved", "fcr", "recurred_30d_same", "recurred_30d_any")
+_CSAT_COLUMNS = (
+    "contacts",
+    *(f"rating_{r}" for r in range(1, 6)),
+    *(f"{p}{c}" for p in ("", "ai_", "human_") for c in ("rated", "rating_sum", "rating_45")),
+)
 
 
 def outcome_key(*, outcome: str, confirmed: bool, abandoned_in_queue: bool) -> str:
@@ -207,7 +213,7 @@ def outcome_mix(filters: Filters) -> list[dict[str, Any]]:
     period of the range is there, empty ones with zeros. One query."""
     weekly = filters.days > MIX_DAILY_MAX_DAYS
     mix = {p: dict.fromkeys(OUTCOME_KEYS, 0) for p in _periods(filters, weekly=weekly)}
-    for row in grouped(filters, ("day", *_OUTCOME_BY)):
+    for row in grouped(filters, ("day", *_OUTCOME_BY), ("contacts",)):
         mix[_period_of(row["day"], weekly=weekly)][_row_outcome(row)] += row["contacts"]
     return [
         {"period": p.isoformat(), "total": sum(counts.values()), **counts}
@@ -219,7 +225,7 @@ def trends(filters: Filters) -> list[dict[str, Any]]:
     """FCR and 30-day recurrence per week (from its Monday): n is the week's resolved
     contacts, every rate's denominator. One query."""
     weeks = {p: [] for p in _periods(filters, weekly=True)}
-    rows = grouped(filters, ("day",))
+    rows = grouped(filters, ("day",), _TREND_COLUMNS)
     for row in rows:
         weeks[_period_of(row["day"], weekly=True)].append(row)
     out = []
@@ -240,7 +246,7 @@ def trends(filters: Filters) -> list[dict[str, Any]]:
 def csat_by_path(filters: Filters) -> dict[str, Any]:
     """CSAT per path as in the summary, with each path's contacts and how many rated it
     1..5 (`distribution`, keys "1".."5"). One query."""
-    return _csat_paths(grouped(filters, ("path",)), distribution=True)
+    return _csat_paths(grouped(filters, ("path",), _CSAT_COLUMNS), distribution=True)
 
 
 def filter_choices() -> dict[str, list[str]]:

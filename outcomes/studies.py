@@ -34,6 +34,12 @@ from outcomes.sums import (
 from store.models import Customer, Order, Subscription
 
 _BY = ("topic", "path", "outcome", "confirmed", "abandoned_in_queue")
+_GAP_COLUMNS = (
+    "contacts",
+    "rated",
+    "rating_45",
+    *(f"{f}{suffix}" for f in FACTORS for suffix in ("", "_rated", "_45")),
+)
 FACTOR_LABELS = {
     "wait_long": f"Waited over {WAIT_LONG_S / 60:g} min for a person",
     "ai_long": f"Over {AI_LONG_S / 60:g} min with the AI first",
@@ -188,7 +194,7 @@ def churn_report(filters: Filters) -> dict[str, Any]:
     raw and standardised by topic, beside customers who had no contact. Only measured
     contacts count (`n`: their 60 days have passed and they have a store account); `pending`
     are the rest. Two queries."""
-    rows = grouped(filters, _BY)
+    rows = grouped(filters, _BY, ("contacts", "churn_eligible", "repurchased", "cancelled"))
     weights = topic_weights(rows)
     s = total(rows)
     by_path = [
@@ -297,7 +303,7 @@ def handoff_gap_report(filters: Filters) -> dict[str, Any]:
     """CSAT (the share of 4-5 ratings) of ai_then_human against human_direct, standardised by
     topic, and for each handoff factor: how common it is among ai_then_human contacts, CSAT
     with and without it, and the gap with and without it. One query."""
-    rows = grouped(filters, ("topic", "path"))
+    rows = grouped(filters, ("topic", "path"), _GAP_COLUMNS)
     weights = topic_weights(rows)
     human = _ratings(rows, Path.HUMAN_DIRECT, "rating_45", "rated")
     main = compare(_ratings(rows, Path.AI_THEN_HUMAN, "rating_45", "rated"), human, weights)
