@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -138,8 +140,9 @@ def _churn_group(
 
 def churn_comparison(filters: Filters) -> dict[str, Any]:
     """Store customers (of the filters' tier, if any) who existed at the range's start and
-    started no conversation in the range, over CHURN_DAYS from the range's start. One query, or none
-    while those days have not all passed."""
+    started no conversation in the range, over CHURN_DAYS from the range's start. One query,
+    or none while those days have not all passed or while the figures are kept in the cache
+    (BATON_METRICS_COMPARISON_CACHE_SECONDS)."""
     start = day_start(filters.since)
     end = start + timedelta(days=CHURN_DAYS)
     range_end = day_start(filters.until + timedelta(days=1))
@@ -153,6 +156,10 @@ def churn_comparison(filters: Filters) -> dict[str, Any]:
     }
     if not out["measurable"]:
         return out
+    seconds = settings.BATON_METRICS_COMPARISON_CACHE_SECONDS
+    key = f"outcomes:churn-comparison:{filters.since}:{filters.until}:{filters.tier}"
+    if seconds and (kept := cache.get(key)) is not None:
+        return {**out, **kept}
     # A conversation started in the range (of any topic or team) makes a contacted customer.
     contacted = Contact.objects.filter(
         customer_key=Concat(Value("acct:"), OuterRef("customer_id")),
@@ -181,12 +188,14 @@ def churn_comparison(filters: Filters) -> dict[str, Any]:
             ),
         ),
     )
-    out.update(
-        n=got["n"],
-        repurchase_60d=rate(got["repurchased"], got["n"]),
-        cancel_60d=rate(got["cancelled"], got["n"]),
-    )
-    return out
+    figures = {
+        "n": got["n"],
+        "repurchase_60d": rate(got["repurchased"], got["n"]),
+        "cancel_60d": rate(got["cancelled"], got["n"]),
+    }
+    if seconds:
+        cache.set(key, figures, seconds)
+    return {**out, **figures}
 
 
 def churn_report(filters: Filters) -> dict[str, Any]:
