@@ -21,9 +21,11 @@ from outcomes.studies import churn_report, handoff_gap_report
 from outcomes.sums import (
     CHURN_ELIGIBLE,
     FACTORS,
+    OUTCOME_KEYS,
     contacts_in,
     csat_rating,
     grouped,
+    outcome_key,
     rate,
     reading_contacts,
     reading_from_contacts,
@@ -46,15 +48,6 @@ __all__ = [
 ]
 
 PATHS = tuple(Path.values)
-# The outcome mix: each contact in exactly one of these.
-OUTCOME_KEYS = (
-    "ai_resolved_confirmed",
-    "ai_resolved_assumed",
-    "deflected",
-    "abandoned",
-    "abandoned_in_queue",
-    "escalated",
-)
 OUTCOME_Q: dict[str, Q] = {
     "ai_resolved_confirmed": Q(
         outcome=Outcome.AI_RESOLVED, confirmed=True, abandoned_in_queue=False
@@ -76,16 +69,6 @@ _CSAT_COLUMNS = (
     *(f"rating_{r}" for r in range(1, 6)),
     *(f"{p}{c}" for p in ("", "ai_", "human_") for c in ("rated", "rating_sum", "rating_45")),
 )
-
-
-def outcome_key(*, outcome: str, confirmed: bool, abandoned_in_queue: bool) -> str:
-    """Which of OUTCOME_KEYS a contact counts in: leaving the queue for a human is reported
-    apart from the rest, whatever outcome it was classified as."""
-    if abandoned_in_queue:
-        return "abandoned_in_queue"
-    if outcome == Outcome.AI_RESOLVED:
-        return "ai_resolved_confirmed" if confirmed else "ai_resolved_assumed"
-    return outcome
 
 
 def _row_outcome(row: dict[str, Any]) -> str:

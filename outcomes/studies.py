@@ -21,7 +21,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from outcomes.filters import Filters
-from outcomes.models import Contact, Outcome, Path
+from outcomes.models import Contact, Path
 from outcomes.sums import (
     AI_LONG_S,
     CHURN_DAYS,
@@ -30,6 +30,7 @@ from outcomes.sums import (
     WAIT_LONG_S,
     day_start,
     grouped,
+    outcome_key,
     rate,
     total,
 )
@@ -59,11 +60,11 @@ OUTCOME_LABELS = {
 
 
 def _outcome_of(row: dict[str, Any]) -> str:
-    if row["abandoned_in_queue"]:
-        return "abandoned_in_queue"
-    if row["outcome"] == Outcome.AI_RESOLVED:
-        return "ai_resolved_confirmed" if row["confirmed"] else "ai_resolved_assumed"
-    return row["outcome"]
+    return outcome_key(
+        outcome=row["outcome"],
+        confirmed=row["confirmed"],
+        abandoned_in_queue=row["abandoned_in_queue"],
+    )
 
 
 def topic_weights(rows: list[dict[str, Any]]) -> dict[str, float]:

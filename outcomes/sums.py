@@ -28,7 +28,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from outcomes.filters import Filters
-from outcomes.models import Contact, OutcomeDay, Path
+from outcomes.models import Contact, Outcome, OutcomeDay, Path
 
 # A wait after the handoff longer than five minutes is long (a chat customer's patience, the
 # usual first-reply target of chat desks), and so is more than three minutes with the AI first.
@@ -56,6 +56,25 @@ FACTORS: dict[str, Q] = {
     "cold_greeting": Q(cold_greeting=True),
 }
 CHURN_ELIGIBLE = Q(repurchased_60d__isnull=False, cancelled_60d__isnull=False)
+# The outcome mix: each contact in exactly one of these.
+OUTCOME_KEYS = (
+    "ai_resolved_confirmed",
+    "ai_resolved_assumed",
+    "deflected",
+    "abandoned",
+    "abandoned_in_queue",
+    "escalated",
+)
+
+
+def outcome_key(*, outcome: str, confirmed: bool, abandoned_in_queue: bool) -> str:
+    """Which of OUTCOME_KEYS a contact counts in: leaving the queue for a human is reported
+    apart from the rest, whatever outcome it was classified as."""
+    if abandoned_in_queue:
+        return "abandoned_in_queue"
+    if outcome == Outcome.AI_RESOLVED:
+        return "ai_resolved_confirmed" if confirmed else "ai_resolved_assumed"
+    return outcome
 
 
 def csat_rating() -> Case:
