@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
@@ -158,7 +159,7 @@ def churn_comparison(filters: Filters) -> dict[str, Any]:
     if not out["measurable"]:
         return out
     seconds = settings.BATON_METRICS_COMPARISON_CACHE_SECONDS
-    key = f"outcomes:churn-comparison:{filters.since}:{filters.until}:{filters.tier}"
+    key = f"outcomes:churn-comparison:{filters.since}:{filters.until}:{quote(filters.tier)}"
     if seconds and (kept := cache.get(key)) is not None:
         return {**out, **kept}
     # A conversation started in the range (of any topic or team) makes a contacted customer.
