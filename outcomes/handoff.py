@@ -152,8 +152,8 @@ def restatements(
 ) -> list[dict[str, object]]:
     """What a customer message after the handoff restates of what was known: each fact
     ({"kind": its type, "text": its value, "seq"}), or the problem ({"kind": "description"}).
-    A fact the person had just named themselves ("is it order #W1234567?") is an answer, not
-    a repeat; a closing thank-you is never one."""
+    A fact or problem the person had just named themselves ("is it order #W1234567?") is an
+    answer, not a repeat; a closing thank-you is never one."""
     if is_pleasantry(text):
         return []
     named: set[tuple[str, str]] = set()
@@ -164,7 +164,13 @@ def restatements(
         for kind, value in sorted(facts_in(text))
         if (kind, value) in known.facts and (kind, value) not in named
     ]
-    if any(description_match(text, earlier) for earlier in known.descriptions):
+    # The person's own summary of the problem, confirmed, is not a repeat either.
+    summed_up = any(
+        description_match(agent_text, earlier)
+        for agent_text in agent_texts
+        for earlier in known.descriptions
+    )
+    if not summed_up and any(description_match(text, earlier) for earlier in known.descriptions):
         found.append({"kind": "description", "text": text.strip()[:200], "seq": seq})
     return found
 
