@@ -14,20 +14,23 @@ from conversations.services import events_ingest
 from escalation.cases.lifecycle import case_resolve
 from escalation.cases.routing import case_pick
 from escalation.cases.work import case_reply
-from escalation.models import Case, Rule
+from escalation.models import Case
 from outcomes.history import history_load
 from outcomes.models import Contact, DirtyDay
 from outcomes.services import contact_refresh, contacts_save, contacts_sweep, days_dirty_mark
 from outcomes.tasks import refresh_contacts
 from tests.conftest import event
-from tests.escalation.conftest import rules  # noqa: F401  (the default rules, as a fixture)
+from tests.escalation.conftest import rules  # noqa: F401  (the default rules)
 from tests.factories import AgentProfileFactory, CustomerFactory, OrderFactory
 
 ANSWER = "Your order #W1234567 shipped on Monday with UPS and should arrive by Friday."
 
 
+pytestmark = pytest.mark.usefixtures("rules")
+
+
 @pytest.fixture
-def bot(integration: tuple[Integration, str], rules: list[Rule]) -> Integration:
+def bot(integration: tuple[Integration, str]) -> Integration:
     return integration[0]
 
 
