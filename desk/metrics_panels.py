@@ -1,0 +1,389 @@
+"""What the metrics page shows, from the reports (outcomes.reports): the headline figures,
+each with the address of the conversations behind it, and the charts (desk/charts.py).
+
+Nothing here computes a metric: it formats the reports' numbers and lays them out. A figure
+whose number is missing (no denominator yet) reads "no data", never a made-up 0%."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from outcomes.reports import Filters, contacts_for
+
+from desk import charts
+from desk.charts import Chart, Series
+
+PATHS = (
+    ("ai_only", "AI only"),
+    ("ai_then_human", "AI then human"),
+    ("human_direct", "Human direct"),
+)
+OUTCOMES = (
+    ("ai_resolved_confirmed", "AI-resolved, confirmed"),
+    ("ai_resolved_assumed", "AI-resolved, assumed"),
+    ("deflected", "Deflected, not resolved"),
+    ("abandoned", "Abandoned"),
+    ("abandoned_in_queue", "Abandoned in the queue"),
+    ("escalated", "Escalated"),
+)
+CHURN_OUTCOMES = (
+    ("ai_resolved", "AI-resolved"),
+    ("deflected", "Deflected"),
+    ("abandoned", "Abandoned"),
+    ("escalated", "Escalated"),
+)
+FACTORS = (
+    ("wait_long", "Long wait after the handoff"),
+    ("ai_long", "Long with the AI first"),
+    ("repeated", "Had to repeat"),
+    ("cold_greeting", "Cold greeting"),
+)
+NO_DATA = "no data"
+
+
+def figure_href(figure: str, filters: Filters) -> str:
+    """The list of conversations behind `figure`, or "" for a key the reports do not know
+    (contacts_for builds its query lazily: asking costs no query)."""
+    try:
+        contacts_for(figure, filters)
+    except ValueError:
+        return ""
+    return (
+        f"{reverse('desk:metrics_contacts')}?{urlencode({'figure': figure})}&{filters.as_query()}"
+    )
+
+
+def percent(value: float | None) -> str:
+    return NO_DATA if value is None else charts.as_percent(value)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return NO_DATA
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s" if rest else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def share_of(part: int | None, whole: int | None) -> str:
+    if not whole or part is None:
+        return ""
+    return f"{part / whole * 100:.0f}% of {whole:,}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: str
+    href: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FigureGroup:
+    title: str
+    figures: tuple[Figure, ...]
+    hint: str = ""
+
+
+def _csat_figure(label: str, csat: dict[str, Any] | None, href: str) -> Figure:
+    csat = csat or {}
+    n = csat.get("n") or 0
+    mean = csat.get("mean")
+    response = csat.get("response_rate")
+    notes = [f"{n:,} rating{'s' if n != 1 else ''}"]
+    if mean is not None:
+        notes.append(f"mean {mean:.2f}")
+    if response is not None:
+        notes.append(f"{percent(response)} answered")
+    return Figure(label, percent(csat.get("share_4_5")), href, " · ".join(notes))
+
+
+def figure_groups(summary: dict[str, Any], filters: Filters) -> list[FigureGroup]:
+    """The headline figures of metrics_summary, in groups, each linking to its conversations."""
+
+    def link(key: str) -> str:
+        return figure_href(key, filters)
+
+    total = summary.get("conversations") or 0
+    paths = summary.get("paths") or {}
+    outcomes = summary.get("outcomes") or {}
+    recurrence = summary.get("recurrence_30d") or {}
+    csat = summary.get("csat") or {}
+    handoff = summary.get("handoff") or {}
+    ath = csat.get("ai_then_human") or {}
+    return [
+        FigureGroup(
+            "Conversations",
+            (
+                Figure("Ended in the range", f"{total:,}", link("conversations")),
+                *(
+                    Figure(
+                        label,
+                        f"{paths.get(key, 0):,}",
+                        link(f"path:{key}"),
+                        share_of(paths.get(key), total),
+                    )
+                    for key, label in PATHS
+                ),
+            ),
+            "Every conversation has one path, decided when it ends.",
+        ),
+        FigureGroup(
+            "Outcomes",
+            tuple(
+                Figure(
+                    label,
+                    f"{outcomes.get(key, 0):,}",
+                    link(f"outcome:{key}"),
+                    share_of(outcomes.get(key), total),
+                )
+                for key, label in OUTCOMES
+            ),
+            "Deflected is never counted as resolved. Abandoned in the queue is part of "
+            "abandoned, shown apart.",
+        ),
+        FigureGroup(
+            "Resolution that lasts",
+            (
+                Figure(
+                    "First-contact resolution",
+                    percent(summary.get("fcr")),
+                    link("fcr"),
+                    "of resolved contacts",
+                ),
+                Figure(
+                    "Came back within 30 days, same topic",
+                    percent(recurrence.get("same_topic")),
+                    link("recurrence_30d:same_topic"),
+                    "of resolved contacts",
+                ),
+                Figure(
+                    "Came back within 30 days, any topic",
+                    percent(recurrence.get("any_topic")),
+                    link("recurrence_30d:any_topic"),
+                    "of resolved contacts",
+                ),
+            ),
+            "A resolution whose customer comes back is not durable.",
+        ),
+        FigureGroup(
+            "Satisfaction (share of 4-5 ratings)",
+            (
+                *(_csat_figure(label, csat.get(key), link(f"csat:{key}")) for key, label in PATHS),
+                _csat_figure(
+                    "AI then human: the AI part",
+                    ath.get("ai_part"),
+                    link("csat:ai_then_human:ai_part"),
+                ),
+                _csat_figure(
+                    "AI then human: the human part",
+                    ath.get("human_part"),
+                    link("csat:ai_then_human:human_part"),
+                ),
+            ),
+        ),
+        FigureGroup(
+            "Handoff",
+            (
+                Figure(
+                    "Wait for a human, median", duration(handoff.get("wait_p50_s")), link("handoff")
+                ),
+                Figure(
+                    "Wait for a human, 90th percentile",
+                    duration(handoff.get("wait_p90_s")),
+                    link("handoff"),
+                ),
+                Figure(
+                    "Had to repeat themselves",
+                    percent(handoff.get("repeat_rate")),
+                    link("repeat"),
+                    "of escalated contacts",
+                ),
+            ),
+            "Wait: from the handoff to the first human reply.",
+        ),
+    ]
+
+
+def _period_label(period: str, *, weekly: bool) -> str:
+    day = date.fromisoformat(str(period)[:10])
+    return f"wk {day:%d %b}" if weekly else f"{day:%d %b}"
+
+
+def _period_linker(
+    periods: list[str], filters: Filters, *, weekly: bool, figure: Callable[[str], str]
+) -> charts.Linker:
+    """A shape's link: its figure over just its period (a day, or a week within the range)."""
+
+    def link(key: str, index: int) -> str:
+        start = date.fromisoformat(str(periods[index])[:10])
+        end = start + timedelta(days=6) if weekly else start
+        scoped = Filters(
+            since=max(start, filters.since),
+            until=min(end, filters.until),
+            topic=filters.topic,
+            team=filters.team,
+            tier=filters.tier,
+        )
+        return figure_href(figure(key), scoped)
+
+    return link
+
+
+def outcome_mix_chart(mix: list[dict[str, Any]], filters: Filters) -> Chart:
+    weekly = (filters.until - filters.since).days > 60
+    periods = [row["period"] for row in mix]
+    return charts.stacked_bars(
+        slug="outcome-mix",
+        title=f"Outcome mix, {'per week' if weekly else 'per day'}",
+        desc="How the conversations that ended in each period came out, as stacked counts.",
+        x_labels=[_period_label(p, weekly=weekly) for p in periods],
+        series=[Series(key, label) for key, label in OUTCOMES],
+        values=mix,
+        link=_period_linker(periods, filters, weekly=weekly, figure=lambda k: f"outcome:{k}"),
+        empty="No conversation ended in this range yet.",
+    )
+
+
+TREND_FIGURES = {
+    "fcr": "fcr",
+    "recurrence_30d_same": "recurrence_30d:same_topic",
+    "recurrence_30d_any": "recurrence_30d:any_topic",
+}
+
+
+def trends_chart(rows: list[dict[str, Any]], filters: Filters) -> Chart:
+    periods = [row["period"] for row in rows]
+    return charts.lines(
+        slug="trends",
+        title="First-contact resolution and 30-day recurrence, per week",
+        desc="Of the contacts resolved each week: the share resolved by the first owner with "
+        "no return in 7 days, and the share whose customer came back within 30 days.",
+        x_labels=[_period_label(p, weekly=True) for p in periods],
+        series=[
+            Series("fcr", "First-contact resolution"),
+            Series("recurrence_30d_same", "Back in 30 d, same topic"),
+            Series("recurrence_30d_any", "Back in 30 d, any topic"),
+        ],
+        values=rows,
+        link=_period_linker(periods, filters, weekly=True, figure=TREND_FIGURES.__getitem__),
+        empty="No contact was resolved in this range yet.",
+    )
+
+
+def csat_chart(csat: dict[str, Any], filters: Filters) -> Chart:
+    parts = (("overall", "Overall"), ("ai_part", "The AI part"), ("human_part", "The human part"))
+    values: list[dict[str, float | None]] = []
+    notes: list[dict[str, str]] = []
+    for key, _ in PATHS:
+        path = csat.get(key) or {}
+        row: dict[str, float | None] = {"overall": path.get("share_4_5")}
+        note = {"overall": f"n={path.get('n') or 0:,}"}
+        if key == "ai_then_human":
+            for part, _ in parts[1:]:
+                row[part] = (path.get(part) or {}).get("share_4_5")
+                note[part] = f"n={(path.get(part) or {}).get('n') or 0:,}"
+        values.append(row)
+        notes.append(note)
+
+    def link(part: str, index: int) -> str:
+        key = PATHS[index][0]
+        return figure_href(f"csat:{key}" + ("" if part == "overall" else f":{part}"), filters)
+
+    return charts.grouped_bars(
+        slug="csat",
+        title="Satisfaction by path (share of 4-5 ratings)",
+        desc="The share of ratings that were 4 or 5, per path; for AI then human, the rating "
+        "of the whole conversation, of the AI's part and of the human's part.",
+        groups=[label for _, label in PATHS],
+        series=[Series(key, label) for key, label in parts],
+        values=values,
+        high=1.0,
+        link=link,
+        notes=notes,
+        empty="No customer has rated a conversation in this range yet.",
+    )
+
+
+def _churn_value(group: dict[str, Any], key: str) -> float | None:
+    standardised = group.get(f"{key}_std")
+    return standardised if standardised is not None else group.get(key)
+
+
+def churn_chart(report: dict[str, Any], filters: Filters) -> Chart:
+    groups: list[tuple[str, str, dict[str, Any]]] = [
+        *((f"path {k}", label, (report.get("by_path") or {}).get(k) or {}) for k, label in PATHS),
+        *(
+            (f"outcome {k}", label, (report.get("by_outcome") or {}).get(k) or {})
+            for k, label in CHURN_OUTCOMES
+        ),
+        ("", "No contact", report.get("no_contact") or {}),
+    ]
+    keys = (
+        ("repurchase_60d", "Repurchased within 60 days"),
+        ("cancel_60d", "Cancelled within 60 days"),
+    )
+    values = [{key: _churn_value(group, key) for key, _ in keys} for _, _, group in groups]
+    notes = [{key: f"n={group.get('n') or 0:,}" for key, _ in keys} for _, _, group in groups]
+
+    def link(key: str, index: int) -> str:
+        name = groups[index][0].partition(" ")[2]
+        if not name:
+            return ""
+        return figure_href(f"churn:{key.split('_')[0]}:{name}", filters)
+
+    return charts.grouped_bars(
+        slug="churn",
+        title="Repurchase and cancellation within 60 days, by path and outcome",
+        desc="Topic-standardised rates for contacts whose 60 days have passed, beside "
+        "customers who did not contact support in the same window.",
+        groups=[label for _, label, _ in groups],
+        series=[Series(key, label) for key, label in keys],
+        values=values,
+        link=link,
+        notes=notes,
+        empty="No contact's 60 days have passed in this range yet.",
+    )
+
+
+def gap_chart(report: dict[str, Any], filters: Filters) -> Chart:
+    factors = report.get("factors") or {}
+    gap = report.get("gap")
+    values: list[dict[str, float | None]] = []
+    notes: list[dict[str, str]] = []
+    for key, _ in FACTORS:
+        factor = factors.get(key) or {}
+        values.append({"with": factor.get("gap_with"), "without": factor.get("gap_without")})
+        share = factor.get("share")
+        notes.append({"with": "" if share is None else f"{percent(share)} of AI then human"})
+
+    def link(series: str, index: int) -> str:
+        return figure_href(f"gap:{FACTORS[index][0]}", filters) if series == "with" else ""
+
+    return charts.grouped_bars(
+        slug="gap",
+        title="The handoff gap, with and without each factor",
+        desc="CSAT (share of 4-5) of AI then human minus human direct, topic-standardised, "
+        "for the escalated contacts with each handoff factor and for those without it; the "
+        "dashed line is the gap over all of them. Below zero, customers passed from the AI "
+        "rate lower.",
+        groups=[label for _, label in FACTORS],
+        series=[Series("with", "With the factor"), Series("without", "Without it")],
+        values=values,
+        fmt=charts.as_points,
+        reference=None if gap is None else (gap, f"Overall gap {charts.as_points(gap)}"),
+        link=link,
+        notes=notes,
+        empty="Not enough ratings of both escalated paths in this range yet.",
+    )
