@@ -10,11 +10,14 @@ chart (templates/desk/metrics/_chart.html) with a <title>, a <desc> and the tabl
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 30
+LEFT, RIGHT, TOP, BOTTOM = 52, 12, 12, 42
+# An x label wider than its slot wraps onto a second line (then is cut): px per character.
+CHAR_WIDTH = 6.0
 MAX_X_LABELS = 10
 
 Formatter = Callable[[float], str]
@@ -62,6 +65,7 @@ class Shape:
 class Tick:
     at: float
     label: str
+    lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ class Chart:
     top: int = TOP
     right_edge: int = WIDTH - RIGHT
     baseline: float = HEIGHT - BOTTOM
-    x_label_y: float = HEIGHT - BOTTOM + 18
+    x_label_y: float = HEIGHT - BOTTOM + 16
     extras: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -145,10 +149,19 @@ def _slots(count: int) -> tuple[float, float]:
     return plot / max(count, 1), float(LEFT)
 
 
+def _wrap(label: str, width: float) -> tuple[str, ...]:
+    """At most two lines of about `width` px; what does not fit ends in an ellipsis."""
+    chars = max(int(width / CHAR_WIDTH), 4)
+    lines = textwrap.wrap(label, chars) or [""]
+    if len(lines) > 2:
+        lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), chars, placeholder="…")]
+    return tuple(lines)
+
+
 def _x_ticks(labels: Sequence[str], *, slot: float, start: float) -> tuple[Tick, ...]:
     every = max(1, math.ceil(len(labels) / MAX_X_LABELS))
     return tuple(
-        Tick(round(start + n * slot + slot / 2, 1), label)
+        Tick(round(start + n * slot + slot / 2, 1), label, _wrap(label, slot * every - 4))
         for n, label in enumerate(labels)
         if n % every == 0
     )

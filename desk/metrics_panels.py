@@ -13,10 +13,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
-from outcomes.reports import Filters, contacts_for
 
 from desk import charts
 from desk.charts import Chart, Series
+from outcomes.models import HumanEnd
+from outcomes.reports import Filters, contacts_for
 
 PATHS = (
     ("ai_only", "AI only"),
@@ -31,18 +32,7 @@ OUTCOMES = (
     ("abandoned_in_queue", "Abandoned in the queue"),
     ("escalated", "Escalated"),
 )
-CHURN_OUTCOMES = (
-    ("ai_resolved", "AI-resolved"),
-    ("deflected", "Deflected"),
-    ("abandoned", "Abandoned"),
-    ("escalated", "Escalated"),
-)
-FACTORS = (
-    ("wait_long", "Long wait after the handoff"),
-    ("ai_long", "Long with the AI first"),
-    ("repeated", "Had to repeat"),
-    ("cold_greeting", "Cold greeting"),
-)
+HUMAN_ENDS = tuple(HumanEnd.choices)
 NO_DATA = "no data"
 
 
@@ -122,11 +112,12 @@ def figure_groups(summary: dict[str, Any], filters: Filters) -> list[FigureGroup
     csat = summary.get("csat") or {}
     handoff = summary.get("handoff") or {}
     ath = csat.get("ai_then_human") or {}
+    ends = summary.get("escalated_by_human_end") or {}
     return [
         FigureGroup(
             "Conversations",
             (
-                Figure("Ended in the range", f"{total:,}", link("conversations")),
+                Figure("Ended in the range", f"{total:,}", link("all")),
                 *(
                     Figure(
                         label,
@@ -150,8 +141,19 @@ def figure_groups(summary: dict[str, Any], filters: Filters) -> list[FigureGroup
                 )
                 for key, label in OUTCOMES
             ),
-            "Deflected is never counted as resolved. Abandoned in the queue is part of "
-            "abandoned, shown apart.",
+            "Each contact counts in one. Deflected is never counted as resolved.",
+        ),
+        FigureGroup(
+            "Escalated, by how the person's part ended",
+            tuple(
+                Figure(
+                    label,
+                    f"{ends.get(key, 0):,}",
+                    link(f"human_end:{key}"),
+                    share_of(ends.get(key), outcomes.get("escalated")),
+                )
+                for key, label in HUMAN_ENDS
+            ),
         ),
         FigureGroup(
             "Resolution that lasts",
@@ -197,18 +199,20 @@ def figure_groups(summary: dict[str, Any], filters: Filters) -> list[FigureGroup
             "Handoff",
             (
                 Figure(
-                    "Wait for a human, median", duration(handoff.get("wait_p50_s")), link("handoff")
+                    "Wait for a human, median",
+                    duration(handoff.get("wait_p50_s")),
+                    link("handoff:waited"),
                 ),
                 Figure(
                     "Wait for a human, 90th percentile",
                     duration(handoff.get("wait_p90_s")),
-                    link("handoff"),
+                    link("handoff:waited"),
                 ),
                 Figure(
                     "Had to repeat themselves",
                     percent(handoff.get("repeat_rate")),
                     link("repeat"),
-                    "of escalated contacts",
+                    "of handoffs",
                 ),
             ),
             "Wait: from the handoff to the first human reply.",
@@ -316,60 +320,97 @@ def csat_chart(csat: dict[str, Any], filters: Filters) -> Chart:
     )
 
 
-def _churn_value(group: dict[str, Any], key: str) -> float | None:
-    standardised = group.get(f"{key}_std")
-    return standardised if standardised is not None else group.get(key)
+CHURN_SERIES = (
+    ("repurchase_60d", "Repurchased within 60 days"),
+    ("cancel_60d", "Cancelled within 60 days"),
+)
 
 
-def churn_chart(report: dict[str, Any], filters: Filters) -> Chart:
-    groups: list[tuple[str, str, dict[str, Any]]] = [
-        *((f"path {k}", label, (report.get("by_path") or {}).get(k) or {}) for k, label in PATHS),
-        *(
-            (f"outcome {k}", label, (report.get("by_outcome") or {}).get(k) or {})
-            for k, label in CHURN_OUTCOMES
-        ),
-        ("", "No contact", report.get("no_contact") or {}),
+def _churn_chart(
+    *,
+    slug: str,
+    title: str,
+    groups: list[dict[str, Any]],
+    comparison: dict[str, Any],
+    filters: Filters,
+) -> Chart:
+    """Bars of the groups' topic-standardised rates, then the no-contact group's (raw: it has
+    no topic)."""
+    values: list[dict[str, float | None]] = [
+        {key: group.get(f"{key}_std") for key, _ in CHURN_SERIES} for group in groups
     ]
-    keys = (
-        ("repurchase_60d", "Repurchased within 60 days"),
-        ("cancel_60d", "Cancelled within 60 days"),
-    )
-    values = [{key: _churn_value(group, key) for key, _ in keys} for _, _, group in groups]
-    notes = [{key: f"n={group.get('n') or 0:,}" for key, _ in keys} for _, _, group in groups]
+    notes = [
+        {
+            key: f"n={group.get('n') or 0:,}; raw {percent(group.get(key))}"
+            for key, _ in CHURN_SERIES
+        }
+        for group in groups
+    ]
+    labels = [group.get("label") or group.get("key", "") for group in groups]
+    if comparison.get("measurable"):
+        values.append({key: comparison.get(key) for key, _ in CHURN_SERIES})
+        notes.append({key: f"n={comparison.get('n') or 0:,}; raw" for key, _ in CHURN_SERIES})
+        labels.append("No contact")
 
     def link(key: str, index: int) -> str:
-        name = groups[index][0].partition(" ")[2]
-        if not name:
+        if index >= len(groups):
             return ""
-        return figure_href(f"churn:{key.split('_')[0]}:{name}", filters)
+        group = groups[index].get("key", "")
+        measure = key.split("_")[0]
+        return figure_href(f"churn:{measure}" + ("" if group == "all" else f":{group}"), filters)
 
     return charts.grouped_bars(
-        slug="churn",
-        title="Repurchase and cancellation within 60 days, by path and outcome",
-        desc="Topic-standardised rates for contacts whose 60 days have passed, beside "
-        "customers who did not contact support in the same window.",
-        groups=[label for _, label, _ in groups],
-        series=[Series(key, label) for key, label in keys],
+        slug=slug,
+        title=title,
+        desc="Of the contacts whose 60 days have passed, the share who bought again and the "
+        "share who cancelled a subscription, standardised to the topic mix of all contacts; "
+        "last, store customers who did not contact support in the same window (not "
+        "standardised).",
+        groups=labels,
+        series=[Series(key, label) for key, label in CHURN_SERIES],
         values=values,
         link=link,
         notes=notes,
-        empty="No contact's 60 days have passed in this range yet.",
+        empty="No contact in this range has had its 60 days yet.",
+    )
+
+
+def churn_charts(report: dict[str, Any], filters: Filters) -> tuple[Chart, Chart]:
+    comparison = report.get("comparison") or {}
+    by_path = [*(report.get("by_path") or []), *([report["all"]] if report.get("all") else [])]
+    return (
+        _churn_chart(
+            slug="churn-path",
+            title="Repurchase and cancellation within 60 days, by path",
+            groups=by_path,
+            comparison=comparison,
+            filters=filters,
+        ),
+        _churn_chart(
+            slug="churn-outcome",
+            title="Repurchase and cancellation within 60 days, by outcome",
+            groups=list(report.get("by_outcome") or []),
+            comparison=comparison,
+            filters=filters,
+        ),
     )
 
 
 def gap_chart(report: dict[str, Any], filters: Filters) -> Chart:
-    factors = report.get("factors") or {}
+    factors = list(report.get("factors") or [])
     gap = report.get("gap")
-    values: list[dict[str, float | None]] = []
-    notes: list[dict[str, str]] = []
-    for key, _ in FACTORS:
-        factor = factors.get(key) or {}
-        values.append({"with": factor.get("gap_with"), "without": factor.get("gap_without")})
-        share = factor.get("share")
-        notes.append({"with": "" if share is None else f"{percent(share)} of AI then human"})
+    values = [{"with": f.get("gap_with"), "without": f.get("gap_without")} for f in factors]
+    notes = [
+        {
+            "with": f"{percent(f.get('share'))} of AI then human; {f.get('rated_with') or 0:,} rated",
+            "without": f"{f.get('rated_without') or 0:,} rated",
+        }
+        for f in factors
+    ]
 
     def link(series: str, index: int) -> str:
-        return figure_href(f"gap:{FACTORS[index][0]}", filters) if series == "with" else ""
+        key = factors[index].get("key", "")
+        return figure_href(f"gap:{key}" + ("" if series == "with" else ":without"), filters)
 
     return charts.grouped_bars(
         slug="gap",
@@ -378,7 +419,7 @@ def gap_chart(report: dict[str, Any], filters: Filters) -> Chart:
         "for the escalated contacts with each handoff factor and for those without it; the "
         "dashed line is the gap over all of them. Below zero, customers passed from the AI "
         "rate lower.",
-        groups=[label for _, label in FACTORS],
+        groups=[f.get("label") or f.get("key", "") for f in factors],
         series=[Series("with", "With the factor"), Series("without", "Without it")],
         values=values,
         fmt=charts.as_points,
@@ -387,3 +428,23 @@ def gap_chart(report: dict[str, Any], filters: Filters) -> Chart:
         notes=notes,
         empty="Not enough ratings of both escalated paths in this range yet.",
     )
+
+
+def points(value: float | None) -> str:
+    return NO_DATA if value is None else charts.as_points(value)
+
+
+def gap_factor_rows(report: dict[str, Any], filters: Filters) -> list[dict[str, str]]:
+    """The factors as the report's table shows them."""
+    return [
+        {
+            "label": f.get("label") or f.get("key", ""),
+            "href": figure_href(f"gap:{f.get('key', '')}", filters),
+            "share": percent(f.get("share")),
+            "csat_with": percent(f.get("csat_with")),
+            "csat_without": percent(f.get("csat_without")),
+            "gap_with": points(f.get("gap_with")),
+            "gap_without": points(f.get("gap_without")),
+        }
+        for f in report.get("factors") or []
+    ]

@@ -15,17 +15,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from outcomes.reports import (
-    Filters,
-    churn_report,
-    contacts_for,
-    csat_by_path,
-    filter_choices,
-    handoff_gap_report,
-    metrics_summary,
-    outcome_mix,
-    trends,
-)
 
 from desk import metrics_panels as panels
 from desk.access import supervisor_required
@@ -36,6 +25,17 @@ from desk.metrics_selectors import (
     conversation_transcript_for_supervisor,
     customer_label,
     outcome_label,
+)
+from outcomes.reports import (
+    Filters,
+    churn_report,
+    contacts_for,
+    csat_by_path,
+    filter_choices,
+    handoff_gap_report,
+    metrics_summary,
+    outcome_mix,
+    trends,
 )
 
 TEMPLATE = "desk/metrics/page.html"
@@ -80,14 +80,14 @@ def _page_context(filters: Filters, params: Any) -> dict[str, Any]:
             "mix": panels.outcome_mix_chart(outcome_mix(filters), filters),
             "trends": panels.trends_chart(trends(filters), filters),
             "csat": panels.csat_chart(csat_by_path(filters), filters),
-            "churn": panels.churn_chart(churn, filters),
+            "churn": panels.churn_charts(churn, filters),
             "gap": panels.gap_chart(gap, filters),
         },
         "churn": churn,
         "gap": gap,
-        "gap_text": panels.percent(None)
-        if gap.get("gap") is None
-        else panels.charts.as_points(gap["gap"]),
+        "gap_text": panels.points(gap.get("gap")),
+        "gap_raw_text": panels.points(gap.get("gap_raw")),
+        "gap_factors": panels.gap_factor_rows(gap, filters),
         "choices": filter_choices(),
         "presets": _preset_links(filters, params),
         "csv_query": filters.as_query(),
