@@ -19,6 +19,7 @@ LEFT, RIGHT, TOP, BOTTOM = 52, 12, 12, 42
 # An x label wider than its slot wraps onto a second line (then is cut): px per character.
 CHAR_WIDTH = 6.0
 MAX_X_LABELS = 10
+MINUS = "\u2212"  # the typographic minus: a hyphen reads as a dash beside a number
 
 Formatter = Callable[[float], str]
 # (series key, x index) -> the address of the conversations behind that shape, or "".
@@ -33,10 +34,17 @@ def as_percent(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
+def as_points_tick(value: float) -> str:
+    """An axis's points: short enough for the margin."""
+    points = round(value * 100)
+    sign = "+" if points > 0 else MINUS if points < 0 else ""
+    return f"{sign}{abs(points)} pts"
+
+
 def as_points(value: float) -> str:
     """A difference of two rates, in percentage points, signed."""
     points = value * 100
-    sign = "+" if points > 0.05 else "\u2212" if points < -0.05 else "±"
+    sign = "+" if points > 0.05 else MINUS if points < -0.05 else "±"
     return f"{sign}{abs(points):.1f} pts"
 
 
@@ -143,9 +151,9 @@ def _scale(values: Sequence[float], *, high: float | None = None) -> Scale:
     )
 
 
-def _slots(count: int) -> tuple[float, float]:
+def _slots(count: int, width: int = WIDTH) -> tuple[float, float]:
     """Each x position's width and where the first starts."""
-    plot = WIDTH - LEFT - RIGHT
+    plot = width - LEFT - RIGHT
     return plot / max(count, 1), float(LEFT)
 
 
@@ -181,8 +189,10 @@ def stacked_bars(
     values: Sequence[dict[str, float]],
     link: Linker = _no_link,
     empty: str = "No data in this range yet.",
+    width: int = WIDTH,
 ) -> Chart:
-    """One bar per x label, its segments the series' values, bottom to top (counts)."""
+    """One bar per x label, its segments the series' values, bottom to top (counts). A
+    wider `width` suits a chart that spans the page: its text stays the same size."""
     totals = [sum(row.get(s.key, 0) or 0 for s in series) for row in values]
     head = ("Period", *(s.label for s in series), "Total")
     rows = tuple(
@@ -192,7 +202,7 @@ def stacked_bars(
     if not any(totals):
         return Chart(slug, title, desc, head=head, rows=rows, empty=empty)
     scale = _scale(totals)
-    slot, start = _slots(len(values))
+    slot, start = _slots(len(values), width)
     gap = min(slot * 0.2, 6)
     shapes = []
     for n, row in enumerate(values):
@@ -226,6 +236,8 @@ def stacked_bars(
         head=head,
         rows=rows,
         baseline=scale.y(0),
+        width=width,
+        right_edge=width - RIGHT,
     )
 
 
@@ -238,6 +250,7 @@ def grouped_bars(
     series: Sequence[Series],
     values: Sequence[dict[str, float | None]],
     fmt: Formatter = as_percent,
+    tick_fmt: Formatter | None = None,
     high: float | None = None,
     reference: tuple[float, str] | None = None,
     link: Linker = _no_link,
@@ -265,10 +278,12 @@ def grouped_bars(
     inner = slot * 0.8 / max(len(series), 1)
     shapes = []
     for n, row in enumerate(values):
-        for index, s in enumerate(series):
-            value = row.get(s.key)
-            if value is None:
-                continue
+        # A group with fewer values than series has its bars centred, not left-aligned.
+        drawn = [index for index, s in enumerate(series) if row.get(s.key) is not None]
+        offset = (len(series) - len(drawn)) * inner / 2
+        for place, index in enumerate(drawn):
+            s = series[index]
+            value = row[s.key]
             y0, y1 = scale.y(0), scale.y(value)
             shapes.append(
                 Shape(
@@ -276,7 +291,7 @@ def grouped_bars(
                     css=f"series-{index}" + (" negative" if value < 0 else ""),
                     label=f"{groups[n]}: {s.label} {cell(n, s.key)}",
                     href=link(s.key, n),
-                    x=round(start + n * slot + slot * 0.1 + index * inner, 1),
+                    x=round(start + n * slot + slot * 0.1 + offset + place * inner, 1),
                     y=min(y0, y1),
                     width=round(max(inner - 2, 1), 1),
                     height=round(max(abs(y0 - y1), 1), 1),
@@ -288,7 +303,7 @@ def grouped_bars(
         desc,
         shapes=tuple(shapes),
         x_ticks=_x_ticks(groups, slot=slot, start=start),
-        y_ticks=scale.ticks(fmt),
+        y_ticks=scale.ticks(tick_fmt or fmt),
         legend=tuple(series),
         reference=(scale.y(reference[0]), reference[1]) if reference else None,
         head=head,

@@ -257,6 +257,7 @@ def outcome_mix_chart(mix: list[dict[str, Any]], filters: Filters) -> Chart:
         values=mix,
         link=_period_linker(periods, filters, weekly=weekly, figure=lambda k: f"outcome:{k}"),
         empty="No conversation ended in this range yet.",
+        width=1280,
     )
 
 
@@ -423,6 +424,7 @@ def gap_chart(report: dict[str, Any], filters: Filters) -> Chart:
         series=[Series("with", "With the factor"), Series("without", "Without it")],
         values=values,
         fmt=charts.as_points,
+        tick_fmt=charts.as_points_tick,
         reference=None if gap is None else (gap, f"Overall gap {charts.as_points(gap)}"),
         link=link,
         notes=notes,
