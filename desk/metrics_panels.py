@@ -450,3 +450,51 @@ def gap_factor_rows(report: dict[str, Any], filters: Filters) -> list[dict[str, 
         }
         for f in report.get("factors") or []
     ]
+
+
+_FIXED_LABELS = {
+    "all": "Every conversation that ended",
+    "resolved": "Resolved contacts",
+    "fcr": "First-contact resolutions",
+    "fcr:not": "Resolved, but not at first contact",
+    "recurrence_30d:same_topic": "Resolved, back within 30 days on the same topic",
+    "recurrence_30d:any_topic": "Resolved, back within 30 days on any topic",
+    "durable:not": "Resolved, back within 7 days on the same topic",
+    "handoff": "Handed to a person",
+    "handoff:waited": "Handed to a person and answered (the wait figures)",
+    "repeat": "Had to repeat themselves after the handoff",
+}
+_PARTS = {"ai_part": "the AI part rated", "human_part": "the human part rated"}
+
+
+def figure_label(figure: str) -> str:
+    """What a figure key counts, in words, for the list's heading."""
+    if figure in _FIXED_LABELS:
+        return _FIXED_LABELS[figure]
+    prefix, _, rest = figure.partition(":")
+    first, _, second = rest.partition(":")
+    paths, outcomes, ends = dict(PATHS), dict(OUTCOMES), dict(HUMAN_ENDS)
+    factors = {
+        "wait_long": "a long wait",
+        "ai_long": "a long time with the AI",
+        "repeated": "a repeat",
+        "cold_greeting": "a cold greeting",
+    }
+    if prefix == "path":
+        return f"Path: {paths.get(first, first)}"
+    if prefix == "outcome":
+        return f"Outcome: {outcomes.get(first, first)}"
+    if prefix == "human_end":
+        return f"Escalated, the person's part ended: {ends.get(first, first)}"
+    if prefix == "csat":
+        what = _PARTS.get(second, f"rated {second}" if second else "rated")
+        return f"{paths.get(first, first)}, {what}"
+    if prefix == "churn":
+        measure = {"repurchase": "bought again", "cancel": "cancelled", "eligible": "measured"}
+        group = paths.get(second) or outcomes.get(second) or "all contacts"
+        return f"{group}: {measure.get(first, first)} within 60 days"
+    if prefix == "gap":
+        if first in paths:
+            return f"{paths[first]}, rated"
+        return f"AI then human {'without' if second else 'with'} {factors.get(first, first)}"
+    return figure

@@ -144,6 +144,7 @@ def metrics_contacts(request: HttpRequest) -> HttpResponse:
         "desk/metrics/contacts.html",
         {
             "figure": figure,
+            "figure_label": panels.figure_label(figure),
             "filters": filters,
             "page": page,
             "rows": [_row(contact) for contact in page.object_list],
