@@ -64,8 +64,24 @@ def history(n: int = 6) -> list[Contact]:
     """A little of everything: the three paths, outcomes, ratings, repeats; rolled up."""
     rows = []
     for i in range(n):
-        kind = i % 3
-        if kind == 0:
+        kind = i % 4
+        if kind == 3:
+            rows.append(
+                contact(
+                    days_ago=1 + i % 3,
+                    case=True,
+                    path="human_direct",
+                    outcome="escalated",
+                    human_end="resolved",
+                    team="billing",
+                    topic="refund",
+                    rating=4,
+                    rating_human=4,
+                    handoff_at=timezone.now() - timedelta(days=1 + i % 3, hours=1),
+                    wait_seconds=120,
+                )
+            )
+        elif kind == 0:
             rows.append(contact(days_ago=1 + i % 5, rating=5, confirmed=True, fcr=True))
         elif kind == 1:
             rows.append(
@@ -80,6 +96,7 @@ def history(n: int = 6) -> list[Contact]:
                     rating=2,
                     rating_ai=1,
                     rating_human=4,
+                    handoff_at=timezone.now() - timedelta(days=2 + i % 5, hours=1),
                     wait_seconds=300 + i,
                     ai_seconds=200,
                     repeated=True,
