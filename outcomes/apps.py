@@ -9,3 +9,15 @@ class OutcomesConfig(AppConfig):
 
     name = "outcomes"
     verbose_name = "Outcomes"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from conversations.events import events_stored
+        from escalation.models import CaseEvent
+        from outcomes.receivers import on_case_event_saved, on_events_stored
+
+        events_stored.connect(on_events_stored, dispatch_uid="outcomes.events_stored")
+        post_save.connect(
+            on_case_event_saved, sender=CaseEvent, dispatch_uid="outcomes.case_event_saved"
+        )

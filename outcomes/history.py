@@ -37,7 +37,8 @@ class CaseStint:
     `opened_seq` is the conversation's last seq when the case opened (what the AI and the
     customer had said by then); `after_seq` the case's own reading start (the last case's
     resolve). `holders` are the distinct people who held it, in order; `transfers` counts
-    transfers and requeues. `outcome` is the case's outcome ('' while open).
+    transfers and requeues. `resolved_seq` is the conversation's last seq when it was
+    resolved, `outcome` the case's outcome ('' while open).
     """
 
     case_id: int
@@ -48,6 +49,7 @@ class CaseStint:
     assigned_at: datetime | None = None
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
+    resolved_seq: int | None = None
     outcome: str = ""
     team: str = ""
     topic: str = ""
@@ -149,6 +151,7 @@ def _stint(
         assigned_at=case.assigned_at,
         first_response_at=case.first_response_at,
         resolved_at=case.resolved_at,
+        resolved_seq=case.resolved_seq,
         outcome=case.outcome,
         team=case.team,
         topic=case.topic,
