@@ -29,6 +29,7 @@ from conversations.services import integration_create, token_hash
 from escalation.models import Case, CaseEvent, HandoffPacket
 from outcomes.bulk_rows import Table, sequences_reset
 from outcomes.classify import ContactFacts, classify
+from outcomes.generate_render import render
 from outcomes.generate_story import (
     TOPICS,
     Contact,
@@ -40,7 +41,6 @@ from outcomes.generate_story import (
     store_after,
     store_baseline,
 )
-from outcomes.generate_render import render
 from outcomes.history import ContactHistory, LaterContact, StoreActivity, Turn
 from outcomes.history import customer_key as customer_key_of
 from outcomes.services import contacts_save
@@ -100,9 +100,12 @@ def history_generate(
     `append`."""
     now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
     integration = Integration.objects.filter(name=HISTORY_INTEGRATION).first()
-    if integration is not None and not append:
-        if Conversation.objects.filter(integration=integration).exists():
-            raise HistoryExists(HISTORY_INTEGRATION)
+    if (
+        integration is not None
+        and not append
+        and Conversation.objects.filter(integration=integration).exists()
+    ):
+        raise HistoryExists(HISTORY_INTEGRATION)
     if integration is None:
         integration, token = integration_create(name=HISTORY_INTEGRATION)
         # Nobody ingests with it: its token is forgotten at once.
@@ -206,8 +209,8 @@ class _Writer:
             self.orders,
             self.subscriptions,
         ]
-        # Unique tags for this run's external ids: the first conversation id it writes.
-        self.tag = f"g{self.conversations.next_id}"
+        # Unique tags for this run's external ids: past every id written before.
+        self.tag = f"g{max(self.conversations.next_id, self.refs.next_id)}"
         taken = set(Order.objects.values_list("order_id", flat=True))
         self.order_numbers = (
             n
@@ -279,9 +282,7 @@ class _Writer:
         if stream and not customer.in_store:
             return "", email, [self._order_id() for _ in range(2)]
         first_at = stream[0].started if stream else self.now - timedelta(days=rng.uniform(30, 240))
-        before = [
-            first_at - timedelta(days=rng.uniform(3, 200)) for _ in range(rng.randint(1, 3))
-        ]
+        before = [first_at - timedelta(days=rng.uniform(3, 200)) for _ in range(rng.randint(1, 3))]
         if not stream:
             customer.orders = []
             store_baseline(rng, customer, since=first_at, now=self.now)
@@ -293,9 +294,7 @@ class _Writer:
             last_name=customer.last,
             email=email,
             tier=customer.tier,
-            lifetime_value=Decimal(
-                {"standard": 250, "silver": 900, "gold": 2100}[customer.tier]
-            ),
+            lifetime_value=Decimal({"standard": 250, "silver": 900, "gold": 2100}[customer.tier]),
             created_at=created,
         )
         order_ids = []
@@ -430,4 +429,3 @@ class _Writer:
             tier=customer.tier if store_id else "",
         )
         return conversation_id, history
-

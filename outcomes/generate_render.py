@@ -13,17 +13,21 @@ from escalation.cases.routing import sla_minutes
 from outcomes.generate_story import Contact, Stint
 from outcomes.history import CaseStint, Turn
 
-CONFIRM = ("Perfect, that's sorted. Thank you!", "Great, that fixed it, thanks.", "Thanks, all good now.")
+CONFIRM = (
+    "Perfect, that's sorted. Thank you!",
+    "Great, that fixed it, thanks.",
+    "Thanks, all good now.",
+)
 NOT_UNDERSTOOD = (
-    "I'm sorry, I'm not sure I follow. Could you tell me a bit more?",
-    "I can help with orders, returns and deliveries. Could you rephrase that?",
+    "I'm sorry, I'm not sure I follow. Could you rephrase?",
+    "Sorry, I didn't get that. Can you say it differently?",
 )
 REPHRASE = (
     "That's not what I asked.",
     "No. Please read my message again.",
     "I already explained, it's about my order.",
 )
-HELP_PAGE = "You'll find more about this in our help centre: shop.example/help."
+HELP_PAGE = "Sorry, I can't help with that here. See shop.example/help."
 ASK_PERSON = "I'd rather talk to a person, please."
 DIRECT = "I want to talk to a person, not a bot. It's about {order}."
 STILL_NEED = "Actually, I still need a person for this."
@@ -74,7 +78,7 @@ class PlayedCase:
             assigned_at=self.assigned_at,
             first_response_at=self.first_response_at,
             resolved_at=self.resolved_at,
-            outcome=self.end or "follow_up",
+            outcome=self.end,
             team=self.team,
             topic=self.topic,
             holders=tuple(self.holders),
@@ -101,7 +105,7 @@ class PlayedCase:
             "summary_line": self.packet["summary"]["customer_wants"][:200],
             "after_seq": self.after_seq,
             "resolved_seq": self.resolved_seq,
-            "outcome": self.end or "follow_up",
+            "outcome": self.end,
         }
 
 
@@ -207,7 +211,12 @@ def render(
                 status="ok",
                 result={"found": True},
             )
-            log.add("message", at + timedelta(seconds=4), "ai", topic.answer.format(order=order, email=email))
+            log.add(
+                "message",
+                at + timedelta(seconds=4),
+                "ai",
+                topic.answer.format(order=order, email=email),
+            )
         for n in range(extra):
             log.add("message", at + timedelta(seconds=4), "ai", rng.choice(NOT_UNDERSTOOD))
             at += timedelta(seconds=round_seconds)
@@ -223,13 +232,26 @@ def render(
     for index, stint in enumerate(contact.stints):
         if index:
             log.add("message", stint.opened_at - timedelta(seconds=20), "customer", STILL_NEED)
-        case = _case(rng, log, stint, contact=contact, opening=opening, order=order, email=email,
-                     agents=agents, after_seq=after_seq)
+        case = _case(
+            rng,
+            log,
+            stint,
+            contact=contact,
+            opening=opening,
+            order=order,
+            email=email,
+            agents=agents,
+            after_seq=after_seq,
+        )
         log.played.cases.append(case)
         after_seq = case.resolved_seq or log.seq
         if case.end == "handed_back":
-            log.add("message", case.resolved_at + timedelta(seconds=5), "ai",
-                    RELEASE.format(first=customer.first))
+            log.add(
+                "message",
+                case.resolved_at + timedelta(seconds=5),
+                "ai",
+                RELEASE.format(first=customer.first),
+            )
     ratings_before = [r for r in contact.ratings if r[2]]
     for part, rating, _ in ratings_before:
         log.add("feedback", contact.ended - timedelta(seconds=3), rating=rating, part=part)
@@ -289,16 +311,21 @@ def _case(
     case.steps.append(("queued", stint.opened_at, None, {"priority": 50}))
     first_at = stint.opened_at + timedelta(seconds=stint.wait)
     if stint.left_queue:
-        log.add("message", stint.opened_at + timedelta(seconds=stint.wait * 0.6), "customer", WAITING)
+        log.add(
+            "message", stint.opened_at + timedelta(seconds=stint.wait * 0.6), "customer", WAITING
+        )
+        # The desk closed the case with no outcome when the customer left: nothing was done.
         case.resolved_at = contact.ended + timedelta(seconds=30)
         case.resolved_seq = log.seq
         note = "The customer left before anyone answered."
-        case.steps.append(("resolved", case.resolved_at, None, {"outcome": "follow_up", "note": note}))
+        case.steps.append(("resolved", case.resolved_at, None, {"outcome": "", "note": note}))
         return case
     user_id, name = agents[stint.agent]
     case.holders.append(user_id)
     case.assigned_at = max(stint.opened_at, first_at - timedelta(seconds=40))
-    case.steps.append(("assigned", case.assigned_at, None, {"to": user_id, "auto": True, "to_name": name}))
+    case.steps.append(
+        ("assigned", case.assigned_at, None, {"to": user_id, "auto": True, "to_name": name})
+    )
     first_name = contact.customer.first
     if not stint.cold:
         greeting_at = case.assigned_at + timedelta(seconds=5)
@@ -336,5 +363,7 @@ def _case(
     case.steps.append(("reply", ending_at, handler_id, {"seq": seq}))
     case.resolved_at = first_at + timedelta(seconds=stint.handled)
     case.resolved_seq = log.seq
-    case.steps.append(("resolved", case.resolved_at, handler_id, {"outcome": stint.end, "note": ""}))
+    case.steps.append(
+        ("resolved", case.resolved_at, handler_id, {"outcome": stint.end, "note": ""})
+    )
     return case

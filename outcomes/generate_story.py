@@ -152,7 +152,7 @@ TOPICS: tuple[Topic, ...] = (
         0.6,
         1.7,
         opening="Order {order} arrived with the stove broken in the box.",
-        answer="I'm sorry: a replacement for {order} ships today, no need to send it back.",
+        answer="A replacement for {order} ships today; no need to send the broken one back.",
         tool="exchange_order_items",
     ),
     Topic(
@@ -290,9 +290,9 @@ def contact_play(
         substantive = rng.random() < topic.ai_skill
         rounds = 1 if substantive else 1 + min(5, int(rng.expovariate(0.6)))
         if substantive:
-            solved = rng.random() < 0.9
+            solved = rng.random() < 0.85
             path = "ai_then_human" if rng.random() < 0.04 else "ai_only"
-            confirmed = path == "ai_only" and rng.random() < 0.45
+            confirmed = path == "ai_only" and rng.random() < 0.3
         else:
             path = rng.choices(
                 ["ai_then_human", "abandoned", "deflected"],
@@ -385,7 +385,9 @@ def _human_part(
         break
     end = stints[-1].end
     experience += {"resolved": 0.0, "follow_up": -0.8, "handed_back": -0.3}[end]
-    solved = end == "resolved" and rng.random() < 0.92 or end == "handed_back" and rng.random() < 0.6
+    solved = (end == "resolved" and rng.random() < 0.92) or (
+        end == "handed_back" and rng.random() < 0.6
+    )
     return solved, experience, at + timedelta(seconds=rng.uniform(30, 120)), "resolved"
 
 
@@ -414,7 +416,11 @@ def store_after(rng: random.Random, contact: Contact, *, now: datetime) -> None:
     """What the customer does in the store in the 60 days after the contact (story step 6)."""
     customer = contact.customer
     shift = contact.experience - 3.5
-    buy = REPURCHASE_60D[customer.tier] * math.exp(0.3 * shift) * (1 - 0.25 * contact.topic.difficulty)
+    buy = (
+        REPURCHASE_60D[customer.tier]
+        * math.exp(0.3 * shift)
+        * (1 - 0.25 * contact.topic.difficulty)
+    )
     if rng.random() < min(0.95, buy):
         at = contact.ended + timedelta(days=rng.uniform(1, 60))
         if at < now:
@@ -427,7 +433,9 @@ def store_after(rng: random.Random, contact: Contact, *, now: datetime) -> None:
                 customer.subscription_ended = at
 
 
-def store_baseline(rng: random.Random, customer: Customer, *, since: datetime, now: datetime) -> None:
+def store_baseline(
+    rng: random.Random, customer: Customer, *, since: datetime, now: datetime
+) -> None:
     """A customer's orders and cancellation with no contact: the tier's baseline hazards."""
     rate = -math.log(1 - REPURCHASE_60D[customer.tier]) / 60
     at = since
