@@ -151,8 +151,9 @@ def metrics_summary(filters: Filters) -> dict[str, Any]:
     outcomes = dict.fromkeys(OUTCOME_KEYS, 0)
     by_end = dict.fromkeys(HumanEnd.values, 0)
     for row in rows:
-        outcomes[_row_outcome(row)] += row["contacts"]
-        if row["outcome"] == Outcome.ESCALATED and row["human_end"] in by_end:
+        key = _row_outcome(row)
+        outcomes[key] += row["contacts"]
+        if key == "escalated" and row["human_end"] in by_end:
             by_end[row["human_end"]] += row["contacts"]
     p50, p90 = wait_percentiles(filters)
     return {

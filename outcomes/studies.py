@@ -263,26 +263,30 @@ def _churn_caveats(
 # The handoff gap
 
 
-def _csat_std(
-    rows: list[dict[str, Any]],
-    weights: dict[str, float],
-    keep: Callable[[dict[str, Any]], bool],
-    part: str = "rating_45",
-    whole: str = "rated",
-) -> dict[str, Any]:
-    return standardised(_strata(rows, part, whole, keep), weights)
-
-
 def _difference(a: float | None, b: float | None) -> float | None:
     return a - b if a is not None and b is not None else None
 
 
-def _is_ath(row: dict[str, Any]) -> bool:
-    return row["path"] == Path.AI_THEN_HUMAN
+def compare(
+    a: dict[str, tuple[int, int]], b: dict[str, tuple[int, int]], weights: dict[str, float]
+) -> dict[str, Any]:
+    """Two groups' rates standardised over the topics both have contacts in (weights
+    rescaled), so a topic only one group has does not tilt the difference `a - b`."""
+    both = {t: w for t, w in weights.items() if a.get(t, (0, 0))[1] and b.get(t, (0, 0))[1]}
+    rate_a = standardised(a, both)["rate"]
+    rate_b = standardised(b, both)["rate"]
+    return {
+        "a": rate_a,
+        "b": rate_b,
+        "difference": _difference(rate_a, rate_b),
+        "strata": list(both),
+        "dropped_strata": [t for t in weights if t not in both],
+        "small_strata": [t for t in both if min(a[t][1], b[t][1]) < SMALL_STRATUM],
+    }
 
 
-def _is_hd(row: dict[str, Any]) -> bool:
-    return row["path"] == Path.HUMAN_DIRECT
+def _ratings(rows: list[dict[str, Any]], path: str, part: str, whole: str) -> dict[str, Any]:
+    return _strata(rows, part, whole, lambda r: r["path"] == path)
 
 
 def handoff_gap_report(filters: Filters) -> dict[str, Any]:
@@ -291,35 +295,39 @@ def handoff_gap_report(filters: Filters) -> dict[str, Any]:
     with and without it, and the gap with and without it. One query."""
     rows = grouped(filters, ("topic", "path"))
     weights = topic_weights(rows)
+    human = _ratings(rows, Path.HUMAN_DIRECT, "rating_45", "rated")
+    main = compare(_ratings(rows, Path.AI_THEN_HUMAN, "rating_45", "rated"), human, weights)
     paths: dict[str, Any] = {}
-    for path, keep in ((Path.AI_THEN_HUMAN, _is_ath), (Path.HUMAN_DIRECT, _is_hd)):
-        s = total([r for r in rows if keep(r)])
-        std = _csat_std(rows, weights, keep)
+    for path, std in ((Path.AI_THEN_HUMAN, main["a"]), (Path.HUMAN_DIRECT, main["b"])):
+        s = total(rows, path=path)
         paths[path] = {
             "contacts": s["contacts"],
             "rated": s["rated"],
             "csat": rate(s["rating_45"], s["rated"]),
-            "csat_std": std["rate"],
-            "missing_strata": std["missing_strata"],
-            "small_strata": std["small_strata"],
+            "csat_std": std,
         }
-    human = paths[Path.HUMAN_DIRECT]["csat_std"]
-    gap = _difference(paths[Path.AI_THEN_HUMAN]["csat_std"], human)
-    ath = total([r for r in rows if _is_ath(r)])
+    ath = total(rows, path=Path.AI_THEN_HUMAN)
+    without_rows = [
+        {
+            **r,
+            **{f"{f}_without_45": r["rating_45"] - r[f"{f}_45"] for f in FACTORS},
+            **{f"{f}_without_rated": r["rated"] - r[f"{f}_rated"] for f in FACTORS},
+        }
+        for r in rows
+    ]
     factors = []
     for name in FACTORS:
-        with_std = _csat_std(rows, weights, _is_ath, f"{name}_45", f"{name}_rated")
-        without = [
-            {
-                **r,
-                "without_45": r["rating_45"] - r[f"{name}_45"],
-                "without_rated": r["rated"] - r[f"{name}_rated"],
-            }
-            for r in rows
-            if _is_ath(r)
-        ]
-        without_std = _csat_std(without, weights, _is_ath, "without_45", "without_rated")
-        gap_without = _difference(without_std["rate"], human)
+        with_ = compare(
+            _ratings(rows, Path.AI_THEN_HUMAN, f"{name}_45", f"{name}_rated"), human, weights
+        )
+        without = compare(
+            _ratings(
+                without_rows, Path.AI_THEN_HUMAN, f"{name}_without_45", f"{name}_without_rated"
+            ),
+            human,
+            weights,
+        )
+        rated_without = ath["rated"] - ath[f"{name}_rated"]
         factors.append(
             {
                 "key": name,
@@ -328,32 +336,33 @@ def handoff_gap_report(filters: Filters) -> dict[str, Any]:
                 "share": rate(ath[name], ath["contacts"]),
                 "rated_with": ath[f"{name}_rated"],
                 "csat_with": rate(ath[f"{name}_45"], ath[f"{name}_rated"]),
-                "rated_without": ath["rated"] - ath[f"{name}_rated"],
-                "csat_without": rate(
-                    ath["rating_45"] - ath[f"{name}_45"], ath["rated"] - ath[f"{name}_rated"]
-                ),
-                "gap_with": _difference(with_std["rate"], human),
-                "gap_without": gap_without,
-                # How much smaller the gap is among the contacts spared this factor.
-                "explained": _difference(gap, gap_without),
-                "small_strata": sorted(
-                    set(with_std["small_strata"]) | set(without_std["small_strata"])
-                ),
+                "rated_without": rated_without,
+                "csat_without": rate(ath["rating_45"] - ath[f"{name}_45"], rated_without),
+                "gap_with": with_["difference"],
+                "gap_without": without["difference"],
+                # How much of the gap is gone among the contacts spared this factor.
+                "explained": _difference(main["difference"], without["difference"]),
+                "small_strata": sorted(set(with_["small_strata"]) | set(without["small_strata"])),
             }
         )
     return {
         "filters": filters.as_dict(),
         "thresholds": {"wait_long_s": WAIT_LONG_S, "ai_long_s": AI_LONG_S},
         "paths": paths,
-        "gap": gap,
+        "gap": main["difference"],
         "gap_raw": _difference(paths[Path.AI_THEN_HUMAN]["csat"], paths[Path.HUMAN_DIRECT]["csat"]),
+        "strata": main["strata"],
+        "dropped_strata": main["dropped_strata"],
+        "small_strata": main["small_strata"],
         "factors": factors,
         "topics": _topics(rows, weights),
-        "caveats": _gap_caveats(paths, factors),
+        "caveats": _gap_caveats(paths, main, factors),
     }
 
 
-def _gap_caveats(paths: dict[str, Any], factors: list[dict[str, Any]]) -> list[str]:
+def _gap_caveats(
+    paths: dict[str, Any], main: dict[str, Any], factors: list[dict[str, Any]]
+) -> list[str]:
     caveats = [
         "Observational: a factor that goes with a lower rating is not shown to cause it.",
         "Selection: human_direct customers asked for a person at once or were routed by a "
@@ -368,8 +377,14 @@ def _gap_caveats(paths: dict[str, Any], factors: list[dict[str, Any]]) -> list[s
         "were fixed before looking at any data, not fitted to it. Repeats are detected "
         "automatically and can be missed or over-found.",
     ]
+    if main["dropped_strata"]:
+        caveats.append(
+            "Left out of the comparison, as only one path has rated contacts in them: "
+            + ", ".join(t or "(no topic)" for t in main["dropped_strata"])
+            + "."
+        )
     small = sorted(
-        {t or "(no topic)" for p in paths.values() for t in p["small_strata"]}
+        {t or "(no topic)" for t in main["small_strata"]}
         | {t or "(no topic)" for f in factors for t in f["small_strata"]}
     )
     if small:

@@ -143,6 +143,8 @@ CELERY_TASK_TIME_LIMIT = 60
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
+# Task modules besides each app's tasks.py (which autodiscovery finds).
+CELERY_IMPORTS = ["outcomes.rollup_tasks"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -256,6 +258,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-cases": {"task": "escalation.tasks.sweep_cases", "schedule": 30.0},
     # The supervisor console's alerts (escalation/workload/alerts.py).
     "evaluate-alerts": {"task": "escalation.tasks.evaluate_alerts", "schedule": 30.0},
+    # The metrics rollups of the days whose contacts changed (outcomes/rollups.py).
+    "refresh-rollups": {"task": "outcomes.rollup_tasks.refresh_rollups", "schedule": 60.0},
     # Idempotency-Keys of /actions/execute are kept 24 hours.
     "purge-execution-requests": {
         "task": "escalation.tasks.purge_execution_requests",

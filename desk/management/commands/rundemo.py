@@ -207,7 +207,7 @@ class Command(BaseCommand):
             # Own sessions: a Ctrl-C reaches this command only, which stops each child once.
             start_new_session=True,
         )
-        simulator = sweeper = None
+        simulator = sweeper = outcomes_sweeper = None
         pace = demo_pace(rate=rate, staff=len(DEMO_STAFF) if staff else 0)
         try:
             if not _wait_for_port(host, port, seconds=30):
@@ -265,6 +265,13 @@ class Command(BaseCommand):
                 stdout=quiet_out,
                 start_new_session=True,
             )
+            # Likewise the contacts' sweep and the metrics rollups.
+            outcomes_sweeper = subprocess.Popen(
+                [sys.executable, "manage.py", "outcomes_sweep", "--every", "60"],
+                env=env,
+                stdout=quiet_out,
+                start_new_session=True,
+            )
             simulator = subprocess.Popen(
                 [
                     sys.executable,
@@ -298,7 +305,11 @@ class Command(BaseCommand):
             pass
         finally:
             # The simulator drains its acks on SIGINT; the sweeper and daphne stop on SIGTERM.
-            for process, stop in ((simulator, signal.SIGINT), (sweeper, signal.SIGTERM)):
+            for process, stop in (
+                (simulator, signal.SIGINT),
+                (sweeper, signal.SIGTERM),
+                (outcomes_sweeper, signal.SIGTERM),
+            ):
                 if process is not None and process.poll() is None:
                     process.send_signal(stop)
             if simulator is not None:
@@ -306,7 +317,7 @@ class Command(BaseCommand):
                     simulator.wait(timeout=10)
             if server.poll() is None:
                 server.send_signal(signal.SIGTERM)
-            for process in (simulator, sweeper, server):
+            for process in (simulator, sweeper, outcomes_sweeper, server):
                 if process is not None:
                     try:
                         process.wait(timeout=10)
