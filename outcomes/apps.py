@@ -11,13 +11,6 @@ class OutcomesConfig(AppConfig):
     verbose_name = "Outcomes"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
+        from outcomes.receivers import receivers_connect
 
-        from conversations.events import events_stored
-        from escalation.models import CaseEvent
-        from outcomes.receivers import on_case_event_saved, on_events_stored
-
-        events_stored.connect(on_events_stored, dispatch_uid="outcomes.events_stored")
-        post_save.connect(
-            on_case_event_saved, sender=CaseEvent, dispatch_uid="outcomes.case_event_saved"
-        )
+        receivers_connect()

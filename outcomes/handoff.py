@@ -159,18 +159,25 @@ def restatements(
     named: set[tuple[str, str]] = set()
     for agent_text in agent_texts:
         named |= facts_in(agent_text)
+    facts = facts_in(text)
     found: list[dict[str, object]] = [
         {"kind": kind, "text": value, "seq": seq}
-        for kind, value in sorted(facts_in(text))
+        for kind, value in sorted(facts)
         if (kind, value) in known.facts and (kind, value) not in named
     ]
-    # The person's own summary of the problem, confirmed, is not a repeat either.
+    # The person's own summary of the problem, confirmed, is not a repeat either; nor is the
+    # same trouble with something new ("my other order #W9999999 never arrived either").
     summed_up = any(
         description_match(agent_text, earlier)
         for agent_text in agent_texts
         for earlier in known.descriptions
     )
-    if not summed_up and any(description_match(text, earlier) for earlier in known.descriptions):
+    new_fact = any(fact not in known.facts for fact in facts)
+    if (
+        not summed_up
+        and not new_fact
+        and any(description_match(text, earlier) for earlier in known.descriptions)
+    ):
         found.append({"kind": "description", "text": text.strip()[:200], "seq": seq})
     return found
 

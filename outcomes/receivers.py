@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conversations.events import enqueue_on_commit
+from django.db.models.signals import post_save
+
+from conversations.events import enqueue_on_commit, events_stored
 from escalation.models import CaseEvent
 from outcomes import tasks
 
@@ -28,3 +30,11 @@ def on_case_event_saved(*, instance: CaseEvent, created: bool, **_: Any) -> None
         )
         if conversation_id is not None:
             enqueue_on_commit(tasks.refresh_contacts, [conversation_id])
+
+
+def receivers_connect() -> None:
+    """Called from OutcomesConfig.ready()."""
+    events_stored.connect(on_events_stored, dispatch_uid="outcomes.events_stored")
+    post_save.connect(
+        on_case_event_saved, sender=CaseEvent, dispatch_uid="outcomes.case_event_saved"
+    )

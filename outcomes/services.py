@@ -25,6 +25,7 @@ from outcomes.models import Contact, DirtyDay
 _FACT_FIELDS = [f.name for f in fields(ContactFacts)]
 # How many contacts one sweep pass handles of each kind; the next pass takes the rest.
 SWEEP_BATCH = 500
+OPEN_REFRESH_EVERY = timedelta(minutes=5)
 
 
 def contact_day(ended_at: datetime) -> date:
@@ -131,15 +132,20 @@ def contact_refresh(
 def contacts_refresh(*, conversation_ids: Iterable[int], now: datetime | None = None) -> int:
     """Refresh the contacts of these conversations where something can have changed: a
     conversation without a contact yet, a closed one, or one whose contact had ended. An open
-    conversation's later messages change nothing until it ends, so ingest stays cheap.
-    Returns how many were refreshed."""
+    conversation's messages decide nothing until it ends, so its contact (who, what topic) is
+    refreshed at most every OPEN_REFRESH_EVERY, and ingest stays cheap. Returns how many were
+    refreshed."""
+    now = now or timezone.now()
     rows = Conversation.objects.filter(pk__in=list(conversation_ids)).values_list(
-        "pk", "status", "contact__id", "contact__ended_at"
+        "pk", "status", "contact__id", "contact__ended_at", "contact__computed_at"
     )
     due = [
         pk
-        for pk, status, contact_id, ended_at in rows
-        if contact_id is None or status == Conversation.Status.CLOSED or ended_at is not None
+        for pk, status, contact_id, ended_at, computed_at in rows
+        if contact_id is None
+        or status == Conversation.Status.CLOSED
+        or ended_at is not None
+        or computed_at <= now - OPEN_REFRESH_EVERY
     ]
     for conversation_id in sorted(due):
         contact_refresh(conversation_id=conversation_id, now=now)
