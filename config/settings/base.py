@@ -265,6 +265,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "escalation.tasks.purge_execution_requests",
         "schedule": 3600.0,
     },
+    # Contacts idle 72 h end, and their 60-day churn flags fill in (outcomes/services.py).
+    "sweep-contacts": {"task": "outcomes.tasks.sweep_contacts", "schedule": 300.0},
 }
 
 # Order confirmations resent from the desk. Locally they are printed; production sets SMTP.
