@@ -7,7 +7,7 @@ whose number is missing (no denominator yet) reads "no data", never a made-up 0%
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -270,7 +270,7 @@ TREND_FIGURES = {
 
 def trends_chart(rows: list[dict[str, Any]], filters: Filters) -> Chart:
     periods = [row["period"] for row in rows]
-    return charts.lines(
+    chart = charts.lines(
         slug="trends",
         title="First-contact resolution and 30-day recurrence, per week",
         desc="Of the contacts resolved each week: the share resolved by the first owner with "
@@ -284,6 +284,11 @@ def trends_chart(rows: list[dict[str, Any]], filters: Filters) -> Chart:
         values=rows,
         link=_period_linker(periods, filters, weekly=True, figure=TREND_FIGURES.__getitem__),
         empty="No contact was resolved in this range yet.",
+    )
+    return replace(
+        chart,
+        note="The last four weeks' recurrence is still coming in: a contact counts as back "
+        "only once its customer opens another conversation, and 30 days have not passed yet.",
     )
 
 

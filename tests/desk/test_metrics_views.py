@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -173,7 +174,21 @@ def test_with_no_contact_the_page_says_there_is_no_data_yet() -> None:
 def test_the_page_shows_the_figures_charts_and_both_reports() -> None:
     history()
     rita, _ = supervisor()
-    response = rita.get(reverse("desk:metrics"))
+    recent = rita.get(reverse("desk:metrics")).content.decode()
+    # No contact of the last 30 days has had its 60: the churn charts say so, with no table.
+    assert recent.count("No contact in this range has had its 60 days yet.") == 2
+    assert recent.count("Data table") == 4
+    contact(days_ago=75, repurchased_60d=True, cancelled_60d=False)
+    contact(
+        days_ago=80,
+        path="ai_only",
+        outcome="deflected",
+        resolved=False,
+        repurchased_60d=False,
+        cancelled_60d=True,
+    )
+    rollups_rebuild_all()
+    response = rita.get(reverse("desk:metrics") + "?since=90d")
     page = response.content.decode()
     assert response.status_code == 200
     for chart in ("outcome-mix", "trends", "csat", "churn-path", "churn-outcome", "gap"):
@@ -302,7 +317,7 @@ def test_the_csv_streams_the_same_rows_with_their_facts() -> None:
     assert response.streaming
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    text = b"".join(response.streaming_content).decode()
+    text = _streamed(response)
     table = list(csv.DictReader(io.StringIO(text)))
     repeated = [r for r in rows if r.repeated]
     assert len(table) == len(repeated)
@@ -310,6 +325,17 @@ def test_the_csv_streams_the_same_rows_with_their_facts() -> None:
     first = table[0]
     assert first["path"] == "ai_then_human" and first["repeated"] == "1"
     assert first["customer"] == "Ada Lovelace" and first["case_id"]
+
+
+def _streamed(response: Any) -> str:
+    """The body of an async streaming response, read as the ASGI handler reads it (on this
+    thread's connection, so the test's transaction is visible)."""
+
+    async def read() -> bytes:
+        return b"".join([part async for part in response.streaming_content])
+
+    assert response.is_async
+    return async_to_sync(read)().decode()
 
 
 # The read-only transcript
