@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import connection
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection, transaction
 from django.db.models import Aggregate, FloatField, Q, QuerySet
 
 from outcomes.filters import Filters
@@ -114,10 +115,16 @@ def _csat_paths(rows: list[dict[str, Any]], *, distribution: bool) -> dict[str, 
     return out
 
 
-class _PercentileCont(Aggregate):
+class _Percentiles(Aggregate):
+    """PostgreSQL's percentile_cont of several fractions at once: one sort."""
+
     function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
+    template = "%(function)s(ARRAY[%(fractions)s]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = ArrayField(FloatField())
+
+
+# The sort of a long range's waits stays in memory (the default 4 MB spills to disk).
+PERCENTILE_WORK_MEM = "64MB"
 
 
 def _percentile(values: list[float], fraction: float) -> float | None:
@@ -132,20 +139,22 @@ def _percentile(values: list[float], fraction: float) -> float | None:
 
 def wait_percentiles(filters: Filters) -> tuple[float | None, float | None]:
     """The median and 90th percentile of the wait from handoff to the first human reply, in
-    seconds, over the filters' contacts that had one. One query."""
+    seconds, over the filters' contacts that had one: exact, from Contact (on PostgreSQL from
+    the index outcome_contact_wait_idx alone). One query (two on PostgreSQL)."""
     qs = contacts_in(filters).filter(wait_seconds__isnull=False)
     if connection.vendor == "postgresql":
-        got = qs.aggregate(
-            p50=_PercentileCont("wait_seconds", fraction=0.5),
-            p90=_PercentileCont("wait_seconds", fraction=0.9),
-        )
-        return got["p50"], got["p90"]
+        # No savepoint inside a caller's transaction: SET LOCAL lasts to its end, harmlessly.
+        with transaction.atomic(savepoint=False):
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL work_mem = '{PERCENTILE_WORK_MEM}'")
+            got = qs.aggregate(p=_Percentiles("wait_seconds", fractions="0.5, 0.9"))["p"]
+        return (got[0], got[1]) if got else (None, None)
     waits = sorted(qs.values_list("wait_seconds", flat=True))
     return _percentile(waits, 0.5), _percentile(waits, 0.9)
 
 
 def metrics_summary(filters: Filters) -> dict[str, Any]:
-    """The issue's §6 object, with the filters echoed. Two queries."""
+    """The issue's §6 object, with the filters echoed. Two queries (three on PostgreSQL)."""
     rows = grouped(filters, ("path", *_OUTCOME_BY, "human_end"))
     s = total(rows)
     outcomes = dict.fromkeys(OUTCOME_KEYS, 0)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models import Count, Exists, OuterRef, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -131,8 +131,8 @@ def _churn_group(
 
 
 def churn_comparison(filters: Filters) -> dict[str, Any]:
-    """Store customers (of the filters' tier, if any) who existed at the range's start and had
-    no contact in the range, over CHURN_DAYS from the range's start. One query, or none
+    """Store customers (of the filters' tier, if any) who existed at the range's start and
+    started no conversation in the range, over CHURN_DAYS from the range's start. One query, or none
     while those days have not all passed."""
     start = day_start(filters.since)
     end = start + timedelta(days=CHURN_DAYS)
@@ -147,10 +147,12 @@ def churn_comparison(filters: Filters) -> dict[str, Any]:
     }
     if not out["measurable"]:
         return out
+    # A conversation started in the range (of any topic or team) makes a contacted customer.
     contacted = Contact.objects.filter(
         customer_key=Concat(Value("acct:"), OuterRef("customer_id")),
+        started_at__gte=start,
         started_at__lt=range_end,
-    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gte=start))
+    )
     customers = Customer.objects.filter(created_at__lt=start).exclude(Exists(contacted))
     if filters.tier:
         customers = customers.filter(tier=filters.tier)
@@ -183,8 +185,9 @@ def churn_comparison(filters: Filters) -> dict[str, Any]:
 
 def churn_report(filters: Filters) -> dict[str, Any]:
     """Repurchase and cancellation within 60 days after a contact, by path and by outcome,
-    raw and standardised by topic, beside customers who had no contact. Only contacts whose
-    60 days have passed count (`n`); `pending` are the rest. Two queries."""
+    raw and standardised by topic, beside customers who had no contact. Only measured
+    contacts count (`n`: their 60 days have passed and they have a store account); `pending`
+    are the rest. Two queries."""
     rows = grouped(filters, _BY)
     weights = topic_weights(rows)
     s = total(rows)
@@ -229,18 +232,19 @@ def _churn_caveats(
         "Standardising to the topic mix of all contacts in the filter removes differences of "
         "topic mix only, not differences within a topic (how bad the problem was, the "
         "customer's value or history).",
-        "Repurchases and cancellations come from the store's orders and subscriptions: only "
-        "customers linked to a store account can show either. A customer with several "
-        "contacts counts once per contact.",
-        f"The comparison group is store customers with no contact in the range, measured over "
+        "Repurchases and cancellations come from the store's orders and subscriptions: "
+        "contacts of customers with no store account are not measured. A customer with "
+        "several contacts counts once per contact.",
+        f"The comparison group is store customers who started no conversation in the range, "
+        f"measured over "
         f"{CHURN_DAYS} days from the range's start, not from a contact; it has no topic, so it "
         "is not standardised.",
     ]
     if s["contacts"] > s["churn_eligible"]:
         caveats.append(
-            f"Censoring: {s['contacts'] - s['churn_eligible']} of {s['contacts']} contacts ended "
-            f"less than {CHURN_DAYS} days ago (or are not measured yet) and are left out; the "
-            "rates describe the earlier part of the range."
+            f"Censoring: {s['contacts'] - s['churn_eligible']} of {s['contacts']} contacts are "
+            f"not measured: they ended less than {CHURN_DAYS} days ago, or their customer has "
+            "no store account. A range that ends recently is measured on its earlier part."
         )
     if not comparison["measurable"]:
         caveats.append(

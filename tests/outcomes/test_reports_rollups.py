@@ -194,3 +194,23 @@ def test_the_metrics_command_refuses_a_bad_date() -> None:
 
     with pytest.raises(CommandError, match="since"):
         call_command("metrics", "--since", "last week", "--json", stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    ("figure", "queries"),
+    [
+        (reports.outcome_mix, 1),
+        (reports.trends, 1),
+        (reports.csat_by_path, 1),
+        (reports.handoff_gap_report, 1),
+        # The contacts' rollups, then the comparison group.
+        (reports.churn_report, 2),
+    ],
+)
+def test_each_report_costs_the_same_queries_for_any_number_of_contacts(
+    django_assert_num_queries, figure, queries: int
+) -> None:
+    _random_contacts(60)
+    rollups_rebuild_all()
+    with django_assert_num_queries(queries):
+        figure(FILTERS[0])
