@@ -17,6 +17,8 @@ from typing import Any
 
 from django.db import connection, models
 
+_REQUIRED = object()
+
 
 class Table:
     """One model's table: its columns, the defaults for those a row leaves out, the next id,
@@ -28,15 +30,20 @@ class Table:
         fields = list(model._meta.concrete_fields)
         self.columns = [f.column for f in fields]
         self.attnames = [f.attname for f in fields]
-        self.json = {f.attname for f in fields if isinstance(f, models.JSONField)}
-        self.defaults: dict[str, Any] = {}
+        self.json = [f.attname for f in fields if isinstance(f, models.JSONField)]
+        defaults: dict[str, Any] = {}
         for f in fields:
             if f.has_default():
-                self.defaults[f.attname] = f.get_default()
+                defaults[f.attname] = f.get_default()
             elif f.null:
-                self.defaults[f.attname] = None
+                defaults[f.attname] = None
             elif isinstance(f, models.CharField | models.TextField):
-                self.defaults[f.attname] = ""
+                defaults[f.attname] = ""
+        for name in self.json:
+            if name in defaults:
+                defaults[name] = json.dumps(defaults[name])
+        # (column, default) in column order; a column with no default must be given.
+        self.slots = [(name, defaults.get(name, _REQUIRED)) for name in self.attnames]
         self.rows: list[tuple] = []
         with connection.cursor() as cursor:
             cursor.execute(f'SELECT MAX("id") FROM "{self.name}"')
@@ -44,17 +51,18 @@ class Table:
 
     def add(self, **values: Any) -> int:
         """Queue a row; returns its id."""
-        row_id = self.next_id
+        row_id = values["id"] = self.next_id
         self.next_id += 1
-        values["id"] = row_id
-        defaults = self.defaults
-        row = []
-        for name in self.attnames:
-            value = values[name] if name in values else defaults[name]
-            if name in self.json:
-                value = json.dumps(value, separators=(",", ":"))
-            row.append(value)
-        self.rows.append(tuple(row))
+        dumps = json.dumps
+        for name in self.json:
+            if name in values:
+                values[name] = dumps(values[name], separators=(",", ":"))
+        get = values.get
+        row = tuple(get(name, default) for name, default in self.slots)
+        if _REQUIRED in row:
+            missing = [n for (n, d), v in zip(self.slots, row, strict=True) if v is _REQUIRED]
+            raise TypeError(f"{self.name}: no value for {', '.join(missing)}")
+        self.rows.append(row)
         return row_id
 
     def write(self) -> int:

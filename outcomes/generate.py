@@ -38,8 +38,7 @@ from outcomes.generate_story import (
     customer_new,
     next_contact,
     start_time,
-    store_after,
-    store_baseline,
+    store_activity,
 )
 from outcomes.history import ContactHistory, LaterContact, StoreActivity, Turn
 from outcomes.history import customer_key as customer_key_of
@@ -112,7 +111,7 @@ def history_generate(
         Integration.objects.filter(pk=integration.pk).update(
             token_hash=token_hash(f"{token}-forgotten")
         )
-    writer = _Writer(integration=integration, now=now, agents=_agents_ensure())
+    writer = _Writer(integration=integration, now=now, days=days, agents=_agents_ensure())
     rng = random.Random(seed)
     tick = progress or (lambda n: None)
     made = customers = 0
@@ -168,8 +167,6 @@ def _stream(
         if contact.ended >= now:
             break
         contacts.append(contact)
-        if customer.in_store:
-            store_after(rng, contact, now=now)
         following = next_contact(rng, contact)
         if following is None:
             break
@@ -177,6 +174,8 @@ def _stream(
         started = contact.ended + timedelta(days=gap)
         if not same:
             topic = rng.choices(topics, shares)[0]
+    if customer.in_store and contacts:
+        store_activity(rng, customer, contacts, since=contacts[0].started, now=now)
     return contacts
 
 
@@ -185,9 +184,10 @@ def _stamp(at: datetime) -> str:
 
 
 class _Writer:
-    def __init__(self, *, integration: Integration, now: datetime, agents: list) -> None:
+    def __init__(self, *, integration: Integration, now: datetime, days: int, agents: list) -> None:
         self.integration = integration
         self.now = now
+        self.days = days
         self.agents = agents
         self.refs = Table(CustomerRef)
         self.conversations = Table(Conversation)
@@ -281,11 +281,11 @@ class _Writer:
         email = f"{customer.first.lower()}.{customer.last.lower()}.{serial}@example.com"
         if stream and not customer.in_store:
             return "", email, [self._order_id() for _ in range(2)]
-        first_at = stream[0].started if stream else self.now - timedelta(days=rng.uniform(30, 240))
+        # No-contact customers are measured over the whole range and the 60 days before it.
+        first_at = stream[0].started if stream else self.now - timedelta(days=self.days + 60)
         before = [first_at - timedelta(days=rng.uniform(3, 200)) for _ in range(rng.randint(1, 3))]
         if not stream:
-            customer.orders = []
-            store_baseline(rng, customer, since=first_at, now=self.now)
+            store_activity(rng, customer, [], since=first_at, now=self.now)
         created = min(before) - timedelta(days=rng.uniform(1, 400))
         store_id = f"hist_{serial}"
         pk = self.store_customers.add(

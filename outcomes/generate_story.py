@@ -25,17 +25,19 @@ The story, in the order things happen (the reports must find its effects, not be
    often; the rating is the experience with noise.
 5. Some answers were wrong: the problem is not solved, and the customer comes back on the same
    topic within days. Others come back weeks later about something else.
-6. In the 60 days after a contact, a customer buys again with a probability set by their tier
-   and raised or lowered by the contact's experience, and a subscriber cancels with one set by
-   the topic's pull and raised by a bad experience. Customers who never contact support buy and
-   cancel at the tier's baseline: the topic's problem, not support, is part of why contacting
-   customers churn more (the confounder the reports stratify by topic for).
+6. Customers buy at a rate set by their tier, and subscribers cancel at a baseline rate. For
+   the 60 days after a contact, the buying rate is raised or lowered by the contact's
+   experience (and lowered by a hard topic), and the cancelling rate is multiplied by the
+   topic's pull and raised by a bad experience. Customers who never contact support keep the
+   baselines: the topic's problem, not support, is part of why contacting customers churn more
+   (the confounder the reports stratify by topic for).
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -182,7 +184,7 @@ TIERS = (("standard", 70), ("silver", 20), ("gold", 10))
 # Probability of another order within 60 days, with no contact in between.
 REPURCHASE_60D = {"standard": 0.30, "silver": 0.45, "gold": 0.60}
 # Probability that an active subscription is cancelled within 60 days, likewise.
-CANCEL_60D = 0.05
+CANCEL_60D = 0.06
 SURVEY_BASE = 0.22
 FIRST = ("Noah", "Emma", "Liam", "Olivia", "Ava", "Mia", "Lucas", "Zoe", "Omar", "Ines")
 LAST = ("Silva", "Kim", "Novak", "Okafor", "Berg", "Moreau", "Rossi", "Haddad", "Ito", "Lopez")
@@ -255,7 +257,7 @@ def customer_new(rng: random.Random, index: int) -> Customer:
         tier=tier_pick(rng),
         first=rng.choice(FIRST),
         last=rng.choice(LAST),
-        subscriber=rng.random() < 0.35,
+        subscriber=rng.random() < 0.4,
     )
 
 
@@ -412,42 +414,44 @@ def _survey(rng: random.Random, contact: Contact) -> list[tuple[str, int, bool]]
     return answers
 
 
-def store_after(rng: random.Random, contact: Contact, *, now: datetime) -> None:
-    """What the customer does in the store in the 60 days after the contact (story step 6)."""
-    customer = contact.customer
-    shift = contact.experience - 3.5
-    buy = (
-        REPURCHASE_60D[customer.tier]
-        * math.exp(0.3 * shift)
-        * (1 - 0.25 * contact.topic.difficulty)
-    )
-    if rng.random() < min(0.95, buy):
-        at = contact.ended + timedelta(days=rng.uniform(1, 60))
-        if at < now:
-            customer.orders.append(at)
-    if customer.subscriber and customer.subscription_ended is None:
-        cancel = CANCEL_60D * contact.topic.cancel_pull * math.exp(-0.55 * shift)
-        if rng.random() < min(0.9, cancel):
-            at = contact.ended + timedelta(days=rng.uniform(0.5, 60))
-            if at < now:
-                customer.subscription_ended = at
+def _hazard_60d(probability: float) -> float:
+    """The daily hazard with this probability of at least one event in 60 days."""
+    return -math.log(1 - probability) / 60
 
 
-def store_baseline(
-    rng: random.Random, customer: Customer, *, since: datetime, now: datetime
+def store_activity(
+    rng: random.Random,
+    customer: Customer,
+    contacts: Sequence[Contact],
+    *,
+    since: datetime,
+    now: datetime,
 ) -> None:
-    """A customer's orders and cancellation with no contact: the tier's baseline hazards."""
-    rate = -math.log(1 - REPURCHASE_60D[customer.tier]) / 60
-    at = since
-    while True:
-        at += timedelta(days=rng.expovariate(rate))
-        if at >= now:
-            break
-        customer.orders.append(at)
-    if customer.subscriber and customer.subscription_ended is None:
-        ended = since + timedelta(days=rng.expovariate(-math.log(1 - CANCEL_60D) / 60))
-        if ended < now:
-            customer.subscription_ended = ended
+    """The customer's orders and their subscription's end from `since` to `now` (story step
+    6): the tier's baseline hazards, multiplied for the 60 days after each contact by what it
+    was like (the latest contact's, where windows overlap). Sampled by thinning."""
+    windows = []
+    for contact in contacts:
+        # Centred on a good contact (4 of 5): a bad one lowers buying and raises cancelling.
+        shift = contact.experience - 4.0
+        buy = math.exp(0.3 * shift) * (1 - 0.25 * contact.topic.difficulty)
+        cancel = contact.topic.cancel_pull * math.exp(-0.55 * shift)
+        windows.append((contact.ended, contact.ended + timedelta(days=60), buy, cancel))
+
+    def events(base: float, part: int) -> Iterator[datetime]:
+        top = base * max([1.0] + [w[part] for w in windows])
+        at = since
+        while True:
+            at += timedelta(days=rng.expovariate(top))
+            if at >= now:
+                return
+            factor = next((w[part] for w in reversed(windows) if w[0] <= at < w[1]), 1.0)
+            if rng.random() * top < base * factor:
+                yield at
+
+    customer.orders.extend(events(_hazard_60d(REPURCHASE_60D[customer.tier]), 2))
+    if customer.subscriber:
+        customer.subscription_ended = next(events(_hazard_60d(CANCEL_60D), 3), None)
 
 
 def next_contact(rng: random.Random, contact: Contact) -> tuple[float, bool] | None:
