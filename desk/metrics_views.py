@@ -91,6 +91,11 @@ def _page_context(filters: Filters, params: Any) -> dict[str, Any]:
         "gap_text": panels.points(gap.get("gap")),
         "gap_raw_text": panels.points(gap.get("gap_raw")),
         "gap_factors": panels.gap_factor_rows(gap, filters),
+        "report_links": {
+            "churn_eligible": panels.figure_href("churn:eligible", filters),
+            "gap_ai_then_human": panels.figure_href("gap:ai_then_human", filters),
+            "gap_human_direct": panels.figure_href("gap:human_direct", filters),
+        },
         "choices": filter_choices(),
         "presets": _preset_links(filters, params),
         "csv_query": filters.as_query(),

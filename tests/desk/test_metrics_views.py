@@ -224,6 +224,8 @@ def test_every_figure_links_to_its_conversations_with_the_filters() -> None:
         "handoff:waited",
         "human_end:resolved",
         "gap:repeated",
+        "gap:human_direct",
+        "churn:eligible",
     )
     for figure in figures:
         assert figure in links, sorted(links)
