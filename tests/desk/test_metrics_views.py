@@ -294,6 +294,9 @@ def test_the_list_is_paginated_and_costs_the_same_queries_for_more_rows() -> Non
     with CaptureQueriesContext(connection) as many:
         page = rita.get(_contacts_url("all")).content.decode()
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+    # The session, the user, their profile (asked twice), the count, the page's rows, and
+    # the nav's approvals badge.
+    assert len(few) == 7, [q["sql"] for q in few.captured_queries]
     assert "Page 1 of 2" in page and "page=2" in page
     second = rita.get(_contacts_url("all", page="2")).content.decode()
     assert second.count("<tr>") == 1 + 63 - 50
@@ -309,6 +312,23 @@ def test_the_page_costs_the_same_queries_for_more_contacts() -> None:
     with CaptureQueriesContext(connection) as many:
         rita.get(reverse("desk:metrics"))
     assert len(many) == len(few)
+    # The reports' own (each pins them), with the session and the user's: no query per row.
+    assert len(few) <= 25, [q["sql"] for q in few.captured_queries]
+
+
+def test_a_bar_links_to_its_own_day() -> None:
+    history(4)
+    rita, _ = supervisor()
+    page = rita.get(reverse("desk:metrics") + "?since=7d").content.decode()
+    bars = [
+        parse_qs(urlsplit(href).query)
+        for href in _hrefs(page)
+        if "figure=outcome%3Aai_resolved_confirmed" in href
+    ]
+    days = [q for q in bars if q["since"] == q["until"]]
+    assert days, bars
+    day = str(timezone.localdate() - timedelta(days=1))
+    assert any(q["since"] == [day] for q in days)
 
 
 def test_the_csv_streams_the_same_rows_with_their_facts() -> None:
