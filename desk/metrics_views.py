@@ -147,7 +147,7 @@ def metrics_contacts(request: HttpRequest) -> HttpResponse:
     figure, filters, contacts = _figure(request)
     paginator = Paginator(contacts_rows(contacts), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    query = f"figure={figure}&{filters.as_query()}"
+    query = f"{urlencode({'figure': figure})}&{filters.as_query()}"
     return TemplateResponse(
         request,
         "desk/metrics/contacts.html",
@@ -157,7 +157,7 @@ def metrics_contacts(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "page": page,
             "rows": [_row(contact) for contact in page.object_list],
-            "query": urlencode({"figure": figure}) + "&" + filters.as_query(),
+            "query": query,
             "back_href": f"{reverse('desk:metrics')}?{filters.as_query()}",
             "csv_href": f"{reverse('desk:metrics_contacts_csv')}?{query}",
         },
