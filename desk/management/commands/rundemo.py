@@ -22,6 +22,7 @@ from conversations.models import Integration
 from conversations.services import integration_create, integration_rotate_token
 from desk.demo import DEMO_PASSWORD, DEMO_PEOPLE
 from desk.demo_history import demo_history_seed
+from desk.demo_metrics import demo_metrics_seed
 from desk.demo_pace import SIMULATED_WARMUP_HANDOFFS, demo_pace, demo_summary
 from desk.demo_staff import DEMO_STAFF, demo_staff_ensure, staff_floor_stop_all
 
@@ -122,7 +123,8 @@ class Command(BaseCommand):
             "--no-history",
             action="store_false",
             dest="history",
-            help="do not seed the 30 days of past conversations and cases",
+            help="do not seed the 30 days of past conversations and cases, nor the 120 days "
+            "of generated contacts behind the metrics",
         )
 
     def handle(
@@ -154,6 +156,7 @@ class Command(BaseCommand):
         if staff:
             demo_staff_ensure()
         past = demo_history_seed() if history else None
+        metrics = demo_metrics_seed() if history else None
         existing = Integration.objects.filter(name=INTEGRATION_NAME).first()
         if existing is None:
             _, token = integration_create(name=INTEGRATION_NAME)
@@ -224,6 +227,8 @@ class Command(BaseCommand):
                 )
             if past is not None:
                 self.stdout.write(past.line() + ".")
+            if metrics is not None:
+                self.stdout.write(metrics.line() + ".")
             if rate is None:
                 answered = (
                     f"what {pace.agents} agents answer at {pace.handle_minutes:g} minutes a case"
