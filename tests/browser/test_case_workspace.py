@@ -162,13 +162,15 @@ def test_an_agent_takes_approves_replies_and_resolves(
         page.route("**/reply/", lambda route: held.append((route, route.fetch())))
         page.evaluate("window.batonAskingForm = document.getElementById('reply-form')")
         page.click("#reply button[type=submit]")
-        message = _frames(platform, "message")[-1]
         replaced = "document.getElementById('reply-form') !== window.batonAskingForm"
+        # Route handlers run only while Playwright has the thread: wait here (not in a socket
+        # read) until the held request has been sent on and the redraw has landed.
         for _ in range(200):
             if held and page.evaluate(replaced):
                 break
             page.wait_for_timeout(50)
         assert page.evaluate(replaced)
+        message = _frames(platform, "message")[-1]
         route, response = held[0]
         route.fulfill(response=response)
         page.unroute("**/reply/")
