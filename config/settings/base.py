@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "actions",
     "escalation",
     "outcomes",
+    "widget",
     "desk",
     "axes",
 ]
@@ -250,6 +251,24 @@ BATON_HANDOVER_GREETING = env.str(
         "conversation, so you won't need to repeat anything. I'm looking into it now."
     ),
 )
+# The customer's chat widget (docs/widget.md). The sites that may embed /chat/ in an iframe
+# (scheme://host[:port]); empty: only Baton's own pages.
+BATON_WIDGET_ALLOWED_ORIGINS = env.list("BATON_WIDGET_ALLOWED_ORIGINS", default=[])
+# The shop's HMAC-SHA256 key for its signed customer tokens; empty: every customer is anonymous
+# until the assistant verifies them.
+BATON_WIDGET_SHOP_SECRET = env.str("BATON_WIDGET_SHOP_SECRET", default="")
+# Shown above the message box before the customer writes.
+BATON_WIDGET_CONSENT = env.str(
+    "BATON_WIDGET_CONSENT",
+    default=(
+        "This chat is answered by an AI assistant and, when needed, by our team. We keep the "
+        "conversation to help you and to improve our service."
+    ),
+)
+# How long a conversation's token opens it again (a returning customer resumes within this).
+BATON_WIDGET_TOKEN_MAX_AGE = env.int("BATON_WIDGET_TOKEN_MAX_AGE", default=7 * 24 * 3600)
+# Transcripts one conversation may have mailed (each to an address the customer typed).
+BATON_WIDGET_TRANSCRIPTS = env.int("BATON_WIDGET_TRANSCRIPTS", default=3)
 # Celery beat evaluates the supervisors' alerts (with a broker). Without one, the supervisors'
 # open consoles do, on their heartbeat (escalation/workload/alerts.py: alerts_evaluate_due).
 BATON_ALERTS_FROM_BEAT = env.bool("BATON_ALERTS_FROM_BEAT", default=bool(REDIS_URL))

@@ -1,0 +1,33 @@
+"""The widget's push: a widget conversation's record changed (a message, a handoff, the close).
+
+Typed like the pushes of conversations/events.py and sent through its send_now; only the
+widget's own socket listens to this group."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from conversations.events import send_now
+from conversations.models import Conversation
+from widget.selectors import WIDGET_INTEGRATION
+
+
+class WidgetChanged(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["widget.changed"] = "widget.changed"
+
+
+def widget_group(conversation_id: int) -> str:
+    return f"widget.conversation.{conversation_id}"
+
+
+def on_events_stored(sender: Any, *, conversation_ids: list[int], **_: Any) -> None:
+    """After commit: the open widgets of these conversations fetch what is new."""
+    widget_ids = Conversation.objects.filter(
+        pk__in=conversation_ids, integration__name=WIDGET_INTEGRATION
+    ).values_list("pk", flat=True)
+    for conversation_id in widget_ids:
+        send_now(widget_group(conversation_id), WidgetChanged())  # type: ignore[arg-type]
