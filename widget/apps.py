@@ -4,11 +4,12 @@ from django.apps import AppConfig
 
 
 class WidgetConfig(AppConfig):
+    """The customer's chat widget (docs/widget.md)."""
+
     name = "widget"
     verbose_name = "Widget"
 
     def ready(self) -> None:
-        from conversations.events import events_stored
-        from widget.events import on_events_stored
+        from widget.events import receivers_connect
 
-        events_stored.connect(on_events_stored, dispatch_uid="widget.events_stored")
+        receivers_connect()

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from conversations.events import send_now
+from conversations.events import events_stored, send_now
 from conversations.models import Conversation
 from widget.selectors import WIDGET_INTEGRATION
 
@@ -31,3 +31,7 @@ def on_events_stored(sender: Any, *, conversation_ids: list[int], **_: Any) -> N
     ).values_list("pk", flat=True)
     for conversation_id in widget_ids:
         send_now(widget_group(conversation_id), WidgetChanged())  # type: ignore[arg-type]
+
+
+def receivers_connect() -> None:
+    events_stored.connect(on_events_stored, dispatch_uid="widget.events_stored")

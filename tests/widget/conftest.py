@@ -29,8 +29,8 @@ class Widget:
         text = frame if isinstance(frame, str) else json.dumps(frame)
         await self.communicator.send_to(text_data=text)
 
-    async def receive(self, timeout: float = 5) -> dict[str, Any]:
-        frame = json.loads(await self.communicator.receive_from(timeout=timeout))
+    async def receive(self) -> dict[str, Any]:
+        frame = json.loads(await self.communicator.receive_from(timeout=5))
         self.frames.append(frame)
         return frame
 
