@@ -1,6 +1,7 @@
-/* The customer's chat widget (docs/widget.md). Everything shown comes from the socket; the
-   page keeps its conversation token, the last seq it showed and its unacked messages in
-   localStorage, so a reload or a dropped connection resumes where it was. */
+/* The customer's chat widget (docs/widget.md). Everything shown comes from the socket. The
+   page keeps its conversation token and its unacked messages in localStorage, so a reload
+   opens the same conversation (from seq 0: a fresh page shows nothing yet); a dropped
+   connection resumes from the last seq this page showed. */
 (function () {
   "use strict";
   var root = document.getElementById("chat");
@@ -24,7 +25,7 @@
     } catch (e) { /* a broken entry starts afresh */ }
     return null;
   }
-  var store = load() || { token: root.dataset.token, seq: 0, pending: [], skipped: false };
+  var store = load() || { token: root.dataset.token, pending: [], skipped: false };
   store.pending = store.pending || [];
   function save() { localStorage.setItem(KEY, JSON.stringify(store)); }
   save();
@@ -33,6 +34,7 @@
   var retries = 0;
   var lost = false;
   var shown = {};
+  var lastSeq = 0;
   var ended = false;
 
   function announce(text) {
@@ -93,7 +95,7 @@
   function scroll() { log.scrollTop = log.scrollHeight; }
 
   function onEvent(frame) {
-    store.seq = Math.max(store.seq, frame.seq);
+    lastSeq = Math.max(lastSeq, frame.seq);
     if (shown[frame.id]) return;
     shown[frame.id] = true;
     var item = frame.client_id ? ownBubble(frame.client_id) : null;
@@ -191,7 +193,7 @@
     var commentLabel = document.createElement("label");
     commentLabel.textContent = "Anything to add? (optional)";
     var comment = document.createElement("textarea");
-    comment.rows = 2;
+    comment.rows = 1;
     comment.maxLength = 2000;
     commentLabel.appendChild(comment);
     set.appendChild(commentLabel);
@@ -226,7 +228,7 @@
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + window.location.host + root.dataset.socket);
     socket.addEventListener("open", function () {
-      socket.send(JSON.stringify({ type: "hello", token: store.token, after: store.seq }));
+      socket.send(JSON.stringify({ type: "hello", token: store.token, after: lastSeq }));
     });
     socket.addEventListener("message", function (message) {
       var frame;
@@ -261,7 +263,7 @@
   }
 
   function startOver() {
-    store = { token: root.dataset.token, seq: 0, pending: [], skipped: false };
+    store = { token: root.dataset.token, pending: [], skipped: false };
     save();
     window.location.reload();
   }
