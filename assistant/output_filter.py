@@ -39,7 +39,7 @@ _ABOUT_PROMPT = re.compile(
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ORDER = re.compile(r"#?\b(W\d{7})\b", re.I)
 _IDENT = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b", re.I)
-_PHONE = re.compile(r"(?:\+?\d[\s().-]?){10,14}")
+_PHONE = re.compile(r"\+?\(?\d(?:[\s().-]{0,2}\d){9,13}")
 _AMOUNT = re.compile(
     r"(?:[$€£]|usd\s?)\s?(\d{1,3}(?:,\d{3})+|\d+)(\.\d{1,2})?|"
     r"\b(\d{1,3}(?:,\d{3})+|\d+)(\.\d{1,2})?\s?(?:dollars|bucks|usd|eur|euros)\b",
