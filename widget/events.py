@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from assistant.selectors import widget_integration_name
 from conversations.events import events_stored, send_now
 from conversations.models import Conversation
-from widget.selectors import WIDGET_INTEGRATION
 
 
 class WidgetChanged(BaseModel):
@@ -27,7 +27,7 @@ def widget_group(conversation_id: int) -> str:
 def on_events_stored(sender: Any, *, conversation_ids: list[int], **_: Any) -> None:
     """After commit: the open widgets of these conversations fetch what is new."""
     widget_ids = Conversation.objects.filter(
-        pk__in=conversation_ids, integration__name=WIDGET_INTEGRATION
+        pk__in=conversation_ids, integration__name=widget_integration_name()
     ).values_list("pk", flat=True)
     for conversation_id in widget_ids:
         send_now(widget_group(conversation_id), WidgetChanged())  # type: ignore[arg-type]

@@ -7,12 +7,12 @@ from typing import Any
 
 from django.utils import timezone
 
+from assistant.selectors import widget_integration_name
 from conversations.models import Conversation, Event
 from escalation.cases.routing import PRESENCE_TIMEOUT
 from escalation.models import AgentProfile, Case
 from widget.tokens import WidgetSession
 
-WIDGET_INTEGRATION = "baton-widget"
 # What a customer sees of the record: messages, and where the conversation went.
 VISIBLE_TYPES = (Event.Type.MESSAGE, Event.Type.HANDOFF, Event.Type.CLOSE)
 HANDOFF_TEXT = "You're waiting for a person from our team. They'll see everything said so far."
@@ -23,7 +23,7 @@ def widget_conversation(*, session: WidgetSession) -> Conversation | None:
     """The one conversation a token opens (None until its first event is stored)."""
     return (
         Conversation.objects.filter(
-            integration__name=WIDGET_INTEGRATION, external_id=session.conversation
+            integration__name=widget_integration_name(), external_id=session.conversation
         )
         .select_related("integration")
         .first()

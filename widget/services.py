@@ -1,6 +1,7 @@
 """The widget's writes. The customer's messages, ratings and the end of a chat are protocol
-events, stored through conversations.services.events_ingest as the widget's Integration,
-exactly as an external platform stores them."""
+events of the widget's Integration (assistant.services.widget_integration), stored through
+conversations.services.events_ingest exactly as an external platform stores them; messages
+go through assistant.services.customer_message."""
 
 from __future__ import annotations
 
@@ -9,31 +10,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError
 
-from conversations.models import Conversation, Integration
+from assistant.services import customer_message, widget_integration
+from conversations.models import Conversation
 from conversations.ratelimit import rate_limit_take
 from conversations.schemas import ErrorCode, ErrorOut
-from conversations.services import IngestResult, events_ingest, integration_create
-from widget.selectors import WIDGET_INTEGRATION, widget_conversation, widget_transcript_text
+from conversations.services import IngestResult, events_ingest
+from widget.selectors import widget_conversation, widget_transcript_text
 from widget.tokens import WidgetSession
 
 # A customer types; a flood is somebody else: at most 10 messages in a burst, 1 a second after.
 MESSAGE_RATE = 1.0
 MESSAGE_BURST = 10
-
-
-def widget_integration() -> Integration:
-    """The widget's Integration, created on first use. Its bearer token is never used: the
-    widget stores events in-process."""
-    found = Integration.objects.filter(name=WIDGET_INTEGRATION).first()
-    if found is not None:
-        return found
-    try:
-        integration, _ = integration_create(name=WIDGET_INTEGRATION)
-    except IntegrityError:
-        return Integration.objects.get(name=WIDGET_INTEGRATION)
-    return integration
 
 
 def _now() -> str:
@@ -59,7 +47,8 @@ def _ingest(*, session: WidgetSession, event: dict[str, Any]) -> IngestResult:
 
 
 def widget_message_send(*, session: WidgetSession, client_id: str, text: str) -> IngestResult:
-    """Store the customer's message (the assistant hears of it through events_stored)."""
+    """Store the customer's message through the assistant's door (it answers from its
+    events_stored receiver while the AI owns the conversation)."""
     event_id = widget_event_id(session=session, client_id=client_id)
     granted = rate_limit_take(
         key=f"widget:{session.conversation}", want=1, rate=MESSAGE_RATE, burst=MESSAGE_BURST
@@ -70,9 +59,12 @@ def widget_message_send(*, session: WidgetSession, client_id: str, text: str) ->
             code=ErrorCode.RATE_LIMITED,
             detail="You are sending messages faster than we can take them; wait a moment.",
         )
-    return _ingest(
-        session=session,
-        event={"type": "message", "id": event_id, "role": "customer", "text": text},
+    return customer_message(
+        conversation_external_id=session.conversation,
+        text=text,
+        customer=session.customer or None,
+        event_id=event_id,
+        seq=_next_seq(session),
     )
 
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "conversations",
     "store",
     "actions",
+    "assistant",
     "escalation",
     "outcomes",
     "widget",
@@ -233,6 +234,13 @@ BATON_LLM_MAX_RETRIES = env.int("BATON_LLM_MAX_RETRIES", default=2)
 BATON_LLM_MAX_INPUT_CHARS = env.int("BATON_LLM_MAX_INPUT_CHARS", default=24_000)
 # How long a handoff may wait for the LLM's packet before it is queued with the embedded one.
 BATON_LLM_HANDOFF_BUDGET = env.float("BATON_LLM_HANDOFF_BUDGET", default=3.0)
+
+# The assistant's words when it hands a widget conversation to a person (assistant/services.py).
+BATON_HANDOFF_MESSAGE = env.str(
+    "BATON_HANDOFF_MESSAGE",
+    default="I'm connecting you with a specialist who will have full context from our "
+    "conversation.",
+)
 
 # Sent on the customer's channel when the agent who holds a case opens or takes it. {customer}
 # (first name), {agent} (name), {intro} ("I'm Leo from the support team").

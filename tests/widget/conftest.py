@@ -9,10 +9,10 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 
+from assistant.services import widget_integration
 from config.asgi import application
 from conversations.models import Conversation
 from conversations.services import conversation_message_add, events_ingest
-from widget.services import widget_integration
 from widget.tokens import WidgetSession, conversation_token_new
 
 ORIGIN = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
