@@ -9,11 +9,11 @@ from datetime import datetime
 
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 
+from conversations import events
 from conversations.events import (
     WIDGET_INTEGRATION_NAME,
     WidgetQueueChanged,
     collect_on_commit,
-    send_now,
     widget_conversation_group,
 )
 from escalation.models import AgentProfile, Case, WaitEstimateLog
@@ -45,7 +45,10 @@ def widget_queue_changed_send(items: set[str]) -> None:
         | Q(pk__in=case_ids)
     )
     for case_id, conversation_id in waiting.values_list("pk", "conversation_id"):
-        send_now(widget_conversation_group(conversation_id), WidgetQueueChanged(case_id=case_id))
+        # Through the module: the one send every push goes through (and tests record).
+        events.send_now(
+            widget_conversation_group(conversation_id), WidgetQueueChanged(case_id=case_id)
+        )
 
 
 def wait_estimates_settle(*, case: Case, at: datetime) -> int:
