@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, Subquery
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from escalation.cases.routing import PRESENCE_TIMEOUT
@@ -100,25 +100,43 @@ def _pool(case: Case, *, now: datetime) -> dict[int, _Seat]:
     return seats
 
 
-def _held_and_done(*, user_ids: list[int], now: datetime) -> tuple[dict[int, int], list[int]]:
-    """The cases each agent holds now, and how many the group resolved in each window. One
-    query."""
+@dataclass(frozen=True)
+class _Pace:
+    """What a window shows of the agents' pace: cases they resolved in it, and the minutes
+    their seats were busy in it (the sum, over the cases they held, of the time held)."""
+
+    minutes: int
+    done: int
+    busy_minutes: float
+
+
+def _held_and_paces(*, user_ids: list[int], now: datetime) -> tuple[dict[int, int], list[_Pace]]:
+    """The cases each agent holds now, and the group's pace over each window. One query: the
+    cases they hold or resolved in the longest window."""
     if not user_ids:
-        return {}, [0 for _ in WINDOWS_MINUTES]
+        return {}, [_Pace(minutes=m, done=0, busy_minutes=0.0) for m in WINDOWS_MINUTES]
     longest = now - timedelta(minutes=max(WINDOWS_MINUTES))
-    done = {
-        f"done{m}": Count("id", filter=Q(resolved_at__gte=now - timedelta(minutes=m)))
-        for m in WINDOWS_MINUTES
-    }
     rows = list(
         Case.objects.filter(assignee_id__in=user_ids)
         .filter(Q(status=Case.Status.ASSIGNED) | Q(resolved_at__gte=longest, resolved_at__lte=now))
-        .values("assignee")
-        .annotate(held=Count("id", filter=Q(status=Case.Status.ASSIGNED)), **done)
-        .order_by()
+        .values_list("assignee_id", "status", "assigned_at", "resolved_at")
     )
-    held = {row["assignee"]: row["held"] for row in rows}
-    return held, [sum(row[f"done{m}"] for row in rows) for m in WINDOWS_MINUTES]
+    held: dict[int, int] = {}
+    for user_id, status, _, _ in rows:
+        if status == Case.Status.ASSIGNED:
+            held[user_id] = held.get(user_id, 0) + 1
+    paces = []
+    for minutes in WINDOWS_MINUTES:
+        since = now - timedelta(minutes=minutes)
+        done, busy = 0, 0.0
+        for _, status, assigned_at, resolved_at in rows:
+            end = resolved_at if status == Case.Status.RESOLVED else now
+            if status == Case.Status.RESOLVED and resolved_at >= since:
+                done += 1
+            if assigned_at is not None and end is not None:
+                busy += max(0.0, (min(end, now) - max(assigned_at, since)).total_seconds() / 60)
+        paces.append(_Pace(minutes=minutes, done=done, busy_minutes=busy))
+    return held, paces
 
 
 def _position(case: Case, *, teams: set[str], skills: set[str]) -> int:
@@ -160,7 +178,7 @@ def wait_estimate(*, case_id: int, now: datetime | None = None) -> WaitEstimate 
     if case is None or case.status != Case.Status.QUEUED or case.due_key is None:
         return None
     seats = _pool(case, now=now)
-    held, done = _held_and_done(user_ids=list(seats), now=now)
+    held, paces = _held_and_paces(user_ids=list(seats), now=now)
     for user_id, seat in seats.items():
         seat.held = held.get(user_id, 0)
     teams = set().union(*(s.teams for s in seats.values())) if seats else {case.team}
@@ -169,18 +187,24 @@ def wait_estimate(*, case_id: int, now: datetime | None = None) -> WaitEstimate 
     free = _free_seats(case, seats, now=now)
     online = sum(1 for s in seats.values() if s.online)
     next_available = free >= position
-    window, completed = next(
-        ((m, n) for m, n in zip(WINDOWS_MINUTES, done, strict=True) if n >= MIN_COMPLETIONS),
-        (None, 0),
-    )
+    pace = next((p for p in paces if p.done >= MIN_COMPLETIONS), None)
+    # Busy seats at the desk once the free ones are filled by the cases ahead: what clears
+    # the queue from now (an agent who is away finishes cases but takes no new one).
+    busy_now = free + sum(s.held for u, s in seats.items() if s.online and u != case.missed_by_id)
     low = high = None
     if next_available:
         low = high = 0.0
-    elif window is not None and online:
-        # The seats free now go to the cases ahead; this one waits for the rest to clear.
+    elif pace is not None and online and busy_now and pace.busy_minutes > 0:
+        # The seats free now go to the cases ahead; this one waits for the rest to clear, at
+        # the window's completions per busy seat-minute times the seats busy now (a desk that
+        # was not full for all the window cleared fewer than it could: not its pace).
         needed = position - free
+        per_seat_window = pace.busy_minutes / busy_now
         low, high = (
-            60 * wait_quantile_minutes(ahead=needed, done=completed, window_minutes=window, q=q)
+            60
+            * wait_quantile_minutes(
+                ahead=needed, done=pace.done, window_minutes=per_seat_window, q=q
+            )
             for q in (LOW_QUANTILE, HIGH_QUANTILE)
         )
     return WaitEstimate(
@@ -192,8 +216,8 @@ def wait_estimate(*, case_id: int, now: datetime | None = None) -> WaitEstimate 
         agents_online=online,
         low_s=low,
         high_s=high,
-        basis=completed / window if window else None,
-        window_minutes=window,
+        basis=pace.done / pace.minutes if pace else None,
+        window_minutes=pace.minutes if pace else None,
     )
 
 

@@ -133,28 +133,47 @@ def test_nobody_at_the_desk_hides_the_range_whatever_the_history() -> None:
 
 def test_the_range_is_the_50th_to_90th_percentile_of_the_recent_pace() -> None:
     maya = _agent("maya", "billing", capacity=3)
-    _held(maya, 3)
-    # 30 in the last half hour: one a minute. An older hour's completions do not count.
-    _resolved(maya, 30, minutes_ago=15)
+    now = timezone.now()
+    # Her three seats were busy all the last half hour, ten 3-minute cases each: 30 done in
+    # 90 busy seat-minutes, one a minute from three seats. She holds three taken just now.
+    for seat in range(3):
+        for n in range(10):
+            taken = now - timedelta(minutes=30 - 3 * n, seconds=seat)
+            CaseFactory(
+                team="billing",
+                status=Case.Status.RESOLVED,
+                assignee=maya,
+                assigned_at=taken,
+                resolved_at=taken + timedelta(minutes=3),
+            )
+        CaseFactory(team="billing", status=Case.Status.ASSIGNED, assignee=maya, assigned_at=now)
+    # An older hour's completions do not count.
     _resolved(maya, 30, minutes_ago=70)
     _queued("billing", minutes_ago=6)
     _queued("billing", minutes_ago=5)
     case = _queued("billing", minutes_ago=1)
 
-    estimate = wait_estimate(case_id=case.pk)
+    estimate = wait_estimate(case_id=case.pk, now=now)
     assert (estimate.position, estimate.free_seats) == (3, 0)
     assert estimate.window_minutes == 30 and estimate.basis == pytest.approx(1.0)
-    # Three completions to wait for at one a minute: Erlang(3, 1), widened a little for a pace
-    # known from 30 completions.
+    # Three completions to wait for at about one a minute: Erlang(3, 1), widened a little
+    # for a pace known from 30 completions.
     assert estimate.low_s == pytest.approx(
-        60 * wait_quantile_minutes(ahead=3, done=30, window_minutes=30, q=0.5)
+        60 * wait_quantile_minutes(ahead=3, done=30, window_minutes=30, q=0.5), rel=0.01
     )
-    assert 60 * 2.67 < estimate.low_s < 60 * 2.9  # Erlang(3, 1) median: 2.67 min
-    assert 60 * 5.3 < estimate.high_s < 60 * 6.0  # Erlang(3, 1) p90: 5.32 min
+    assert 60 * 2.67 < estimate.low_s < 60 * 2.95  # Erlang(3, 1) median: 2.67 min
+    assert 60 * 5.3 < estimate.high_s < 60 * 6.1  # Erlang(3, 1) p90: 5.32 min
     # A case with one ahead waits less.
-    assert wait_estimate(case_id=Case.objects.order_by("due_key").first().pk).high_s < (
-        estimate.low_s
-    )
+    first = Case.objects.filter(status=Case.Status.QUEUED).order_by("due_key").first()
+    assert wait_estimate(case_id=first.pk, now=now).high_s < estimate.low_s
+
+    # Two of her seats' worth go on a break: the same history, a third of the pace now.
+    AgentProfile.objects.filter(user=maya).update(capacity=1)
+    Case.objects.filter(status=Case.Status.ASSIGNED).exclude(
+        pk=Case.objects.filter(status=Case.Status.ASSIGNED).first().pk
+    ).update(status=Case.Status.QUEUED, assignee=None, due_key=now + timedelta(hours=1))
+    slower = wait_estimate(case_id=case.pk, now=now)
+    assert slower.low_s == pytest.approx(3 * estimate.low_s, rel=0.05)
 
 
 def test_the_pace_model_matches_an_exponential_wait_with_a_long_history() -> None:
