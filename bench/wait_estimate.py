@@ -2,12 +2,12 @@
 the wait that followed it.
 
     python -m bench.wait_estimate [--agents 6] [--capacity 3] [--hours 6] [--load 0.9]
-                                  [--handle 8] [--every 60] [--seed 13] [--no-breaks] [--flush]
+                                  [--handle 8] [--sigma 0.6] [--every 60] [--seed 13] [--no-breaks] [--flush]
 
 The shift (seeded, so a run is repeatable): --agents agents, each holding up to --capacity
 chats at once; arrivals a Poisson stream whose rate swings through the shift around --load
 times what the desk can clear (from 0.65 to 1.15 of it: queues build and drain); handling
-times log-normal with a median of --handle minutes (sigma 0.6: a few long ones); with breaks
+times log-normal with a median of --handle minutes (--sigma 0.6: a few long ones); with breaks
 on, two agents go Away for 30 minutes twice, so the desk's pace drops under the estimator's
 feet. Assignment is first-come to the agent at the desk with room and the fewest chats.
 
@@ -68,7 +68,7 @@ class Sim:
 def _arrival_rate(sim: Sim, minute: float) -> float:
     """Per minute: --load of what the desk clears, swinging from 0.65 to 1.15 of it."""
     a = sim.args
-    clears = a.agents * a.capacity / (a.handle * math.exp(0.6**2 / 2))
+    clears = a.agents * a.capacity / (a.handle * math.exp(a.sigma**2 / 2))
     swing = 0.25 * math.sin(2 * math.pi * minute / (a.hours * 60) * 1.5)
     return clears * (a.load + swing)
 
@@ -143,7 +143,7 @@ def _assign(sim: Sim, *, now: datetime, events: list[Any]) -> None:
         )
         wait_estimates_settle(case=case, at=now)
         sim.held[agent] += 1
-        handle = sim.rng.lognormvariate(math.log(sim.args.handle), 0.6)
+        handle = sim.rng.lognormvariate(math.log(sim.args.handle), sim.args.sigma)
         heapq.heappush(events, (now + timedelta(minutes=handle), "done", (case_id, agent, handle)))
 
 
@@ -269,6 +269,7 @@ def main() -> int:
     parser.add_argument("--hours", type=float, default=6)
     parser.add_argument("--load", type=float, default=0.9)
     parser.add_argument("--handle", type=float, default=8.0, help="median minutes")
+    parser.add_argument("--sigma", type=float, default=0.6, help="log-normal spread")
     parser.add_argument("--every", type=int, default=60, help="seconds between refreshes")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--no-breaks", dest="breaks", action="store_false")
