@@ -17,10 +17,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import close_old_connections
 
-from conversations.events import case_group, conversation_group
+from conversations.events import case_group, conversation_group, widget_conversation_group
 from conversations.models import Conversation
 from conversations.schemas import MAX_TEXT_CHARS, AckOut, json_loads_strict
-from widget.events import widget_group
+from escalation.cases.estimate import wait_estimate_log
 from widget.selectors import widget_conversation, widget_events, widget_state
 from widget.services import (
     widget_email_reply_request,
@@ -208,6 +208,11 @@ class WidgetConsumer(WebsocketConsumer):
         close_old_connections()
         self._refresh()
 
+    def widget_queue(self, event: dict[str, Any]) -> None:
+        """The queue this conversation's case waits in moved: its position and wait again."""
+        close_old_connections()
+        self._refresh()
+
     def conversation_events(self, event: dict[str, Any]) -> None:
         close_old_connections()
         self._refresh()
@@ -236,7 +241,10 @@ class WidgetConsumer(WebsocketConsumer):
         state = widget_state(conversation=conversation)
         wanted = set()
         if conversation is not None:
-            wanted = {widget_group(conversation.pk), conversation_group(conversation.pk)}
+            wanted = {
+                widget_conversation_group(conversation.pk),
+                conversation_group(conversation.pk),
+            }
         if state.case_id is not None:
             wanted.add(case_group(state.case_id))
         for group in wanted - self.groups_joined:
@@ -257,6 +265,9 @@ class WidgetConsumer(WebsocketConsumer):
         if wire_state != self.last_state:
             self._send(wire_state)
             self.last_state = wire_state
+            if state.estimate is not None:
+                # Every estimate shown is logged, to be held against the actual wait.
+                wait_estimate_log(estimate=state.estimate)
 
     def _send(self, frame: dict[str, Any]) -> None:
         self.send(text_data=json.dumps(frame))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from assistant.selectors import widget_integration_name
 from conversations.models import Conversation, Event
+from escalation.cases.estimate import WaitEstimate, wait_estimate
 from escalation.cases.routing import PRESENCE_TIMEOUT
 from escalation.models import AgentProfile, Case
 from widget.tokens import WidgetSession
@@ -82,9 +84,12 @@ class WidgetState:
     agents_online: bool
     case_id: int | None
     survey: tuple[dict[str, str], ...]
+    # Where the case stands on the queue while it waits there (None otherwise).
+    estimate: WaitEstimate | None = None
 
     def wire(self) -> dict[str, Any]:
         return {
+            "queue": _queue_wire(self.estimate),
             "type": "state",
             "owner": self.owner,
             "ended": self.ended,
@@ -121,7 +126,26 @@ def widget_state(*, conversation: Conversation | None) -> WidgetState:
             name = str(last_agent.payload.get("agent") or "our team")
             survey.append({"part": "human", "question": f"Did {name} help?"})
     open_case = case.pk if case is not None and case.status != Case.Status.RESOLVED else None
-    return WidgetState(conversation.owner, ended, closed, waiting, online, open_case, tuple(survey))
+    estimate = wait_estimate(case_id=case.pk) if waiting and case is not None else None
+    return WidgetState(
+        conversation.owner, ended, closed, waiting, online, open_case, tuple(survey), estimate
+    )
+
+
+def _queue_wire(estimate: WaitEstimate | None) -> dict[str, Any] | None:
+    """The position, and the typical-to-worst wait in whole minutes when there is history
+    enough to say it (escalation/cases/estimate.py hides it otherwise: never invented)."""
+    if estimate is None:
+        return None
+    wire: dict[str, Any] = {
+        "position": estimate.position,
+        "next_available": estimate.next_available,
+    }
+    if estimate.has_range and not estimate.next_available:
+        low, high = estimate.low_s or 0.0, estimate.high_s or 0.0
+        wire["low_minutes"] = max(1, math.ceil(low / 60))
+        wire["high_minutes"] = max(1, math.ceil(high / 60))
+    return wire
 
 
 def widget_transcript_text(*, conversation: Conversation) -> str:

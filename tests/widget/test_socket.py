@@ -210,3 +210,23 @@ def test_tokens_name_their_conversation() -> None:
     from widget.tokens import conversation_token_read
 
     assert conversation_token_read(conversation_token(session=session)) == session
+
+
+async def test_the_queue_position_is_shown_without_an_invented_wait(open_widget: Any) -> None:
+    from escalation.models import WaitEstimateLog
+
+    token, session = new_session()
+    widget = await open_widget(token)
+    await widget.until("ready")
+    await widget.send({"type": "message", "id": "m1", "text": "I want to talk to a person"})
+    await widget.until("ack")
+    while True:
+        state = await widget.until("state")
+        if state["queue"] is not None:
+            break
+    assert state["waiting"] and state["owner"] == "human"
+    # No agent finished a case here: a position, no minutes.
+    assert state["queue"] == {"position": 1, "next_available": False}
+    assert await WaitEstimateLog.objects.filter(
+        case__conversation__external_id=session.conversation
+    ).aexists()
