@@ -145,7 +145,7 @@
   function onState(frame) {
     ended = frame.ended;
     if (frame.waiting) {
-      queue.textContent = "You're in the queue for a person from our team. You don't need to repeat anything.";
+      queue.textContent = queueText(frame.queue);
     } else if (frame.owner === "human" && !frame.ended) {
       queue.textContent = "You're chatting with a person from our team.";
     } else {
@@ -156,6 +156,22 @@
     newChat.hidden = !frame.closed;
     document.getElementById("chat-end").hidden = frame.closed;
     showSurvey(frame.survey || []);
+    // The panels above the box took room from the log: keep its newest line in view.
+    scroll();
+  }
+
+  // The estimate comes from the server, or not at all: no number is made up here.
+  function queueText(q) {
+    var text = "You're in the queue for a person from our team. You don't need to repeat anything.";
+    if (!q) return text;
+    if (q.next_available) return text + " You're next: someone will be with you shortly.";
+    text += " You're number " + q.position + " in the queue.";
+    if (q.low_minutes && q.high_minutes) {
+      text += q.low_minutes === q.high_minutes
+        ? " Expected wait: about " + q.low_minutes + " min."
+        : " Expected wait: usually " + q.low_minutes + "–" + q.high_minutes + " min.";
+    }
+    return text;
   }
 
   function showSurvey(parts) {
