@@ -121,6 +121,13 @@ class WidgetQueueChanged(_Push):
     case_id: int
 
 
+class WidgetChanged(_Push):
+    """To a customer's widget: its conversation's record grew (a message, a handoff, the
+    close); the widget reads what it has not shown (widget/events.py sends it)."""
+
+    type: Literal["widget.changed"] = "widget.changed"
+
+
 Push = (
     AgentAccessChanged
     | AgentStatusChanged
@@ -136,6 +143,7 @@ Push = (
     | CaseUpdated
     | CaseAssigned
     | WidgetQueueChanged
+    | WidgetChanged
 )
 
 
