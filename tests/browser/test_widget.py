@@ -4,6 +4,9 @@ laptop, a desktop and a phone."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -49,7 +52,9 @@ def test_chat_from_the_keyboard_and_reload_keeps_everything(
     expect(page.locator("#chat-log")).to_have_attribute("aria-relevant", "additions")
     expect(page.locator("#chat-consent")).to_contain_text("AI assistant")
     # No one is online at the desk: said, with an email reply offered.
-    expect(page.locator("#chat-offline")).to_be_visible()
+    offline = page.locator("#chat-offline")
+    expect(offline).to_be_visible()
+    expect(offline.locator("summary")).to_contain_text("No one from our team is online")
 
     # Keyboard only: Tab to the message box, type, Enter sends.
     for _ in range(30):
@@ -108,3 +113,59 @@ def test_chat_from_the_keyboard_and_reload_keeps_everything(
     conversation = Conversation.objects.get(external_id=session.conversation)
     assert conversation.events.filter(type="feedback", payload__part="ai").count() == 1
     assert not errors, errors
+
+
+class Shop:
+    """A shop's site on another origin (another port), serving a page with Baton's snippet."""
+
+    def __init__(self) -> None:
+        self.snippet = ""
+        shop = self
+
+        class Page(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = f"<!doctype html><title>Shop</title><h1>Boots</h1>{shop.snippet}".encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def shop(monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
+    site = Shop()
+    # Read by the live server's process when it starts (it inherits the environment).
+    monkeypatch.setenv("BATON_WIDGET_ALLOWED_ORIGINS", site.url)
+    yield site
+    site.server.shutdown()
+
+
+def test_the_snippet_embeds_the_chat_on_a_shops_page(
+    shop: Shop, live_asgi_server: LiveServer, browser: Any
+) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    shop.snippet = f'<script src="{live_asgi_server.url}/static/widget/embed.js" defer></script>'
+    page.goto(f"{shop.url}/")
+    launcher = page.locator("button[aria-controls=baton-chat-frame]")
+    expect(launcher).to_have_text("Chat with us")
+    launcher.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#baton-chat-frame")).to_be_visible()
+    chat = page.frame_locator("#baton-chat-frame")
+    chat.locator("#chat-input").fill("Do you ship to Canada?")
+    chat.locator("#chat-input").press("Enter")
+    own = chat.locator("#chat-log .msg-customer")
+    expect(own.locator(".msg-status")).to_have_text("Delivered")
+    expect(chat.locator("#chat-log .msg-ai")).to_have_count(1)
+    page.screenshot(path="/tmp/widget-embedded-1366.png")
+    page.get_by_role("button", name="Close chat").click()
+    expect(page.locator("#baton-chat-frame")).to_be_hidden()
+    expect(launcher).to_have_attribute("aria-expanded", "false")
