@@ -106,9 +106,14 @@ def widget_state(*, conversation: Conversation | None) -> WidgetState:
     online = agents_online()
     if conversation is None:
         return WidgetState("ai", False, False, False, online, None, ())
-    case = conversation.cases.order_by("-pk").only("pk", "status").first()
+    case = conversation.cases.order_by("-pk").only("pk", "status", "outcome").first()
     closed = conversation.status == Conversation.Status.CLOSED
-    ended = closed or (case is not None and case.status == Case.Status.RESOLVED)
+    # A person resolved the case: the end, unless they handed the chat back to the assistant.
+    ended = closed or (
+        case is not None
+        and case.status == Case.Status.RESOLVED
+        and case.outcome != Case.Outcome.HANDED_BACK
+    )
     waiting = (
         not ended
         and conversation.owner == Conversation.Owner.HUMAN

@@ -165,3 +165,36 @@ async def test_a_verified_customer_is_on_the_record(open_widget: Any) -> None:
         "c-7",
         "dana@example.com",
     )
+
+
+async def test_a_case_resolved_at_the_desk_ends_the_chat_and_asks_both_parts(
+    open_widget: Any,
+) -> None:
+    from escalation.cases.lifecycle import case_resolve
+    from escalation.cases.routing import case_pick
+    from escalation.cases.work import case_reply
+    from tests.factories import agent_user
+
+    token, session = new_session()
+    widget = await open_widget(token)
+    await widget.until("ready")
+    await widget.send({"type": "message", "id": "m1", "text": "I want to talk to a person"})
+    await widget.until("ack")
+    state = await widget.until("state", waiting=True)
+    assert state["survey"] == []
+
+    def work_the_case() -> None:
+        leo = agent_user(username="leo")
+        leo.first_name = "Leo"
+        leo.save()
+        case = Conversation.objects.get(external_id=session.conversation).cases.get()
+        case_pick(case_id=case.pk, user=leo)
+        case_reply(case_id=case.pk, user=leo, text="Sorted: your refund is on its way.")
+        case_resolve(case_id=case.pk, user=leo, outcome="resolved")
+
+    await database_sync_to_async(work_the_case)()
+    await widget.until("event", role="agent")
+    state = await widget.until("state", ended=True)
+    assert not state["closed"]  # the chat goes on if the customer writes again
+    assert [p["part"] for p in state["survey"]] == ["ai", "human"]
+    assert state["survey"][1]["question"].startswith("Did Leo")
