@@ -123,6 +123,13 @@ def widget_transcript_mail(*, session: WidgetSession, email: str) -> bool:
         rate=1 / 3600,
         burst=settings.BATON_WIDGET_TRANSCRIPTS,
     )
+    # Anyone can open conversations: all of them together mail at most this many an hour.
+    granted = granted and rate_limit_take(
+        key="widget-mail",
+        want=1,
+        rate=settings.BATON_WIDGET_TRANSCRIPTS_PER_HOUR / 3600,
+        burst=settings.BATON_WIDGET_TRANSCRIPTS_PER_HOUR,
+    )
     if not granted:
         return False
     send_mail(

@@ -277,6 +277,8 @@ BATON_WIDGET_CONSENT = env.str(
 BATON_WIDGET_TOKEN_MAX_AGE = env.int("BATON_WIDGET_TOKEN_MAX_AGE", default=7 * 24 * 3600)
 # Transcripts one conversation may have mailed (each to an address the customer typed).
 BATON_WIDGET_TRANSCRIPTS = env.int("BATON_WIDGET_TRANSCRIPTS", default=3)
+# ... and all conversations together, an hour: a token costs nothing, so mail is capped overall.
+BATON_WIDGET_TRANSCRIPTS_PER_HOUR = env.int("BATON_WIDGET_TRANSCRIPTS_PER_HOUR", default=200)
 # Celery beat evaluates the supervisors' alerts (with a broker). Without one, the supervisors'
 # open consoles do, on their heartbeat (escalation/workload/alerts.py: alerts_evaluate_due).
 BATON_ALERTS_FROM_BEAT = env.bool("BATON_ALERTS_FROM_BEAT", default=bool(REDIS_URL))
