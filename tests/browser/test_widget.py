@@ -169,3 +169,35 @@ def test_the_snippet_embeds_the_chat_on_a_shops_page(
     page.get_by_role("button", name="Close chat").click()
     expect(page.locator("#baton-chat-frame")).to_be_hidden()
     expect(launcher).to_have_attribute("aria-expanded", "false")
+
+
+def test_a_dropped_socket_is_announced_and_resumes_without_loss(
+    live_asgi_server: LiveServer, browser: Any
+) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    sockets: list[Any] = []
+
+    def through(ws: Any) -> None:
+        # The page's socket passes through to the server; the test can cut it.
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket("**/ws/widget/", through)
+    page.goto(f"{live_asgi_server.url}/chat/")
+    page.locator("#chat-input").fill("First message")
+    page.locator("#chat-input").press("Enter")
+    expect(page.locator("#chat-log .msg-customer .msg-status")).to_have_text("Delivered")
+    expect(page.locator("#chat-log .msg-ai")).to_have_count(1)
+    alert = page.locator("#chat-alert")
+    expect(alert).to_have_attribute("role", "alert")
+    sockets[-1].close()
+    expect(alert).to_have_text("Connection lost. Reconnecting…")
+    expect(alert).to_have_text("Reconnected.", timeout=10_000)
+    assert len(sockets) == 2
+    page.locator("#chat-input").fill("Second message")
+    page.locator("#chat-input").press("Enter")
+    own = page.locator("#chat-log .msg-customer")
+    expect(own).to_have_count(2)
+    expect(own.nth(1).locator(".msg-status")).to_have_text("Delivered")
+    session = _session(page)
+    expect(page.locator("#chat-log .msg")).to_have_count(visible(session))
