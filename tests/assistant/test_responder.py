@@ -10,7 +10,12 @@ from typing import Any
 from actions.models import AuditEntry, DraftedAction
 from assistant.services import DEFAULT_HANDOFF_MESSAGE, assistant_reply
 from conversations.models import Conversation
-from conversations.services import events_ingest, integration_create
+from conversations.services import (
+    conversation_message_add,
+    conversation_owner_set,
+    events_ingest,
+    integration_create,
+)
 from escalation.models import Case
 from store.models import Order
 from tests.conftest import event
@@ -160,3 +165,14 @@ def test_another_integrations_conversation_is_not_answered(shop: Store) -> None:
     events_ingest(integration=bot, raw_events=[event("e1", "x-1", 1, text="hello")])
     conversation = Conversation.objects.get(integration=bot)
     assert list(conversation.events.values_list("role", flat=True)) == ["customer"]
+
+
+def test_after_a_hand_back_the_assistant_answers_again(shop: Store, chat: Callable) -> None:
+    c = chat("w-back")
+    c.say("Can I speak to a person?")
+    c.say("still there?")
+    assert c.last_ai().endswith(DEFAULT_HANDOFF_MESSAGE)
+    conversation = c.conversation
+    conversation_message_add(conversation=conversation, role="agent", text="Sorted!", author="Maya")
+    conversation_owner_set(conversation=conversation, owner=Conversation.Owner.AI, by="agent")
+    assert "email" in c.say("Hi again")
