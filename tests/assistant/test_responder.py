@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actions.models import AuditEntry, DraftedAction
+from assistant.models import AssistantTurn
 from assistant.services import DEFAULT_HANDOFF_MESSAGE, assistant_reply
 from conversations.models import Conversation
 from conversations.services import (
@@ -158,6 +159,17 @@ def test_running_the_task_twice_answers_once(shop: Store, chat: Callable) -> Non
     before = len(c.events())
     assert assistant_reply(conversation_id=c.conversation.pk) == []
     assert len(c.events()) == before
+    assert AssistantTurn.objects.get(conversation=c.conversation).backend == "deterministic"
+
+
+def test_a_message_another_run_has_claimed_is_left_to_it(shop: Store, chat: Callable) -> None:
+    c = chat("w-claimed")
+    c.say("hello")
+    customer = c.events("message")[0]
+    c.events("message")[1].delete()  # as if the first run had not written its reply yet
+    AssistantTurn.objects.filter(conversation=c.conversation).update(finished_at=None)
+    assert assistant_reply(conversation_id=c.conversation.pk) == []
+    assert AssistantTurn.objects.get().answered_id == customer.pk
 
 
 def test_another_integrations_conversation_is_not_answered(shop: Store) -> None:
