@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from typing import Any
 
 import openai
@@ -51,14 +52,27 @@ def system_prompt() -> str:
     return f"{_PROMPT}\nInternal reference: {canary}."
 
 
+_clients: dict[tuple[Any, ...], openai.OpenAI] = {}
+_clients_lock = threading.Lock()
+
+
 def _client() -> openai.OpenAI:
-    return openai.OpenAI(
-        base_url=getattr(settings, "OPENAI_BASE_URL", "") or None,
-        # Local endpoints often need no key, but the client insists on one.
-        api_key=getattr(settings, "OPENAI_API_KEY", "") or "no-key",
-        timeout=float(getattr(settings, "BATON_LLM_TIMEOUT", 10.0)),
-        max_retries=int(getattr(settings, "BATON_LLM_MAX_RETRIES", 2)),
+    """One client per configuration and process: it keeps its connections open between turns
+    (a new client costs a TLS context and a connection per turn). Thread-safe, as the
+    client is."""
+    key = (
+        getattr(settings, "OPENAI_BASE_URL", "") or None,
+        getattr(settings, "OPENAI_API_KEY", "") or "no-key",
+        float(getattr(settings, "BATON_LLM_TIMEOUT", 10.0)),
+        int(getattr(settings, "BATON_LLM_MAX_RETRIES", 2)),
     )
+    with _clients_lock:
+        if key not in _clients:
+            # Local endpoints often need no key, but the client insists on one.
+            _clients[key] = openai.OpenAI(
+                base_url=key[0], api_key=key[1], timeout=key[2], max_retries=key[3]
+            )
+        return _clients[key]
 
 
 def _tools() -> list[dict[str, Any]]:
@@ -105,50 +119,50 @@ def llm_turn(*, conversation: Conversation, events: list[Event]) -> Turn:
     ]
     records: list[ToolRecord] = []
     model = getattr(settings, "BATON_LLM_MODEL", "") or "gpt-4o-mini"
-    with _client() as client:
-        for _ in range(MAX_ROUNDS):
-            try:
-                completion = client.chat.completions.create(
-                    model=model, messages=messages, tools=_tools(), temperature=0
-                )
-                message = completion.choices[0].message
-            except (openai.OpenAIError, IndexError, AttributeError, ValueError) as exc:
-                raise LlmFailed(str(exc)) from exc
-            calls = message.tool_calls or []
-            if not calls:
-                return _answer(message.content or "", records)
-            messages.append(
-                {
-                    "role": "assistant",
-                    "content": message.content,
-                    "tool_calls": [call.model_dump(mode="json") for call in calls],
-                }
+    client = _client()
+    for _ in range(MAX_ROUNDS):
+        try:
+            completion = client.chat.completions.create(
+                model=model, messages=messages, tools=_tools(), temperature=0
             )
-            handoff: tuple[str, str] | None = None
-            for call in calls:
-                name, args = call.function.name, _args(call.function.arguments)
-                if name == HANDOFF_TOOL:
-                    handoff = (str(args.get("reason") or "ai_request"), str(args.get("note") or ""))
-                    answer: dict[str, Any] = {"handed_off": True}
-                else:
-                    record = tool_run(conversation=conversation, tool=name, args=args)
-                    conversation.refresh_from_db(fields=["account_id", "ai_read_only"])
-                    records.append(record)
-                    answer = record.result
-                    if record.result.get("decision") == "needs_approval" and handoff is None:
-                        handoff = ("needs_approval", f"{name}: {record.result.get('message')}")
-                messages.append(
-                    {"role": "tool", "tool_call_id": call.id, "content": json.dumps(answer)}
-                )
-            if handoff is not None:
-                return Turn(
-                    text=message.content or "",
-                    confidence=0.5,
-                    intent="handoff",
-                    tools=records,
-                    handoff_reason=handoff[0],
-                    handoff_note=handoff[1] or None,
-                )
+            message = completion.choices[0].message
+        except (openai.OpenAIError, IndexError, AttributeError, ValueError) as exc:
+            raise LlmFailed(str(exc)) from exc
+        calls = message.tool_calls or []
+        if not calls:
+            return _answer(message.content or "", records)
+        messages.append(
+            {
+                "role": "assistant",
+                "content": message.content,
+                "tool_calls": [call.model_dump(mode="json") for call in calls],
+            }
+        )
+        handoff: tuple[str, str] | None = None
+        for call in calls:
+            name, args = call.function.name, _args(call.function.arguments)
+            if name == HANDOFF_TOOL:
+                handoff = (str(args.get("reason") or "ai_request"), str(args.get("note") or ""))
+                answer: dict[str, Any] = {"handed_off": True}
+            else:
+                record = tool_run(conversation=conversation, tool=name, args=args)
+                conversation.refresh_from_db(fields=["account_id", "ai_read_only"])
+                records.append(record)
+                answer = record.result
+                if record.result.get("decision") == "needs_approval" and handoff is None:
+                    handoff = ("needs_approval", f"{name}: {record.result.get('message')}")
+            messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": json.dumps(answer)}
+            )
+        if handoff is not None:
+            return Turn(
+                text=message.content or "",
+                confidence=0.5,
+                intent="handoff",
+                tools=records,
+                handoff_reason=handoff[0],
+                handoff_note=handoff[1] or None,
+            )
     return Turn(
         text="I'm not sure I can sort this out myself.",
         confidence=0.2,

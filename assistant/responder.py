@@ -43,7 +43,9 @@ CANCEL = re.compile(r"\bcancel", re.I)
 REFUND = re.compile(r"\b(refund|money back)\b", re.I)
 YES = re.compile(r"^\W*(yes|yeah|yep|sure|please do|go ahead|confirm|ok|okay|do it)\b", re.I)
 NO = re.compile(r"^\W*(no|nope|don't|do not|never mind|stop)\b", re.I)
-GREETING = re.compile(r"^\W*(hi|hello|hey|good (morning|afternoon|evening))\b[\s\W]*$", re.I)
+GREETING = re.compile(
+    r"^\W*(hi|hello|hey|good (morning|afternoon|evening))\b(\W+(again|there|all))?\W*$", re.I
+)
 THANKS = re.compile(r"\b(thanks|thank you|that's all|bye)\b", re.I)
 
 # The confirmation and the offer the responder asks; the customer's "yes" answers them.

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from actions.selectors import conversation_account_id
 from assistant import llm, output_filter, responder
+from assistant.models import AssistantTurn
 from assistant.selectors import (
     conversation_transcript,
     unanswered_messages,
@@ -89,8 +90,8 @@ def customer_message(
 
 def assistant_reply(*, conversation_id: int) -> list[IngestResult]:
     """Answer the customer's unanswered messages in a widget conversation the AI owns; silent
-    while a human owns it. Safe to run twice: a message already answered is not answered
-    again (the turn's event ids derive from it, and ingest stores an id once)."""
+    while a human owns it. Safe to run twice, or twice at once: the AssistantTurn claim on the
+    last message lets one run answer it (and the turn's event ids derive from it)."""
     conversation = (
         Conversation.objects.select_related("integration", "customer")
         .filter(pk=conversation_id)
@@ -107,12 +108,22 @@ def assistant_reply(*, conversation_id: int) -> list[IngestResult]:
     pending = unanswered_messages(events=events)
     if not pending:
         return []
-    prefix = f"asst-{pending[-1].pk}-"
-    if Event.objects.filter(
-        integration=conversation.integration, event_id__startswith=prefix
-    ).exists():
-        return []
-    turn = _turn(conversation=conversation, events=events, pending=pending)
+    backend = (
+        AssistantTurn.Backend.LLM if llm.is_configured() else AssistantTurn.Backend.DETERMINISTIC
+    )
+    try:
+        with transaction.atomic():
+            claim = AssistantTurn.objects.create(
+                conversation=conversation, answered=pending[-1], backend=backend
+            )
+    except IntegrityError:
+        return []  # Another run answers (or answered) this message.
+    try:
+        turn = _turn(conversation=conversation, events=events, pending=pending)
+    except BaseException:
+        # Nothing was said: let a retry answer it.
+        claim.delete()
+        raise
     conversation.refresh_from_db(fields=["account_id", "ai_read_only", "owner", "last_seq"])
     turn = output_filter.turn_filter(
         turn=turn,
@@ -120,7 +131,11 @@ def assistant_reply(*, conversation_id: int) -> list[IngestResult]:
         system_prompt=llm.system_prompt(),
         history=[e.payload for e in events if e.type == Event.Type.TOOL_CALL],
     )
-    return _turn_write(conversation=conversation, turn=turn, prefix=prefix)
+    results = _turn_write(conversation=conversation, turn=turn, prefix=f"asst-{pending[-1].pk}-")
+    claim.blocked, claim.handed_off = turn.blocked, bool(turn.handoff_reason)
+    claim.finished_at = timezone.now()
+    claim.save(update_fields=["blocked", "handed_off", "finished_at"])
+    return results
 
 
 def _turn(*, conversation: Conversation, events: list[Event], pending: list[Event]) -> Turn:

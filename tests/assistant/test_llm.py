@@ -11,6 +11,7 @@ import pytest
 
 from actions.models import AuditEntry, DraftedAction
 from assistant import llm
+from assistant.models import AssistantTurn
 from escalation.models import Case
 from tests.assistant.fake_openai import ToolCallingOpenAI
 from tests.factories import Store
@@ -105,6 +106,8 @@ def test_a_reply_the_filter_blocks_is_replaced_and_recorded(
     assert llm.system_prompt() not in reply
     signal = c.events("ai_signal")[0].payload
     assert signal["intent"] == "output_blocked" and "prompt_leak" in signal["topic"]
+    (turn,) = AssistantTurn.objects.filter(conversation=c.conversation)
+    assert (turn.backend, turn.blocked[0]) == ("llm", "prompt_leak") and turn.finished_at
 
 
 def test_the_llm_failing_hands_off_honestly(

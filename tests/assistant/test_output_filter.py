@@ -102,3 +102,18 @@ def test_a_blocked_reply_is_replaced_by_a_safe_one(shop: Store) -> None:
         turn=turn, account_id=shop.customer.customer_id, system_prompt=llm.system_prompt()
     )
     assert out.text == SAFE_REPLY and out.confidence <= 0.3 and out.blocked == [UNBACKED_PROMISE]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can't share that, but I can help with your orders.",
+        "I'm not able to change prices. Is there anything about your order I can check?",
+        "Your order hasn't shipped yet; it usually ships within 2 days.",
+        "A refund goes back to the original payment method once the return arrives.",
+        "I can connect you with a specialist if you'd like.",
+        "Please tell me the email on your account, or your name and zip code.",
+    ],
+)
+def test_an_honest_reply_passes(shop: Store, text: str) -> None:
+    assert blocks(text, shop) == []

@@ -8,9 +8,15 @@ from collections.abc import Callable
 from typing import Any
 
 from actions.models import AuditEntry, DraftedAction
+from assistant.models import AssistantTurn
 from assistant.services import DEFAULT_HANDOFF_MESSAGE, assistant_reply
 from conversations.models import Conversation
-from conversations.services import events_ingest, integration_create
+from conversations.services import (
+    conversation_message_add,
+    conversation_owner_set,
+    events_ingest,
+    integration_create,
+)
 from escalation.models import Case
 from store.models import Order
 from tests.conftest import event
@@ -153,6 +159,17 @@ def test_running_the_task_twice_answers_once(shop: Store, chat: Callable) -> Non
     before = len(c.events())
     assert assistant_reply(conversation_id=c.conversation.pk) == []
     assert len(c.events()) == before
+    assert AssistantTurn.objects.get(conversation=c.conversation).backend == "deterministic"
+
+
+def test_a_message_another_run_has_claimed_is_left_to_it(shop: Store, chat: Callable) -> None:
+    c = chat("w-claimed")
+    c.say("hello")
+    customer = c.events("message")[0]
+    c.events("message")[1].delete()  # as if the first run had not written its reply yet
+    AssistantTurn.objects.filter(conversation=c.conversation).update(finished_at=None)
+    assert assistant_reply(conversation_id=c.conversation.pk) == []
+    assert AssistantTurn.objects.get().answered_id == customer.pk
 
 
 def test_another_integrations_conversation_is_not_answered(shop: Store) -> None:
@@ -160,3 +177,14 @@ def test_another_integrations_conversation_is_not_answered(shop: Store) -> None:
     events_ingest(integration=bot, raw_events=[event("e1", "x-1", 1, text="hello")])
     conversation = Conversation.objects.get(integration=bot)
     assert list(conversation.events.values_list("role", flat=True)) == ["customer"]
+
+
+def test_after_a_hand_back_the_assistant_answers_again(shop: Store, chat: Callable) -> None:
+    c = chat("w-back")
+    c.say("Can I speak to a person?")
+    c.say("still there?")
+    assert c.last_ai().endswith(DEFAULT_HANDOFF_MESSAGE)
+    conversation = c.conversation
+    conversation_message_add(conversation=conversation, role="agent", text="Sorted!", author="Maya")
+    conversation_owner_set(conversation=conversation, owner=Conversation.Owner.AI, by="agent")
+    assert "email" in c.say("Hi again")
