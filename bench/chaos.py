@@ -216,7 +216,7 @@ class DeskWatcher:
 
         from websockets.asyncio.client import connect
 
-        names = re.compile(r"conversation (chaos-\d+)<")
+        names = re.compile(r">(chaos-\d+)<")
         while not stop.is_set():
             try:
                 async with connect(

@@ -10,6 +10,7 @@ from conversations.api import RateLimited
 from conversations.api import router as conversations_router
 from conversations.schemas import json_loads_strict
 from desk.api import router as actions_router
+from desk.metrics_api import router as metrics_router
 
 
 class StrictJSONParser(Parser):
@@ -23,12 +24,16 @@ class StrictJSONParser(Parser):
 api = NinjaAPI(
     title="Baton API",
     version="1",
-    description="The handover protocol's HTTP side. See docs/protocol.md.",
+    description=(
+        "The handover protocol's HTTP side (docs/protocol.md), and the metrics for "
+        "supervisors' personal tokens (docs/api.md)."
+    ),
     urls_namespace="api-v1",
     parser=StrictJSONParser(),
 )
 api.add_router("/", conversations_router)
 api.add_router("/", actions_router)
+api.add_router("/", metrics_router)
 
 
 @api.exception_handler(RateLimited)

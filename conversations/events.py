@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.dispatch import Signal
 from pydantic import BaseModel, ConfigDict, Field
@@ -184,6 +185,12 @@ def widget_conversation_group(conversation_id: int) -> str:
 # The integration Baton's own widget writes as (the assistant creates it on demand): only its
 # conversations have a customer watching the queue.
 WIDGET_INTEGRATION_NAME = "baton-widget"
+
+
+def widget_integration_name() -> str:
+    """Its name, as the assistant reads it (assistant/selectors.py: BATON_WIDGET_INTEGRATION
+    overrides the default)."""
+    return getattr(settings, "BATON_WIDGET_INTEGRATION", WIDGET_INTEGRATION_NAME)
 
 
 def send_now(group: str, event: Push) -> None:

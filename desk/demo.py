@@ -475,8 +475,12 @@ def demo_cast(*, size: int = 300, seed: int = 11) -> list[dict[str, Any]]:
     """Customers of the store, with their orders and subscriptions, for the simulator's
     conversations (`simulate --cast`): so the demo's chats are about real accounts and the
     agent's account panel, linking and drafted actions have something to work on."""
+    # Customers with orders of items: generated metrics history (desk/demo_metrics.py) keeps
+    # orders without their items, nothing a chat could be about.
     ids = list(
-        Customer.objects.filter(orders__isnull=False).values_list("pk", flat=True).distinct()
+        Customer.objects.filter(orders__items__isnull=False)
+        .values_list("pk", flat=True)
+        .distinct()
     )
     picked = random.Random(seed).sample(ids, min(size, len(ids)))
     customers = (

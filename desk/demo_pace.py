@@ -13,6 +13,7 @@ from desk.demo import DEMO_PEOPLE
 from desk.demo_history import HISTORY_INTEGRATION
 from desk.demo_staff import STAFF_USERNAMES
 from escalation.models import AgentProfile, Case
+from outcomes.generate import HISTORY_INTEGRATION as METRICS_INTEGRATION
 
 # The demo's pace: about as many handoffs as the demo agents can answer. A person working a
 # chat handoff on the desk (read the packet, reply, maybe approve an action, resolve) takes
@@ -95,7 +96,8 @@ def demo_summary(*, staff: bool = False) -> DemoSummary:
     with the simulated staff's presence). History seeded for the board is not counted: this
     is the live desk."""
     open_statuses = [Case.Status.PREPARING, Case.Status.QUEUED, Case.Status.ASSIGNED]
-    cases = Case.objects.exclude(conversation__integration__name=HISTORY_INTEGRATION)
+    seeded = [HISTORY_INTEGRATION, METRICS_INTEGRATION]
+    cases = Case.objects.exclude(conversation__integration__name__in=seeded)
     counts = cases.aggregate(
         handoffs=Count("id"),
         open=Count("id", filter=Q(status__in=open_statuses)),
@@ -116,5 +118,5 @@ def demo_summary(*, staff: bool = False) -> DemoSummary:
             .values_list("presence")
             .annotate(n=Count("id"))
         )
-    conversations = Conversation.objects.exclude(integration__name=HISTORY_INTEGRATION).count()
+    conversations = Conversation.objects.exclude(integration__name__in=seeded).count()
     return DemoSummary(conversations=conversations, staff=presence, **counts)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from desk import action_views, control_views, guardrails, supervisor, views
+from desk import action_views, control_views, guardrails, metrics_views, supervisor, views
 
 app_name = "desk"
 
@@ -72,6 +72,14 @@ urlpatterns = [
     ),
     path("supervisor/", supervisor.supervisor_board, name="supervisor"),
     path("supervisor/agents/<int:user_id>/", supervisor.supervisor_agent, name="supervisor_agent"),
+    path("metrics/", metrics_views.metrics_page, name="metrics"),
+    path("metrics/contacts/", metrics_views.metrics_contacts, name="metrics_contacts"),
+    path("metrics/contacts.csv", metrics_views.metrics_contacts_csv, name="metrics_contacts_csv"),
+    path(
+        "metrics/conversations/<int:conversation_id>/",
+        metrics_views.metrics_conversation,
+        name="metrics_conversation",
+    ),
     path("cases/<int:case_id>/", views.case_detail, name="case"),
     path("cases/<int:case_id>/take/", views.case_take, name="take"),
     path("cases/<int:case_id>/reply/", views.reply, name="reply"),

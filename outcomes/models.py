@@ -94,6 +94,13 @@ class Contact(models.Model):
                 fields=["customer_key", "started_at"], name="outcome_contact_customer_idx"
             ),
             models.Index(fields=["path", "ended_at"], name="outcome_contact_path_idx"),
+            # The wait percentiles read Contact (outcomes.reports.wait_percentiles): on
+            # PostgreSQL from this index alone (key columns: SQLite has no INCLUDE).
+            models.Index(
+                fields=["ended_at", "wait_seconds", "path", "topic", "team", "tier"],
+                condition=Q(wait_seconds__isnull=False),
+                name="outcome_contact_wait_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -108,3 +115,83 @@ class DirtyDay(models.Model):
 
     def __str__(self) -> str:
         return str(self.day)
+
+
+def _count() -> models.PositiveIntegerField:
+    return models.PositiveIntegerField(default=0)
+
+
+class OutcomeDay(models.Model):
+    """The sums of the contacts that ended on one UTC day, per combination of what the
+    reports filter and split by. Written only by outcomes.rollups from Contact rows, with the
+    expressions of outcomes/sums.py (each count's meaning is there and in docs/metrics.md)."""
+
+    day = models.DateField()
+    topic = models.CharField(max_length=40, blank=True)
+    team = models.CharField(max_length=50, blank=True)
+    tier = models.CharField(max_length=10, blank=True)
+    path = models.CharField(max_length=14, choices=Path.choices)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    human_end = models.CharField(max_length=12, choices=HumanEnd.choices, blank=True)
+    confirmed = models.BooleanField(default=False)
+    abandoned_in_queue = models.BooleanField(default=False)
+
+    contacts = _count()
+    resolved = _count()
+    fcr = _count()
+    recurred_7d_same = _count()
+    recurred_30d_same = _count()
+    recurred_30d_any = _count()
+    # The contact's CSAT rating (overall, or the one part of a single-owner path).
+    rated = _count()
+    rating_sum = _count()
+    rating_45 = _count()
+    rating_1 = _count()
+    rating_2 = _count()
+    rating_3 = _count()
+    rating_4 = _count()
+    rating_5 = _count()
+    ai_rated = _count()
+    ai_rating_sum = _count()
+    ai_rating_45 = _count()
+    human_rated = _count()
+    human_rating_sum = _count()
+    human_rating_45 = _count()
+    handoffs = _count()
+    churn_eligible = _count()
+    repurchased = _count()
+    cancelled = _count()
+    # The handoff factors: contacts with the factor, those of them rated, rated 4-5.
+    wait_long = _count()
+    wait_long_rated = _count()
+    wait_long_45 = _count()
+    ai_long = _count()
+    ai_long_rated = _count()
+    ai_long_45 = _count()
+    repeated = _count()
+    repeated_rated = _count()
+    repeated_45 = _count()
+    cold_greeting = _count()
+    cold_greeting_rated = _count()
+    cold_greeting_45 = _count()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "day",
+                    "topic",
+                    "team",
+                    "tier",
+                    "path",
+                    "outcome",
+                    "human_end",
+                    "confirmed",
+                    "abandoned_in_queue",
+                ],
+                name="outcome_day_key_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.path} {self.outcome} ({self.contacts})"

@@ -146,6 +146,8 @@ CELERY_TASK_TIME_LIMIT = 60
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
+# Task modules besides each app's tasks.py (which autodiscovery finds).
+CELERY_IMPORTS = ["outcomes.rollup_tasks"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -282,10 +284,17 @@ BATON_WIDGET_TRANSCRIPTS_PER_HOUR = env.int("BATON_WIDGET_TRANSCRIPTS_PER_HOUR",
 # Celery beat evaluates the supervisors' alerts (with a broker). Without one, the supervisors'
 # open consoles do, on their heartbeat (escalation/workload/alerts.py: alerts_evaluate_due).
 BATON_ALERTS_FROM_BEAT = env.bool("BATON_ALERTS_FROM_BEAT", default=bool(REDIS_URL))
+# The churn report's comparison group (store customers with no contact in a past range)
+# costs a probe per customer; it is kept this long per range and tier (outcomes/studies.py).
+BATON_METRICS_COMPARISON_CACHE_SECONDS = env.int(
+    "BATON_METRICS_COMPARISON_CACHE_SECONDS", default=300
+)
 CELERY_BEAT_SCHEDULE = {
     "sweep-cases": {"task": "escalation.tasks.sweep_cases", "schedule": 30.0},
     # The supervisor console's alerts (escalation/workload/alerts.py).
     "evaluate-alerts": {"task": "escalation.tasks.evaluate_alerts", "schedule": 30.0},
+    # The metrics rollups of the days whose contacts changed (outcomes/rollups.py).
+    "refresh-rollups": {"task": "outcomes.rollup_tasks.refresh_rollups", "schedule": 60.0},
     # Idempotency-Keys of /actions/execute are kept 24 hours.
     "purge-execution-requests": {
         "task": "escalation.tasks.purge_execution_requests",

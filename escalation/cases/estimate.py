@@ -8,7 +8,7 @@ shared with the console's expected wait. Every estimate a customer is shown is l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Q, Subquery
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from escalation.cases.routing import PRESENCE_TIMEOUT
 from escalation.models import AgentProfile, Case, WaitEstimateLog
-from escalation.workload.pace import wait_quantile_minutes
+from escalation.workload.pace import seats_wait_quantiles, wait_quantile_minutes
 from escalation.workload.policy import workload_policy
 
 # The pace is read over the last half hour when it holds enough completions (the recent pace),
@@ -60,6 +60,7 @@ class _Seat:
     online: bool
     cooldown_until: datetime | None
     held: int = 0
+    ages: list[float] = field(default_factory=list)
 
 
 def _pool(case: Case, *, now: datetime) -> dict[int, _Seat]:
@@ -102,40 +103,44 @@ def _pool(case: Case, *, now: datetime) -> dict[int, _Seat]:
 
 @dataclass(frozen=True)
 class _Pace:
-    """What a window shows of the agents' pace: cases they resolved in it, and the minutes
-    their seats were busy in it (the sum, over the cases they held, of the time held)."""
+    """What a window shows of the agents' pace: the cases they resolved in it, and the time
+    each of those was held (from its assignment, even if that was before the window)."""
 
     minutes: int
-    done: int
-    busy_minutes: float
+    handles: list[float]
+
+    @property
+    def done(self) -> int:
+        return len(self.handles)
 
 
-def _held_and_paces(*, user_ids: list[int], now: datetime) -> tuple[dict[int, int], list[_Pace]]:
-    """The cases each agent holds now, and the group's pace over each window. One query: the
-    cases they hold or resolved in the longest window."""
+def _held_and_paces(
+    *, user_ids: list[int], now: datetime
+) -> tuple[dict[int, list[float]], list[_Pace]]:
+    """The cases each agent holds now (how many minutes each has been held), and the group's
+    pace over each window. One query: the cases they hold or resolved in the longest window."""
     if not user_ids:
-        return {}, [_Pace(minutes=m, done=0, busy_minutes=0.0) for m in WINDOWS_MINUTES]
+        return {}, [_Pace(minutes=m, handles=[]) for m in WINDOWS_MINUTES]
     longest = now - timedelta(minutes=max(WINDOWS_MINUTES))
     rows = list(
         Case.objects.filter(assignee_id__in=user_ids)
         .filter(Q(status=Case.Status.ASSIGNED) | Q(resolved_at__gte=longest, resolved_at__lte=now))
         .values_list("assignee_id", "status", "assigned_at", "resolved_at")
     )
-    held: dict[int, int] = {}
-    for user_id, status, _, _ in rows:
+    held: dict[int, list[float]] = {}
+    for user_id, status, assigned_at, _ in rows:
         if status == Case.Status.ASSIGNED:
-            held[user_id] = held.get(user_id, 0) + 1
+            age = (now - assigned_at).total_seconds() / 60 if assigned_at else 0.0
+            held.setdefault(user_id, []).append(max(0.0, age))
     paces = []
     for minutes in WINDOWS_MINUTES:
         since = now - timedelta(minutes=minutes)
-        done, busy = 0, 0.0
-        for _, status, assigned_at, resolved_at in rows:
-            end = resolved_at if status == Case.Status.RESOLVED else now
-            if status == Case.Status.RESOLVED and resolved_at >= since:
-                done += 1
-            if assigned_at is not None and end is not None:
-                busy += max(0.0, (min(end, now) - max(assigned_at, since)).total_seconds() / 60)
-        paces.append(_Pace(minutes=minutes, done=done, busy_minutes=busy))
+        handles = [
+            (resolved_at - assigned_at).total_seconds() / 60
+            for _, status, assigned_at, resolved_at in rows
+            if status == Case.Status.RESOLVED and resolved_at >= since and assigned_at is not None
+        ]
+        paces.append(_Pace(minutes=minutes, handles=handles))
     return held, paces
 
 
@@ -163,6 +168,32 @@ def _free_seats(case: Case, seats: dict[int, _Seat], *, now: datetime) -> int:
     return sum(max(0, s.capacity - s.held) for s in online.values())
 
 
+def _range(
+    case: Case, seats: dict[int, _Seat], *, pace: _Pace, needed: int, free: int
+) -> tuple[float | None, float | None]:
+    """Seconds, p50 and p90, until `needed` more seats free up (the free ones go to the cases
+    ahead). The seats are the ones at the desk: an agent who is away finishes their cases but
+    takes no new one. Replayed from the held cases' ages and the window's handling times
+    (pace.seats_wait_quantiles); for a long queue, the Poisson model at the seats' rate."""
+    ages = [a for u, s in seats.items() if s.online for a in s.ages] + [0.0] * free
+    if not ages:
+        return None, None
+    quantiles = (LOW_QUANTILE, HIGH_QUANTILE)
+    replayed = seats_wait_quantiles(
+        ages=ages, handles=pace.handles, ahead=needed, quantiles=quantiles, seed=case.pk
+    )
+    if replayed is None:
+        # A busy seat frees up once per handling time: the rate is the seats over the mean
+        # handling time of the window's completions.
+        window = sum(pace.handles) / len(ages)
+        replayed = tuple(
+            wait_quantile_minutes(ahead=needed, done=pace.done, window_minutes=window, q=q)
+            for q in quantiles
+        )
+    low, high = replayed
+    return 60 * low, 60 * high
+
+
 def wait_estimate(*, case_id: int, now: datetime | None = None) -> WaitEstimate | None:
     """Where a queued case stands and the wait to expect; None if the case is not waiting on
     the queue (gone, preparing, taken or resolved). The range is hidden (None) rather than
@@ -180,7 +211,8 @@ def wait_estimate(*, case_id: int, now: datetime | None = None) -> WaitEstimate 
     seats = _pool(case, now=now)
     held, paces = _held_and_paces(user_ids=list(seats), now=now)
     for user_id, seat in seats.items():
-        seat.held = held.get(user_id, 0)
+        seat.ages = held.get(user_id, [])
+        seat.held = len(seat.ages)
     teams = set().union(*(s.teams for s in seats.values())) if seats else {case.team}
     skills = set().union(*(s.skills for s in seats.values())) if seats else set()
     position = _position(case, teams=teams, skills=skills)
@@ -188,25 +220,11 @@ def wait_estimate(*, case_id: int, now: datetime | None = None) -> WaitEstimate 
     online = sum(1 for s in seats.values() if s.online)
     next_available = free >= position
     pace = next((p for p in paces if p.done >= MIN_COMPLETIONS), None)
-    # Busy seats at the desk once the free ones are filled by the cases ahead: what clears
-    # the queue from now (an agent who is away finishes cases but takes no new one).
-    busy_now = free + sum(s.held for u, s in seats.items() if s.online and u != case.missed_by_id)
     low = high = None
     if next_available:
         low = high = 0.0
-    elif pace is not None and online and busy_now and pace.busy_minutes > 0:
-        # The seats free now go to the cases ahead; this one waits for the rest to clear, at
-        # the window's completions per busy seat-minute times the seats busy now (a desk that
-        # was not full for all the window cleared fewer than it could: not its pace).
-        needed = position - free
-        per_seat_window = pace.busy_minutes / busy_now
-        low, high = (
-            60
-            * wait_quantile_minutes(
-                ahead=needed, done=pace.done, window_minutes=per_seat_window, q=q
-            )
-            for q in (LOW_QUANTILE, HIGH_QUANTILE)
-        )
+    elif pace is not None and online:
+        low, high = _range(case, seats, pace=pace, needed=position - free, free=free)
     return WaitEstimate(
         case_id=case.pk,
         at=now,

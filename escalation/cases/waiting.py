@@ -11,10 +11,10 @@ from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F,
 
 from conversations import events
 from conversations.events import (
-    WIDGET_INTEGRATION_NAME,
     WidgetQueueChanged,
     collect_on_commit,
     widget_conversation_group,
+    widget_integration_name,
 )
 from escalation.models import AgentProfile, Case, WaitEstimateLog
 
@@ -40,7 +40,7 @@ def widget_queue_changed_send(items: set[str]) -> None:
     sharing = AgentProfile.teams.through.objects.filter(agentprofile__in=serving).values(
         "team__slug"
     )
-    waiting = Case.objects.filter(conversation__integration__name=WIDGET_INTEGRATION_NAME).filter(
+    waiting = Case.objects.filter(conversation__integration__name=widget_integration_name()).filter(
         Q(status=Case.Status.QUEUED) & (Q(team__in=teams) | Q(team__in=sharing))
         | Q(pk__in=case_ids)
     )

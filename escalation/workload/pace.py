@@ -6,11 +6,16 @@ Cases clear one at a time at a pace of `done` per `window` minutes. Treated as a
 of rate λ, the wait until `ahead` more have cleared is Erlang(ahead, λ); its mean is Little's
 law, ahead / λ. λ itself is only known from `done` events: with a Gamma(done, window) belief
 about it, the wait is `window` * BetaPrime(ahead, done), so a thin history widens the range
-instead of pretending to a precision it does not have (docs/routing.md#the-customers-wait)."""
+instead of pretending to a precision it does not have. For a short wait, the seats are replayed
+instead (`seats_wait_quantiles`): how long each busy seat's case has run already says when it
+frees (docs/routing.md#the-customers-wait)."""
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import math
+import random
 
 
 def wait_mean_minutes(*, ahead: int, done: int, window_minutes: float) -> float | None:
@@ -61,3 +66,56 @@ def wait_quantile_minutes(*, ahead: int, done: int, window_minutes: float, q: fl
             high = mid
     b = (low + high) / 2
     return window_minutes * b / (1.0 - b)
+
+
+# Beyond this many turns of every busy seat, or this many seats, the Poisson model above is
+# close enough and far cheaper than replaying the seats (a replay costs samples x (seats +
+# ahead) draws).
+REPLAY_TURNS_PER_SEAT = 2
+REPLAY_MAX_SEATS = 60
+
+
+def seats_wait_quantiles(
+    *,
+    ages: list[float],
+    handles: list[float],
+    ahead: int,
+    quantiles: tuple[float, ...],
+    samples: int = 100,
+    seed: int = 0,
+) -> tuple[float, ...] | None:
+    """The quantiles of the minutes until `ahead` seats free up, replaying the seats: each
+    busy seat (a case held for `ages[i]` minutes) frees after a handling time drawn from the
+    recent `handles` that are longer than its age, minus the age, and then takes the next
+    case, which lasts a fresh draw. A seat's next free moment depends on how long its case has
+    run already: with handling times more regular than a Poisson stream (most desks), cases
+    near their typical length free their seats sooner than a memoryless model says. None when
+    `ahead` is beyond REPLAY_TURNS_PER_SEAT turns of every seat or there are more than
+    REPLAY_MAX_SEATS seats (use the Poisson model), or there is nothing to replay. Seeded:
+    the same inputs give the same answer, so a widget's figure does not flicker."""
+    if ahead <= 0:
+        return tuple(0.0 for _ in quantiles)
+    if not ages or not handles or ahead > REPLAY_TURNS_PER_SEAT * len(ages):
+        return None
+    if len(ages) > REPLAY_MAX_SEATS:
+        return None
+    ordered = sorted(handles)
+    n = len(ordered)
+    rng = random.Random(seed)
+    waits = []
+    for _ in range(samples):
+        free_at = []
+        for age in ages:
+            longer = bisect.bisect_right(ordered, age)
+            # A case already longer than anything seen lately: its remaining time is unknown;
+            # take a fresh handling time rather than none.
+            h = ordered[rng.randrange(longer, n)] - age if longer < n else rng.choice(ordered)
+            free_at.append(h)
+        heapq.heapify(free_at)
+        t = 0.0
+        for _ in range(ahead):
+            t = heapq.heappop(free_at)
+            heapq.heappush(free_at, t + ordered[rng.randrange(n)])
+        waits.append(t)
+    waits.sort()
+    return tuple(waits[min(samples - 1, int(q * samples))] for q in quantiles)

@@ -76,7 +76,7 @@ def test_a_handoff_appears_on_the_open_queue_page(
 
     card = page.wait_for_selector("li.card:has-text('web-77')", timeout=10_000)
     assert "Noah Brown" in card.inner_text()
-    assert "customer_request" in card.inner_text()
+    assert "customer request" in card.inner_text()
     assert page.locator("#queue-empty").count() == 0
     # No reload happened: the page is the one we logged in on.
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1

@@ -154,3 +154,38 @@ async def test_a_socket_that_connects_while_redis_is_down_joins_its_group_later(
     else:
         pytest.fail("the group was never joined")
     await layer.group_discard("queue.general", channel)
+
+
+def test_http_ingest_keeps_storing_and_acking_while_redis_is_down(
+    redis: Redis, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis down for the rate limit's bucket and the broker alike: the batch is stored and
+    answered, and the durable mark is left for the sweep (issue 9 §3: this was a 500)."""
+    from django.test import Client
+    from kombu.exceptions import OperationalError
+
+    from conversations import ratelimit
+    from conversations.models import Conversation
+    from escalation import tasks
+
+    def broker_down(*_: Any, **__: Any) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1. Connection refused.")
+
+    _, token = integration_create(name="acme-bot")
+    settings.REDIS_URL = f"redis://127.0.0.1:{redis.port}/0"
+    monkeypatch.setattr(tasks.analyze_conversation, "delay", broker_down)
+    ratelimit._redis_script.cache_clear()  # a client for this Redis, not the suite's
+    redis.kill()
+    try:
+        response = Client().post(
+            "/api/v1/events",
+            data=json.dumps({"events": [json.loads(_say(1))]}),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    finally:
+        ratelimit._redis_script.cache_clear()
+    assert response.status_code == 200, response.content[:500]
+    assert response.json()["results"][0]["status"] == "stored"
+    assert Event.objects.filter(event_id="m1").exists()
+    assert Conversation.objects.get(external_id="c1").analysis_due_at is not None

@@ -83,6 +83,32 @@ async def test_an_agent_taken_off_a_team_stops_hearing_its_queue() -> None:
     await communicator.disconnect()
 
 
+async def test_a_supervisor_made_an_agent_stops_hearing_every_teams_queue() -> None:
+    rita = await _agent("rita", teams=["general"], role=AgentProfile.Role.SUPERVISOR)
+    integration, _ = await database_sync_to_async(integration_create)(name="acme-bot")
+    communicator = await _socket("/ws/desk/queue/", rita)
+    while not await communicator.receive_nothing(timeout=0.5):
+        await communicator.receive_from()  # the queue and the approvals badge on connect
+
+    # The role changes as the admin changes it: a save, no push sent by hand.
+    profile = await AgentProfile.objects.aget(user=rita)
+    profile.role = AgentProfile.Role.AGENT
+    await database_sync_to_async(profile.save)(update_fields=["role"])
+    resynced = ""
+    while 'id="queue-list"' not in resynced:
+        resynced = await communicator.receive_from(timeout=5)
+
+    case = await database_sync_to_async(_queued_case)(integration, "conv-warranty")
+    while not await communicator.receive_nothing(timeout=0.5):
+        await communicator.receive_from()  # the general queue's pushes about the new case
+    await Case.objects.filter(pk=case.pk).aupdate(team="warranty")
+    from conversations.events import CaseUpdated, queue_send_now
+
+    await database_sync_to_async(queue_send_now)("warranty", CaseUpdated(case_id=case.pk))
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
 async def test_a_case_page_stops_following_a_case_moved_to_another_team() -> None:
     maya = await _agent("maya", teams=["general"])
     boss = await _agent("rita", teams=[], role=AgentProfile.Role.SUPERVISOR)

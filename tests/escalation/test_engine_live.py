@@ -879,3 +879,11 @@ def test_a_worker_that_starts_resumes_lost_analyses_and_packets_at_once(
     assert preparing.status == Case.Status.QUEUED
     assert preparing.packets.count() == 1
     assert conversation_of(bot, "dead-1").analysis_due_at is None
+
+
+@pytest.mark.parametrize("task", [analyze_conversation, prepare_case, build_llm_packet])
+def test_analysis_and_packet_tasks_go_back_to_the_queue_when_their_worker_dies(task: Any) -> None:
+    """Acknowledged only once they ran, and requeued (not dropped) when the worker running them
+    is killed: a `kill -9` mid-analysis must not lose the handoff (issue 9 §3)."""
+    assert task.acks_late is True
+    assert task.reject_on_worker_lost is True

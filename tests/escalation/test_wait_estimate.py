@@ -19,7 +19,7 @@ from escalation.cases.estimate import MIN_COMPLETIONS, wait_estimate, wait_estim
 from escalation.cases.lifecycle import case_resolve
 from escalation.cases.routing import case_pick, cases_auto_assign
 from escalation.models import AgentProfile, Case, WaitEstimateLog
-from escalation.workload.pace import wait_quantile_minutes
+from escalation.workload.pace import seats_wait_quantiles, wait_quantile_minutes
 from tests.factories import AgentProfileFactory, CaseFactory, IntegrationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -131,22 +131,26 @@ def test_nobody_at_the_desk_hides_the_range_whatever_the_history() -> None:
     assert estimate.agents_online == 0 and not estimate.has_range
 
 
-def test_the_range_is_the_50th_to_90th_percentile_of_the_recent_pace() -> None:
-    maya = _agent("maya", "billing", capacity=3)
-    now = timezone.now()
-    # Her three seats were busy all the last half hour, ten 3-minute cases each: 30 done in
-    # 90 busy seat-minutes, one a minute from three seats. She holds three taken just now.
-    for seat in range(3):
+def _busy_half_hour(user: Any, *, seats: int, now: Any) -> None:
+    """`seats` seats busy all the last half hour, ten 3-minute cases each, and a case taken on
+    each just now."""
+    for seat in range(seats):
         for n in range(10):
             taken = now - timedelta(minutes=30 - 3 * n, seconds=seat)
             CaseFactory(
                 team="billing",
                 status=Case.Status.RESOLVED,
-                assignee=maya,
+                assignee=user,
                 assigned_at=taken,
                 resolved_at=taken + timedelta(minutes=3),
             )
-        CaseFactory(team="billing", status=Case.Status.ASSIGNED, assignee=maya, assigned_at=now)
+        CaseFactory(team="billing", status=Case.Status.ASSIGNED, assignee=user, assigned_at=now)
+
+
+def test_the_range_replays_the_seats_from_their_cases_ages_and_recent_handling_times() -> None:
+    maya = _agent("maya", "billing", capacity=3)
+    now = timezone.now()
+    _busy_half_hour(maya, seats=3, now=now)
     # An older hour's completions do not count.
     _resolved(maya, 30, minutes_ago=70)
     _queued("billing", minutes_ago=6)
@@ -156,24 +160,59 @@ def test_the_range_is_the_50th_to_90th_percentile_of_the_recent_pace() -> None:
     estimate = wait_estimate(case_id=case.pk, now=now)
     assert (estimate.position, estimate.free_seats) == (3, 0)
     assert estimate.window_minutes == 30 and estimate.basis == pytest.approx(1.0)
-    # Three completions to wait for at about one a minute: Erlang(3, 1), widened a little
-    # for a pace known from 30 completions.
-    assert estimate.low_s == pytest.approx(
-        60 * wait_quantile_minutes(ahead=3, done=30, window_minutes=30, q=0.5), rel=0.01
-    )
-    assert 60 * 2.67 < estimate.low_s < 60 * 2.95  # Erlang(3, 1) median: 2.67 min
-    assert 60 * 5.3 < estimate.high_s < 60 * 6.1  # Erlang(3, 1) p90: 5.32 min
-    # A case with one ahead waits less.
-    first = Case.objects.filter(status=Case.Status.QUEUED).order_by("due_key").first()
-    assert wait_estimate(case_id=first.pk, now=now).high_s < estimate.low_s
+    # Every case lasts 3 minutes and her three were just taken: all three seats free at 3
+    # minutes, the third of them is this case's.
+    assert (estimate.low_s, estimate.high_s) == (pytest.approx(180), pytest.approx(180))
+    # Cases taken two minutes ago free their seats in one.
+    Case.objects.filter(status=Case.Status.ASSIGNED).update(assigned_at=now - timedelta(minutes=2))
+    assert wait_estimate(case_id=case.pk, now=now).high_s == pytest.approx(60)
 
-    # Two of her seats' worth go on a break: the same history, a third of the pace now.
+    # Only one of her seats is at the desk now: the same history, a third of the pace.
     AgentProfile.objects.filter(user=maya).update(capacity=1)
+    Case.objects.filter(status=Case.Status.ASSIGNED).update(assigned_at=now)
     Case.objects.filter(status=Case.Status.ASSIGNED).exclude(
         pk=Case.objects.filter(status=Case.Status.ASSIGNED).first().pk
     ).update(status=Case.Status.QUEUED, assignee=None, due_key=now + timedelta(hours=1))
-    slower = wait_estimate(case_id=case.pk, now=now)
-    assert slower.low_s == pytest.approx(3 * estimate.low_s, rel=0.05)
+    # Three to wait for from one seat is past two turns of it: the Poisson model, at one
+    # seat per 3-minute case.
+    assert wait_estimate(case_id=case.pk, now=now).low_s == pytest.approx(
+        60 * wait_quantile_minutes(ahead=3, done=30, window_minutes=90, q=0.5)
+    )
+
+
+def test_a_long_queue_reads_the_p50_p90_off_the_seats_pace() -> None:
+    maya = _agent("maya", "billing", capacity=3)
+    now = timezone.now()
+    _busy_half_hour(maya, seats=3, now=now)
+    for n in range(9):
+        _queued("billing", minutes_ago=20 - n)
+    case = _queued("billing", minutes_ago=1)
+
+    estimate = wait_estimate(case_id=case.pk, now=now)
+    # Ten to wait for, beyond two turns of her three seats: completions as a Poisson stream
+    # at three seats per 3-minute case, one a minute, known from 30 of them.
+    assert estimate.position == 10
+    assert estimate.low_s == pytest.approx(
+        60 * wait_quantile_minutes(ahead=10, done=30, window_minutes=30, q=0.5)
+    )
+    assert estimate.high_s == pytest.approx(
+        60 * wait_quantile_minutes(ahead=10, done=30, window_minutes=30, q=0.9)
+    )
+    assert 60 * 9.67 < estimate.low_s < 60 * 10.6  # Erlang(10, 1) median: 9.67 min
+    assert estimate.low_s < estimate.high_s
+
+
+def test_the_replay_is_seeded_and_the_same_inputs_give_the_same_range() -> None:
+    handles = [2.0, 3.0, 5.0, 8.0, 13.0, 21.0]
+    first = seats_wait_quantiles(
+        ages=[1.0, 4.0, 9.0], handles=handles, ahead=2, quantiles=(0.5, 0.9)
+    )
+    again = seats_wait_quantiles(
+        ages=[1.0, 4.0, 9.0], handles=handles, ahead=2, quantiles=(0.5, 0.9)
+    )
+    assert first == again and first[0] <= first[1]
+    # A case older than any seen lately is not taken to be about to end, nor never to.
+    assert seats_wait_quantiles(ages=[60.0], handles=handles, ahead=1, quantiles=(0.5,))[0] > 0
 
 
 def test_the_pace_model_matches_an_exponential_wait_with_a_long_history() -> None:

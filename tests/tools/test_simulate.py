@@ -302,3 +302,67 @@ def test_the_warmup_hurries_until_a_conversation_goes_to_a_person_then_paces(
     # already due; from then on they are 1/rate apart.
     assert all((b - a).total_seconds() < 1.6 for a, b in itertools.pairwise(before))
     assert all((b - a).total_seconds() > 0.9 / rate for a, b in itertools.pairwise(after))
+
+
+def _surveyed(
+    *, taken_by: str = "", wait: float | None = None, outcome: str = "resolved"
+) -> list[list[dict]]:
+    from tools.simulate.conversation import survey_steps
+
+    rng = random.Random(4)
+    answers = []
+    for index in range(3000):
+        conversation = new_conversation(conversation_id=f"s{index}", rng=rng)
+        conversation.taken_by, conversation.human_wait = taken_by, wait
+        answers.append(survey_steps(conversation, outcome=outcome, rng=rng))
+    return answers
+
+
+def test_about_a_third_answer_the_survey_for_the_parts_they_met() -> None:
+    from conversations.schemas import FeedbackEvent, event_parse
+
+    kept = _surveyed()
+    assert 0.25 <= sum(1 for a in kept if a) / len(kept) <= 0.35
+    assert {len(a) for a in kept if a} == {1}
+    assert {step["part"] for a in kept for step in a} == {"ai", "overall"}
+    escalated = _surveyed(taken_by="ai", wait=30)
+    assert all({"ai", "human"} <= {step["part"] for step in a} for a in escalated if a)
+    for n, step in enumerate(step for a in escalated for step in a):
+        event = {"id": f"f{n}", "conversation": "c", "seq": 9, "at": "2026-12-04T10:00:00Z"}
+        assert isinstance(event_parse(event | step), FeedbackEvent)
+
+    def mean(answers: list, part: str) -> float:
+        ratings = [s["rating"] for a in answers for s in a if s["part"] == part]
+        return sum(ratings) / len(ratings)
+
+    # What the customer lived through shows: a resolved chat rates above an abandoned one,
+    # the AI part of an escalated one below its human part, a slow person below a quick one.
+    assert mean(kept, "ai") > mean(_surveyed(outcome="abandoned"), "ai") + 1.5
+    assert mean(escalated, "human") > mean(escalated, "ai") + 1
+    assert mean(escalated, "human") > mean(_surveyed(taken_by="ai", wait=600), "human") + 0.4
+
+
+def test_survey_answers_follow_the_close_on_the_wire(
+    live_asgi_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tools.simulate.conversation
+
+    monkeypatch.setattr(tools.simulate.conversation, "SURVEY_RESPONSE_RATE", 1.0)
+    _, token = integration_create(name="simulator")
+    totals = run_simulation(
+        url=f"{live_asgi_server.ws_url}/ws/ingest/v1/",
+        token=token,
+        rate=100,
+        conversations=8,
+        concurrency=2,
+        seed=3,
+        write=lambda line: None,
+    )
+    assert totals.unacked == 0 and "conversation_closed" not in totals.errors
+    closed = Conversation.objects.exclude(closed_at_seq=None)
+    assert closed.exists()
+    for conversation in closed:
+        feedback = conversation.events.filter(type="feedback")
+        assert feedback.exists()
+        assert all(event.seq > conversation.closed_at_seq for event in feedback)
+        assert all(1 <= event.payload["rating"] <= 5 for event in feedback)

@@ -19,7 +19,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from tools.simulate.cast import CastMember
-from tools.simulate.conversation import Conversation, event_body, new_conversation, rfc3339_now
+from tools.simulate.conversation import (
+    Conversation,
+    event_body,
+    new_conversation,
+    rfc3339_now,
+    survey_steps,
+)
 from tools.simulate.data import scripts
 from tools.simulate.errors import SimulationError
 
@@ -355,8 +361,9 @@ class _Simulator:
         """
         while conversation.steps and not conversation.refused:
             body = conversation.steps.popleft()
-            # Only the owner speaks: once a human owns it, the AI's script is moot.
-            if conversation.owner == "human" and body.get("role") != "customer":
+            # Only the owner speaks: once a human owns it, the AI's script is moot. The
+            # customer's own words and survey answers still go.
+            if conversation.owner == "human" and not _from_customer(body):
                 continue
             conversation.seq += 1
             event: dict[str, Any] = {
@@ -372,6 +379,10 @@ class _Simulator:
                 conversation.ending = f"handoff {body['reason']}"
             elif body["type"] == "close":
                 conversation.ending = f"close {body['outcome']}"
+                # The platform's survey goes out after the close; some customers answer it.
+                conversation.steps.extend(
+                    survey_steps(conversation, outcome=body["outcome"], rng=self.rng)
+                )
             frame = json.dumps(event, ensure_ascii=False)
             self.unacked[event["id"]] = _Unacked(
                 frame=frame, conversation=conversation, last_sent=time.monotonic()
@@ -476,6 +487,7 @@ class _Simulator:
         conversation.owner = str(owner)
         if owner == "human":
             conversation.taken_by = str(by)
+            conversation.human_since = time.monotonic()
             if not conversation.ending.startswith("handoff"):
                 conversation.ending = f"taken by human ({by})"
             self.detail(f"control  {conversation.id}  human took over ({by})")
@@ -494,6 +506,8 @@ class _Simulator:
         self.detail(f"agent    {frame.get('conversation')}  {text[:70]!r}")
         if conversation is not None:
             conversation.agent_messages += 1
+            if conversation.human_wait is None and conversation.human_since is not None:
+                conversation.human_wait = time.monotonic() - conversation.human_since
             lines = scripts().customer_replies_to_agent
             own = scripts().customer_replies_by_kind.get(conversation.kind)
             if own and conversation.agent_messages <= UPSET_REPLIES:
@@ -532,6 +546,10 @@ class _Simulator:
             f"dup {counts['duplicate']}  errors {errors}  -> {conversation.ending or 'open'}"
             + (f"  ({conversation.unacked} unacked)" if conversation.unacked else "")
         )
+
+
+def _from_customer(body: dict[str, Any]) -> bool:
+    return body.get("role") == "customer" or body.get("type") == "feedback"
 
 
 def run_simulation(

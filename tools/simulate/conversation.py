@@ -167,6 +167,9 @@ class Conversation:
     counts: Counter[str] = field(default_factory=Counter)
     # Messages a person at the desk sent it.
     agent_messages: int = 0
+    # time.monotonic() when a person took it over, and the wait to their first message.
+    human_since: float | None = None
+    human_wait: float | None = None
 
     @property
     def customer(self) -> dict[str, str]:
@@ -185,6 +188,57 @@ def new_conversation(
         variables["name"] = f"{variables['first']} {variables['last']}"
     steps = deque(event_body(s, variables=variables, rng=rng) for s in scenario["steps"])
     return Conversation(id=conversation_id, kind=kind, variables=variables, steps=steps)
+
+
+# How likely a customer answers the survey after the close, and what they give: weights of
+# the ratings 1 to 5 for what they lived through.
+SURVEY_RESPONSE_RATE = 0.3
+_RATINGS = {
+    "ai_resolved": (3, 5, 12, 35, 45),
+    "ai_abandoned": (35, 30, 20, 10, 5),
+    # The AI could not finish, so its part rates lower once a person had to step in.
+    "ai_before_human": (20, 30, 28, 15, 7),
+    "human": (4, 7, 17, 37, 35),
+    "human_slow": (12, 18, 28, 27, 15),
+}
+_COMMENTS = {
+    1: ("Useless.", "I gave up."),
+    2: ("Took far too long.", "Had to explain everything twice."),
+    4: ("Helpful, thanks.",),
+    5: ("Brilliant, sorted in minutes!", "Lovely person, thank you."),
+}
+# A wait for a person longer than this (seconds, to their first message) rates lower.
+SLOW_HUMAN_SECONDS = 120.0
+
+
+def survey_steps(
+    conversation: Conversation, *, outcome: str, rng: random.Random
+) -> list[dict[str, Any]]:
+    """The customer's answers to the survey sent after the close (`feedback` events without
+    their envelope), or none: about 30% answer. A conversation the AI kept is rated for the AI
+    (or overall); one a person took over is rated for both parts, sometimes overall too."""
+    if rng.random() >= SURVEY_RESPONSE_RATE:
+        return []
+
+    def rating(kind: str) -> int:
+        return rng.choices(range(1, 6), _RATINGS[kind])[0]
+
+    if not conversation.taken_by:
+        kind = "ai_resolved" if outcome == "resolved" else "ai_abandoned"
+        answers = [("ai" if rng.random() < 0.5 else "overall", rating(kind))]
+    else:
+        slow = conversation.human_wait is None or conversation.human_wait > SLOW_HUMAN_SECONDS
+        human = rating("human_slow" if slow else "human")
+        answers = [("ai", rating("ai_before_human")), ("human", human)]
+        if rng.random() < 0.5:
+            answers.append(("overall", human))
+    steps = []
+    for part, value in answers:
+        body: dict[str, Any] = {"type": "feedback", "rating": value, "part": part}
+        if value in _COMMENTS and rng.random() < 0.3:
+            body["comment"] = rng.choice(_COMMENTS[value])
+        steps.append(body)
+    return steps
 
 
 def rfc3339_now() -> str:

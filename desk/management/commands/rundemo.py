@@ -22,8 +22,10 @@ from conversations.models import Integration
 from conversations.services import integration_create, integration_rotate_token
 from desk.demo import DEMO_PASSWORD, DEMO_PEOPLE
 from desk.demo_history import demo_history_seed
+from desk.demo_metrics import demo_metrics_seed
 from desk.demo_pace import SIMULATED_WARMUP_HANDOFFS, demo_pace, demo_summary
 from desk.demo_staff import DEMO_STAFF, demo_staff_ensure, staff_floor_stop_all
+from desk.demo_widget import REFUND_OVER_AI_LIMIT, demo_widget_customer
 
 INTEGRATION_NAME = "demo-simulator"
 
@@ -122,7 +124,20 @@ class Command(BaseCommand):
             "--no-history",
             action="store_false",
             dest="history",
-            help="do not seed the 30 days of past conversations and cases",
+            help="do not seed the 30 days of past conversations and cases, nor the 120 days "
+            "of generated contacts behind the metrics",
+        )
+
+    def _customer_side(self, url: str) -> None:
+        """The widget page beside the desk, and a demo shop customer to chat as."""
+        self.stdout.write(f"Chat as a customer: {url}chat/")
+        customer = demo_widget_customer()
+        if customer is None:
+            return
+        self.stdout.write(
+            f"  as {customer.email} (zip {customer.zip_code}): ask where order "
+            f"{customer.shipped_order} is, then for a refund of ${REFUND_OVER_AI_LIMIT:g} on "
+            f"{customer.delivered_order} (over the AI's limit: a person takes it), and rate both"
         )
 
     def handle(
@@ -154,6 +169,7 @@ class Command(BaseCommand):
         if staff:
             demo_staff_ensure()
         past = demo_history_seed() if history else None
+        metrics = demo_metrics_seed() if history else None
         existing = Integration.objects.filter(name=INTEGRATION_NAME).first()
         if existing is None:
             _, token = integration_create(name=INTEGRATION_NAME)
@@ -204,7 +220,7 @@ class Command(BaseCommand):
             # Own sessions: a Ctrl-C reaches this command only, which stops each child once.
             start_new_session=True,
         )
-        simulator = sweeper = None
+        simulator = sweeper = outcomes_sweeper = None
         pace = demo_pace(rate=rate, staff=len(DEMO_STAFF) if staff else 0)
         try:
             if not _wait_for_port(host, port, seconds=30):
@@ -216,6 +232,7 @@ class Command(BaseCommand):
             for username, first, last, role, *_ in DEMO_PEOPLE:
                 self.stdout.write(f"  {username:<6} {first} {last}, {role}")
             self.stdout.write(f"Admin: {url}admin/ (as rita). API docs: {url}api/v1/docs")
+            self._customer_side(url)
             if staff:
                 names = ", ".join(member.first for member in DEMO_STAFF)
                 self.stdout.write(
@@ -224,6 +241,8 @@ class Command(BaseCommand):
                 )
             if past is not None:
                 self.stdout.write(past.line() + ".")
+            if metrics is not None:
+                self.stdout.write(metrics.line() + ".")
             if rate is None:
                 answered = (
                     f"what {pace.agents} agents answer at {pace.handle_minutes:g} minutes a case"
@@ -256,6 +275,13 @@ class Command(BaseCommand):
             # No Celery beat without a broker: the sweeper runs as a plain loop.
             sweeper = subprocess.Popen(
                 [sys.executable, "manage.py", "sweep", "--every", "15"],
+                env=env,
+                stdout=quiet_out,
+                start_new_session=True,
+            )
+            # Likewise the contacts' sweep and the metrics rollups.
+            outcomes_sweeper = subprocess.Popen(
+                [sys.executable, "manage.py", "outcomes_sweep", "--every", "60"],
                 env=env,
                 stdout=quiet_out,
                 start_new_session=True,
@@ -293,7 +319,11 @@ class Command(BaseCommand):
             pass
         finally:
             # The simulator drains its acks on SIGINT; the sweeper and daphne stop on SIGTERM.
-            for process, stop in ((simulator, signal.SIGINT), (sweeper, signal.SIGTERM)):
+            for process, stop in (
+                (simulator, signal.SIGINT),
+                (sweeper, signal.SIGTERM),
+                (outcomes_sweeper, signal.SIGTERM),
+            ):
                 if process is not None and process.poll() is None:
                     process.send_signal(stop)
             if simulator is not None:
@@ -301,7 +331,7 @@ class Command(BaseCommand):
                     simulator.wait(timeout=10)
             if server.poll() is None:
                 server.send_signal(signal.SIGTERM)
-            for process in (simulator, sweeper, server):
+            for process in (simulator, sweeper, outcomes_sweeper, server):
                 if process is not None:
                     try:
                         process.wait(timeout=10)
