@@ -174,14 +174,16 @@
     return text;
   }
 
+  // Parts are added as they become due and never redrawn: a rating or comment half written
+  // in one part survives the other part's answer.
   function showSurvey(parts) {
-    if (store.skipped || !parts.length) { survey.hidden = true; return; }
-    var wanted = parts.map(function (p) { return p.part; }).join(",");
-    if (survey.dataset.parts === wanted) return;
-    survey.dataset.parts = wanted;
-    surveyParts.textContent = "";
-    parts.forEach(function (part) { surveyParts.appendChild(surveyForm(part)); });
-    survey.hidden = false;
+    if (store.skipped) { survey.hidden = true; return; }
+    parts.forEach(function (part) {
+      if (!surveyParts.querySelector('[data-part="' + part.part + '"]')) {
+        surveyParts.appendChild(surveyForm(part));
+      }
+    });
+    survey.hidden = !surveyParts.children.length;
   }
 
   function surveyForm(part) {
@@ -225,6 +227,7 @@
       if (!sendFrame({ type: "feedback", part: part.part, rating: Number(picked.value), comment: comment.value })) return;
       var thanks = document.createElement("p");
       thanks.className = "survey-thanks";
+      thanks.dataset.part = part.part;
       thanks.textContent = "Thank you for rating.";
       f.replaceWith(thanks);
     });
