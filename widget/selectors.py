@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from assistant.selectors import widget_integration_name
 from conversations.models import Conversation, Event
+from escalation.cases.access import user_name
 from escalation.cases.estimate import WaitEstimate, wait_estimate
 from escalation.cases.routing import PRESENCE_TIMEOUT
 from escalation.models import AgentProfile, Case
@@ -86,10 +87,13 @@ class WidgetState:
     survey: tuple[dict[str, str], ...]
     # Where the case stands on the queue while it waits there (None otherwise).
     estimate: WaitEstimate | None = None
+    # The name the customer sees of the person who holds the case now.
+    agent: str | None = None
 
     def wire(self) -> dict[str, Any]:
         return {
             "queue": _queue_wire(self.estimate),
+            "agent": self.agent,
             "type": "state",
             "owner": self.owner,
             "ended": self.ended,
@@ -106,7 +110,12 @@ def widget_state(*, conversation: Conversation | None) -> WidgetState:
     online = agents_online()
     if conversation is None:
         return WidgetState("ai", False, False, False, online, None, ())
-    case = conversation.cases.order_by("-pk").only("pk", "status", "outcome").first()
+    case = (
+        conversation.cases.order_by("-pk")
+        .select_related("assignee")
+        .only("pk", "status", "outcome", "assignee")
+        .first()
+    )
     closed = conversation.status == Conversation.Status.CLOSED
     # A person resolved the case: the end, unless they handed the chat back to the assistant.
     ended = closed or (
@@ -132,8 +141,19 @@ def widget_state(*, conversation: Conversation | None) -> WidgetState:
             survey.append({"part": "human", "question": f"Did {name} help?"})
     open_case = case.pk if case is not None and case.status != Case.Status.RESOLVED else None
     estimate = wait_estimate(case_id=case.pk) if waiting and case is not None else None
+    agent = None
+    if not ended and case is not None and case.status == Case.Status.ASSIGNED and case.assignee:
+        agent = user_name(case.assignee)
     return WidgetState(
-        conversation.owner, ended, closed, waiting, online, open_case, tuple(survey), estimate
+        conversation.owner,
+        ended,
+        closed,
+        waiting,
+        online,
+        open_case,
+        tuple(survey),
+        estimate,
+        agent,
     )
 
 

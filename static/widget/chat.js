@@ -147,7 +147,9 @@
     if (frame.waiting) {
       queue.textContent = queueText(frame.queue);
     } else if (frame.owner === "human" && !frame.ended) {
-      queue.textContent = "You're chatting with a person from our team.";
+      queue.textContent = frame.agent
+        ? "You're chatting with " + frame.agent + " from our team."
+        : "You're chatting with a person from our team.";
     } else {
       queue.textContent = "";
     }

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 
@@ -184,14 +185,22 @@ async def test_a_case_resolved_at_the_desk_ends_the_chat_and_asks_both_parts(
     assert state["survey"] == []
 
     def work_the_case() -> None:
+        leo = get_user_model().objects.get(username="leo")
+        case = Conversation.objects.get(external_id=session.conversation).cases.get()
+        case_reply(case_id=case.pk, user=leo, text="Sorted: your refund is on its way.")
+        case_resolve(case_id=case.pk, user=leo, outcome="resolved")
+
+    def take_the_case() -> None:
         leo = agent_user(username="leo")
         leo.first_name = "Leo"
         leo.save()
         case = Conversation.objects.get(external_id=session.conversation).cases.get()
         case_pick(case_id=case.pk, user=leo)
-        case_reply(case_id=case.pk, user=leo, text="Sorted: your refund is on its way.")
-        case_resolve(case_id=case.pk, user=leo, outcome="resolved")
 
+    await database_sync_to_async(take_the_case)()
+    # The customer sees who joined (in the polite live region the page shows it in).
+    state = await widget.until("state", waiting=False)
+    assert state["agent"] == "Leo" and state["queue"] is None
     await database_sync_to_async(work_the_case)()
     await widget.until("event", role="agent")
     state = await widget.until("state", ended=True)
