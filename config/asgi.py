@@ -17,11 +17,14 @@ from django.urls import path  # noqa: E402
 
 from conversations.consumers import IngestConsumer  # noqa: E402
 from desk.routing import websocket_urlpatterns as desk_websockets  # noqa: E402
+from widget.routing import websocket_urlpatterns as widget_websockets  # noqa: E402
 
 websocket_routes = [
     # Server-to-server: authenticated by the bearer token, no browser origin.
     path("ws/ingest/v1/", IngestConsumer.as_asgi()),
     *desk_websockets,
+    # The customer's chat widget: a signed conversation token, from our own origin.
+    *widget_websockets,
 ]
 
 application = ProtocolTypeRouter(

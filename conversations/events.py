@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.dispatch import Signal
 from pydantic import BaseModel, ConfigDict, Field
@@ -110,6 +112,23 @@ class AgentStatusChanged(_Push):
     type: Literal["agent.status"] = "agent.status"
 
 
+class WidgetQueueChanged(_Push):
+    """To a customer's widget: the queue their case waits in moved (a case of the same agents
+    queued, taken or resolved); the widget reads its position and wait again
+    (escalation.cases.estimate.wait_estimate). Carries no figures: pushes are lossy, and the
+    estimate is read fresh."""
+
+    type: Literal["widget.queue"] = "widget.queue"
+    case_id: int
+
+
+class WidgetChanged(_Push):
+    """To a customer's widget: its conversation's record grew (a message, a handoff, the
+    close); the widget reads what it has not shown (widget/events.py sends it)."""
+
+    type: Literal["widget.changed"] = "widget.changed"
+
+
 Push = (
     AgentAccessChanged
     | AgentStatusChanged
@@ -124,6 +143,8 @@ Push = (
     | CaseQueued
     | CaseUpdated
     | CaseAssigned
+    | WidgetQueueChanged
+    | WidgetChanged
 )
 
 
@@ -156,6 +177,22 @@ def case_group(case_id: int) -> str:
     return f"case.{case_id}"
 
 
+def widget_conversation_group(conversation_id: int) -> str:
+    """The customer's widget sockets of one conversation."""
+    return f"widget.conversation.{conversation_id}"
+
+
+# The integration Baton's own widget writes as (the assistant creates it on demand): only its
+# conversations have a customer watching the queue.
+WIDGET_INTEGRATION_NAME = "baton-widget"
+
+
+def widget_integration_name() -> str:
+    """Its name, as the assistant reads it (assistant/selectors.py: BATON_WIDGET_INTEGRATION
+    overrides the default)."""
+    return getattr(settings, "BATON_WIDGET_INTEGRATION", WIDGET_INTEGRATION_NAME)
+
+
 def send_now(group: str, event: Push) -> None:
     message = event.model_dump(mode="json", exclude_none=True)
     # Names this one group send: the sockets of a process that receive it render what it
@@ -178,16 +215,27 @@ class _CommitPushes:
 
     def __init__(self) -> None:
         self.pushes: dict[tuple[str, str], tuple[str, Push]] = {}
+        self.collected: dict[str, tuple[Callable[[set[str]], None], set[str]]] = {}
         self.flushed = False
 
     def add(self, group: str, event: Push) -> None:
         self.pushes.setdefault((group, event.model_dump_json()), (group, event))
 
+    def collect(self, key: str, items: set[str], run: Callable[[set[str]], None]) -> None:
+        self.collected.setdefault(key, (run, set()))[1].update(items)
+
     def flush(self) -> None:
         self.flushed = True
         pushes, self.pushes = self.pushes, {}
+        collected, self.collected = self.collected, {}
         for group, event in pushes.values():
             send_now(group, event)
+        for run, items in collected.values():
+            try:
+                run(items)
+            except Exception:
+                # Like a push: lossy, never failing the write that caused it.
+                logger.exception("after-commit fan-out failed")
 
 
 def _commit_pushes() -> _CommitPushes | None:
@@ -234,6 +282,17 @@ def send_on_commit(group: str, event: Push) -> None:
         transaction.on_commit(lambda: send_now(group, event))
     else:
         batch.add(group, event)
+
+
+def collect_on_commit(key: str, items: set[str], run: Callable[[set[str]], None]) -> None:
+    """Call `run` once after the current transaction commits, with every item collected under
+    `key` in it (at once outside one): a fan-out that must read the database, such as the
+    widgets of a queue that moved, runs one read per transaction, not one per change."""
+    batch = _commit_pushes()
+    if batch is None:
+        transaction.on_commit(lambda: run(set(items)), robust=True)
+    else:
+        batch.collect(key, items, run)
 
 
 def enqueue_on_commit(task: Any, *args: Any) -> None:

@@ -385,6 +385,23 @@ class CaseConsumer(DeskConsumer):
                 )
         await self._send_viewers()
 
+    async def customer_typing(self, event: dict[str, Any]) -> None:
+        """The customer types in the chat widget (widget/consumers.py): shown for a few
+        seconds after the last keystroke they sent."""
+        if event.get("case_id") != self.case_id:
+            return
+        loop = asyncio.get_running_loop()
+        self.customer_typing_until = loop.time() + TYPING_SECONDS
+        await self._send_customer_typing()
+        loop.call_later(
+            TYPING_SECONDS + 0.1, lambda: asyncio.ensure_future(self._send_customer_typing())
+        )
+
+    async def _send_customer_typing(self) -> None:
+        typing = getattr(self, "customer_typing_until", 0) > asyncio.get_running_loop().time()
+        html = render_to_string("desk/_customer_typing.html", {"typing": typing, "oob": True})
+        await self.send(text_data=html)
+
     async def _send_viewers(self) -> None:
         now = asyncio.get_running_loop().time()
         people: dict[int, dict[str, Any]] = {}

@@ -530,3 +530,38 @@ class RuleVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} v{self.number}"
+
+
+class WaitEstimateLog(models.Model):
+    """Append-only, then settled once: one row per wait estimate shown to a customer
+    (escalation/cases/estimate.py), and the wait they actually had, filled in when a person
+    takes the case. What the estimate's accuracy is measured on (bench/wait_estimate.py)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="wait_estimates")
+    shown_at = models.DateTimeField()
+    position = models.PositiveIntegerField()
+    free_seats = models.PositiveIntegerField()
+    next_available = models.BooleanField(default=False)
+    # The range shown, seconds from `shown_at` (50th and 90th percentile); null when it was
+    # hidden for too little history.
+    low_s = models.FloatField(null=True, blank=True)
+    high_s = models.FloatField(null=True, blank=True)
+    # Completions per minute the range was read from, and over how many minutes.
+    basis = models.FloatField(null=True, blank=True)
+    window_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    taken_at = models.DateTimeField(null=True, blank=True)
+    # taken_at - shown_at: the wait that followed this estimate.
+    actual_wait = models.DurationField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["case"],
+                condition=Q(taken_at__isnull=True),
+                name="wait_estimate_open_idx",
+            ),
+            models.Index(fields=["shown_at"], name="wait_estimate_shown_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} at {self.shown_at:%H:%M}: #{self.position}"

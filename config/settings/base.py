@@ -39,8 +39,10 @@ INSTALLED_APPS = [
     "conversations",
     "store",
     "actions",
+    "assistant",
     "escalation",
     "outcomes",
+    "widget",
     "desk",
     "axes",
 ]
@@ -235,6 +237,13 @@ BATON_LLM_MAX_INPUT_CHARS = env.int("BATON_LLM_MAX_INPUT_CHARS", default=24_000)
 # How long a handoff may wait for the LLM's packet before it is queued with the embedded one.
 BATON_LLM_HANDOFF_BUDGET = env.float("BATON_LLM_HANDOFF_BUDGET", default=3.0)
 
+# The assistant's words when it hands a widget conversation to a person (assistant/services.py).
+BATON_HANDOFF_MESSAGE = env.str(
+    "BATON_HANDOFF_MESSAGE",
+    default="I'm connecting you with a specialist who will have full context from our "
+    "conversation.",
+)
+
 # Sent on the customer's channel when the agent who holds a case opens or takes it. {customer}
 # (first name), {agent} (name), {intro} ("I'm Leo from the support team").
 BATON_WARM_GREETING = env.str(
@@ -252,6 +261,26 @@ BATON_HANDOVER_GREETING = env.str(
         "conversation, so you won't need to repeat anything. I'm looking into it now."
     ),
 )
+# The customer's chat widget (docs/widget.md). The sites that may embed /chat/ in an iframe
+# (scheme://host[:port]); empty: only Baton's own pages.
+BATON_WIDGET_ALLOWED_ORIGINS = env.list("BATON_WIDGET_ALLOWED_ORIGINS", default=[])
+# The shop's HMAC-SHA256 key for its signed customer tokens; empty: every customer is anonymous
+# until the assistant verifies them.
+BATON_WIDGET_SHOP_SECRET = env.str("BATON_WIDGET_SHOP_SECRET", default="")
+# Shown above the message box before the customer writes.
+BATON_WIDGET_CONSENT = env.str(
+    "BATON_WIDGET_CONSENT",
+    default=(
+        "This chat is answered by an AI assistant and, when needed, by our team. We keep the "
+        "conversation to help you and to improve our service."
+    ),
+)
+# How long a conversation's token opens it again (a returning customer resumes within this).
+BATON_WIDGET_TOKEN_MAX_AGE = env.int("BATON_WIDGET_TOKEN_MAX_AGE", default=7 * 24 * 3600)
+# Transcripts one conversation may have mailed (each to an address the customer typed).
+BATON_WIDGET_TRANSCRIPTS = env.int("BATON_WIDGET_TRANSCRIPTS", default=3)
+# ... and all conversations together, an hour: a token costs nothing, so mail is capped overall.
+BATON_WIDGET_TRANSCRIPTS_PER_HOUR = env.int("BATON_WIDGET_TRANSCRIPTS_PER_HOUR", default=200)
 # Celery beat evaluates the supervisors' alerts (with a broker). Without one, the supervisors'
 # open consoles do, on their heartbeat (escalation/workload/alerts.py: alerts_evaluate_due).
 BATON_ALERTS_FROM_BEAT = env.bool("BATON_ALERTS_FROM_BEAT", default=bool(REDIS_URL))

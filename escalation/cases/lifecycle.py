@@ -43,6 +43,7 @@ from escalation.cases.routing import (
     presence_changes_record,
     transfer_refusal,
 )
+from escalation.cases.waiting import queue_moved_on_commit
 from escalation.models import AgentProfile, Case, CaseEvent, HandoffPacket, Rule, Team
 from escalation.services import (
     Baseline,
@@ -374,6 +375,8 @@ def case_transfer(
         },
     )
     old_team = case.team
+    # Its old queue moves too (and the seats it held, if it was held).
+    queue_moved_on_commit(case=case)
     case.team = team
     case.save(update_fields=["team"])
     case_requeue(case=case, reason=f"transferred to {team}", by=user)
@@ -403,6 +406,7 @@ def case_resolve(*, case_id: int, user: Any, outcome: str, note: str = "") -> Ca
             conversation=conversation, owner=Conversation.Owner.AI, by="agent", note=note
         )
     queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
+    queue_moved_on_commit(case=case)
     approvals_changed_on_commit(case=case)
     return case
 

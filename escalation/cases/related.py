@@ -17,6 +17,7 @@ from conversations.events import CaseUpdated, queue_send_on_commit
 from conversations.models import Conversation, Event
 from escalation.cases.access import CaseAccessError, case_access, case_may_work, user_name
 from escalation.cases.lifecycle import approvals_changed_on_commit
+from escalation.cases.waiting import queue_moved_on_commit
 from escalation.models import Case, CaseEvent
 
 # What "recent" means for a customer's other cases, as for their prior contacts.
@@ -217,5 +218,6 @@ def case_merge(*, case_id: int, into_id: int, user: Any) -> Case:
     )
     queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
     queue_send_on_commit(into.team, CaseUpdated(case_id=into.pk))
+    queue_moved_on_commit(case=case)
     approvals_changed_on_commit(case=case)
     return into

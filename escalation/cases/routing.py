@@ -26,6 +26,7 @@ from conversations.events import (
 )
 from escalation import tasks
 from escalation.cases.access import user_is_supervisor, user_name
+from escalation.cases.waiting import queue_moved_on_commit, wait_estimates_settle
 from escalation.cases.work import case_greet
 from escalation.models import AgentProfile, Case, CaseEvent, PresenceChange, Team
 from escalation.signals.topics import TOPIC_KINDS as SENSITIVE_TOPICS
@@ -235,6 +236,7 @@ def case_assign(
     case.assignee_id = user_id
     case.assigned_at = timezone.now()
     case.save(update_fields=["status", "assignee", "assigned_at"])
+    wait_estimates_settle(case=case, at=case.assigned_at)
     if not name:
         user = get_user_model().objects.filter(pk=user_id).first()
         name = user_name(user) if user is not None else ""
@@ -252,6 +254,7 @@ def case_assign(
         ),
     )
     queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
+    queue_moved_on_commit(case=case)
 
 
 @transaction.atomic
@@ -392,6 +395,7 @@ def case_requeue(*, case: Case, reason: str, by: Any = None) -> None:
         data={"reason": reason, "from": previous, "from_name": previous_name},
     )
     queue_send_on_commit(case.team, CaseUpdated(case_id=case.pk))
+    queue_moved_on_commit(case=case)
 
 
 def case_queue(*, case: Case, data: dict[str, Any] | None = None) -> None:
@@ -425,6 +429,7 @@ def case_queue(*, case: Case, data: dict[str, Any] | None = None) -> None:
         case=case, kind=CaseEvent.Kind.QUEUED, data={"priority": case.priority}
     )
     queue_send_on_commit(case.team, CaseQueued(case_id=case.pk))
+    queue_moved_on_commit(case=case)
     enqueue_on_commit(tasks.auto_assign)
 
 

@@ -6,7 +6,8 @@ many cases of the team were picked up (assigned) per minute over the last 60 min
 the wait of a case joining the back of the queue now if the team keeps the pace it has just
 had. With nothing picked up in that hour and cases waiting, the pace is unknown and so is the
 wait (None), rather than a made-up figure. Online counts agents, as the board lists them
-(supervisors at the console are not counted). Four queries, whatever the number of cases."""
+(supervisors at the console are not counted). The model is pace.py's, which also gives a
+customer their wait range. Four queries, whatever the number of cases."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from escalation.models import AgentProfile, Case, Team
+from escalation.workload.pace import wait_mean_minutes
 
 THROUGHPUT_WINDOW = timedelta(minutes=60)
 OPEN = (Case.Status.QUEUED, Case.Status.ASSIGNED)
@@ -45,11 +47,9 @@ class QueueHealth:
 
 
 def _expected_wait(queued: int, picked: int) -> float | None:
-    if queued == 0:
-        return 0.0
-    if picked == 0:
-        return None
-    return queued / (picked / (THROUGHPUT_WINDOW.total_seconds() / 60))
+    return wait_mean_minutes(
+        ahead=queued, done=picked, window_minutes=THROUGHPUT_WINDOW.total_seconds() / 60
+    )
 
 
 def _health(

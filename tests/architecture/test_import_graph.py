@@ -14,7 +14,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # Lowest first: a layer may import the layers before it, never one after it.
-LAYERS = ("conversations", "store", "actions", "escalation", "outcomes", "desk")
+LAYERS = (
+    "conversations",
+    "store",
+    "actions",
+    "assistant",
+    "escalation",
+    "outcomes",
+    "widget",
+    "desk",
+)
 MAX_INNER_CROSS_APP_IMPORTS = 3
 MAX_MODULE_LINES = 600
 

@@ -168,3 +168,18 @@ async def test_notes_stay_in_the_transcript_when_only_the_transcript_is_redrawn(
     assert 'id="transcript"' in frame and 'id="case-head"' not in frame
     assert "Repeat buyer." in frame and "internal note" in frame
     await page.disconnect()
+
+
+async def test_a_case_page_shows_the_customer_typing_in_the_widget() -> None:
+    from channels.layers import get_channel_layer
+
+    from conversations.events import case_group
+
+    _, _, case, rita_page = await _watched_case()
+    # What the widget's socket sends the case's group (widget/consumers.py).
+    await get_channel_layer().group_send(
+        case_group(case.pk), {"type": "customer.typing", "case_id": case.pk}
+    )
+    frame = await _until(rita_page, 'id="customer-typing"')
+    assert "The customer is typing…" in frame and 'hx-swap-oob="outerHTML"' in frame
+    await rita_page.disconnect()

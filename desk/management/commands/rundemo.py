@@ -25,6 +25,7 @@ from desk.demo_history import demo_history_seed
 from desk.demo_metrics import demo_metrics_seed
 from desk.demo_pace import SIMULATED_WARMUP_HANDOFFS, demo_pace, demo_summary
 from desk.demo_staff import DEMO_STAFF, demo_staff_ensure, staff_floor_stop_all
+from desk.demo_widget import REFUND_OVER_AI_LIMIT, demo_widget_customer
 
 INTEGRATION_NAME = "demo-simulator"
 
@@ -127,6 +128,18 @@ class Command(BaseCommand):
             "of generated contacts behind the metrics",
         )
 
+    def _customer_side(self, url: str) -> None:
+        """The widget page beside the desk, and a demo shop customer to chat as."""
+        self.stdout.write(f"Chat as a customer: {url}chat/")
+        customer = demo_widget_customer()
+        if customer is None:
+            return
+        self.stdout.write(
+            f"  as {customer.email} (zip {customer.zip_code}): ask where order "
+            f"{customer.shipped_order} is, then for a refund of ${REFUND_OVER_AI_LIMIT:g} on "
+            f"{customer.delivered_order} (over the AI's limit: a person takes it), and rate both"
+        )
+
     def handle(
         self,
         *args: Any,
@@ -219,6 +232,7 @@ class Command(BaseCommand):
             for username, first, last, role, *_ in DEMO_PEOPLE:
                 self.stdout.write(f"  {username:<6} {first} {last}, {role}")
             self.stdout.write(f"Admin: {url}admin/ (as rita). API docs: {url}api/v1/docs")
+            self._customer_side(url)
             if staff:
                 names = ", ".join(member.first for member in DEMO_STAFF)
                 self.stdout.write(
