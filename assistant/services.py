@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from actions.selectors import conversation_account_id
+from actions.services import storable
 from assistant import llm, output_filter, responder
 from assistant.models import AssistantTurn
 from assistant.selectors import (
@@ -192,7 +193,8 @@ def _turn_write(*, conversation: Conversation, turn: Turn, prefix: str) -> list[
     text = turn.text
     if turn.handoff_reason:
         text = f"{text} {handoff_message()}".strip()
-    add("m", type="message", role="ai", text=text[:16000])
+    # A NUL or a lone surrogate from the model would make ingest refuse the whole message.
+    add("m", type="message", role="ai", text=storable(text)[:16000] or handoff_message())
     signal: dict[str, Any] = {
         "type": "ai_signal",
         "confidence": round(max(0.0, min(1.0, turn.confidence)), 3),
@@ -212,4 +214,14 @@ def _turn_write(*, conversation: Conversation, turn: Turn, prefix: str) -> list[
             reason=turn.handoff_reason[:100],
             note=(turn.handoff_note or "")[:2000] or None,
         )
-    return events_ingest(integration=conversation.integration, raw_events=raw)
+    results = events_ingest(integration=conversation.integration, raw_events=raw)
+    for result in results:
+        if result.type == "error" and result.code != "not_owner":
+            # The widget's integration shares one rate budget; a refusal here is a lost turn.
+            logger.warning(
+                "assistant turn in conversation %s: %s %s",
+                conversation.pk,
+                result.code,
+                result.detail,
+            )
+    return results

@@ -118,3 +118,11 @@ def test_the_llm_failing_hands_off_honestly(
     reply = c.say("Where is my order?")
     assert "trouble" in reply
     assert c.events("handoff")[0].payload["reason"] == "assistant_error"
+
+
+def test_a_reply_with_characters_ingest_cannot_store_is_still_sent(
+    shop: Store, chat: Callable, fake: ToolCallingOpenAI
+) -> None:
+    fake.step("Hello\x00 there \ud800!")
+    c = chat("l-nul")
+    assert c.say("hi") == "Hello\ufffd there \ufffd!"

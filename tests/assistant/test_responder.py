@@ -31,6 +31,8 @@ def test_verifies_by_email_before_reading_and_answers_the_earlier_question(
     assert "email" in asked and c.conversation.account_id == ""
     answered = c.say(f"It's {shop.customer.email}")
     assert c.conversation.account_id == shop.customer.customer_id
+    # The desk sees who the customer is: the ai_signal carried the store's id once.
+    assert c.conversation.customer.external_id == shop.customer.customer_id
     assert "verified" in answered
     assert shop.pending.order_id in answered and shop.delivered.order_id in answered
     signals = c.events("ai_signal")
