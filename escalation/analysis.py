@@ -130,6 +130,24 @@ def _spans(hits: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
+# Domain cues on top of the text's sentiment. A message about a death is never read as
+# positive, whatever its courtesies ("thank you so much for closing his account"); a message
+# that shouts, swears, threatens or asks for a person is never read as content ("HUMAN.
+# PLEASE."), however polite its words.
+BEREAVED_CEILING = -0.1
+FRUSTRATED_CEILING = -0.25
+_FRUSTRATED_CUES = frozenset(FRUSTRATION_KINDS) - {"repeated_question"}
+
+
+def mood_with_cues(score: float, kinds: Sequence[str]) -> float:
+    """`score` (the text's sentiment) capped by the domain cues among the message's kinds."""
+    if "bereavement" in kinds:
+        score = min(score, BEREAVED_CEILING)
+    if not _FRUSTRATED_CUES.isdisjoint(kinds):
+        score = min(score, FRUSTRATED_CEILING)
+    return score
+
+
 def message_analyze(
     turn: Turn, *, earlier_customer_texts: Sequence[str], earlier_ai_texts: Sequence[str]
 ) -> MessageFacts:
@@ -141,8 +159,9 @@ def message_analyze(
             *injection_hits(turn.text),
         ]
         kinds = sorted({h.kind for h in hits})
+        mood = mood_with_cues(sentiment(turn.text), kinds)
         return MessageFacts(
-            turn.seq, "customer", sentiment(turn.text), kinds, _spans(hits), _text_facts(turn.text)
+            turn.seq, "customer", mood, kinds, _spans(hits), _text_facts(turn.text)
         )
     if turn.type == "message" and turn.role == "ai":
         hit = loop_hit(turn.text, earlier_ai_texts)
