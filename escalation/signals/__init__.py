@@ -29,6 +29,7 @@ INJECTION_DETAILS = (
     "encoded",
     "third_party",
     "persuasion",
+    "learned",
 )
 
 __all__ = [

@@ -19,7 +19,7 @@ import math
 import re
 import zlib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 # Hash space of the n-gram features. The model file lists only the buckets it learnt.
@@ -168,11 +168,13 @@ def structure(text: str) -> dict[str, float]:
     return found
 
 
-def ngram_buckets(text: str) -> set[int]:
-    """Hashed character 3-5-grams (word boundaries marked) and word 1-2-grams of `text`."""
+@lru_cache(maxsize=64)
+def ngram_buckets(text: str) -> frozenset[int]:
+    """Hashed character 3-5-grams (word boundaries marked) and word 1-2-grams of `text`.
+    Cached for the last few texts: sentiment and injection read the same message."""
     norm = _normalise(text)
     if not norm:
-        return set()
+        return frozenset()
     padded = f" {norm} "
     found: set[int] = set()
     for n in CHAR_NGRAMS:
@@ -183,7 +185,7 @@ def ngram_buckets(text: str) -> set[int]:
         found.add(_bucket("w:" + word))
         if i:
             found.add(_bucket(f"w:{words[i - 1]} {word}"))
-    return found
+    return frozenset(found)
 
 
 def model_from_dict(data: dict) -> Model:
