@@ -8,7 +8,8 @@ database with the tau-retail store imported, and prints:
   beside a baseline of the mean VADER compound of the customer's turns, computed in this run.
 - Linking: customer accuracy and order recall.
 - Bitext: recall of `customer_requested_human` on `contact_human_agent`, and its false-positive
-  rate on every other intent except `contact_customer_service`.
+  rate on every other intent except `contact_customer_service`; the share of calm requests (not
+  those intents, nor `complaint`) on which any enabled rule escalates.
 - TweetSumm: ROUGE-L F1 of `summary` against the best of the human references.
 
 `make eval` then runs bench.injection_cv and bench.sentiment_cv: the learned detectors measured
@@ -190,6 +191,13 @@ def main() -> None:
     print(
         f"  FPR on other intents                 {sum(negatives) / len(negatives):.4f}  (target <= 0.02)"
     )
+    # Calm requests: every intent but asking for a person or for service, and complaints.
+    calm = [
+        out[str(n)]["escalate"]
+        for n, (_, intent) in enumerate(utterances)
+        if intent not in ("contact_human_agent", "contact_customer_service", "complaint")
+    ]
+    print(f"  calm requests escalated (any rule)   {sum(calm) / len(calm):.4f}  (target <= 0.02)")
 
     # TweetSumm
     rows = [json.loads(line) for line in (data / "tweetsumm/dialogues-dev.jsonl").open()]
