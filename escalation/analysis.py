@@ -19,6 +19,7 @@ from escalation.signals import (
     sentiment,
     topic_hits,
 )
+from escalation.signals.sentiment import vader
 
 LOW_CONFIDENCE = 0.4
 # The one list of sensitive topics is the topic detector's (signals/topics.py).
@@ -113,7 +114,9 @@ def _text_facts(text: str) -> dict[str, int]:
         "exclaims": text.count("!") + text.count("\uff01"),
         "negations": len(_NEGATION.findall(text)),
         "unresolved": len(_UNRESOLVED.findall(text)),
-        "negative_sentences": sum(1 for s in sentences if sentiment(s) <= -0.3),
+        # VADER alone, as the risk weights were fitted on it; and one model pass per message
+        # is enough.
+        "negative_sentences": sum(1 for s in sentences if vader(s) <= -0.3),
     }
 
 
