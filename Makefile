@@ -30,7 +30,7 @@ help:
 	@echo "make test   - the whole test suite"
 	@echo "make lint   - ruff"
 	@echo "make bench  - ingest benchmark against a server it starts"
-	@echo "make eval   - the escalation engine on ../shared/data"
+	@echo "make eval   - the escalation engine on ../shared/data, and its detectors cross-validated"
 
 $(VENV)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -66,5 +66,11 @@ bench: install
 clean:
 	rm -rf $(VENV) baton.sqlite3* .test-db*.sqlite3* staticfiles
 
+# The engine's figures, then each learned detector cross-validated by source beside its
+# baselines (bench/injection_cv.py, bench/sentiment_cv.py; both only read ../shared/data).
 eval: install
 	$(PY) -m bench.eval
+	@echo
+	$(PY) -m bench.injection_cv
+	@echo
+	$(PY) -m bench.sentiment_cv

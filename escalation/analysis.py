@@ -19,6 +19,7 @@ from escalation.signals import (
     sentiment,
     topic_hits,
 )
+from escalation.signals.sentiment import vader
 
 LOW_CONFIDENCE = 0.4
 # The one list of sensitive topics is the topic detector's (signals/topics.py).
@@ -113,7 +114,9 @@ def _text_facts(text: str) -> dict[str, int]:
         "exclaims": text.count("!") + text.count("\uff01"),
         "negations": len(_NEGATION.findall(text)),
         "unresolved": len(_UNRESOLVED.findall(text)),
-        "negative_sentences": sum(1 for s in sentences if sentiment(s) <= -0.3),
+        # VADER alone, as the risk weights were fitted on it; and one model pass per message
+        # is enough.
+        "negative_sentences": sum(1 for s in sentences if vader(s) <= -0.3),
     }
 
 
@@ -130,6 +133,24 @@ def _spans(hits: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
+# Domain cues on top of the text's sentiment. A message about a death is never read as
+# positive, whatever its courtesies ("thank you so much for closing his account"); a message
+# that shouts, swears, threatens or asks for a person is never read as content ("HUMAN.
+# PLEASE."), however polite its words.
+BEREAVED_CEILING = -0.1
+FRUSTRATED_CEILING = -0.25
+_FRUSTRATED_CUES = frozenset(FRUSTRATION_KINDS) - {"repeated_question"}
+
+
+def mood_with_cues(score: float, kinds: Sequence[str]) -> float:
+    """`score` (the text's sentiment) capped by the domain cues among the message's kinds."""
+    if "bereavement" in kinds:
+        score = min(score, BEREAVED_CEILING)
+    if not _FRUSTRATED_CUES.isdisjoint(kinds):
+        score = min(score, FRUSTRATED_CEILING)
+    return score
+
+
 def message_analyze(
     turn: Turn, *, earlier_customer_texts: Sequence[str], earlier_ai_texts: Sequence[str]
 ) -> MessageFacts:
@@ -141,8 +162,9 @@ def message_analyze(
             *injection_hits(turn.text),
         ]
         kinds = sorted({h.kind for h in hits})
+        mood = mood_with_cues(sentiment(turn.text), kinds)
         return MessageFacts(
-            turn.seq, "customer", sentiment(turn.text), kinds, _spans(hits), _text_facts(turn.text)
+            turn.seq, "customer", mood, kinds, _spans(hits), _text_facts(turn.text)
         )
     if turn.type == "message" and turn.role == "ai":
         hit = loop_hit(turn.text, earlier_ai_texts)

@@ -1,6 +1,7 @@
 """Signals read from single messages: sentiment, frustration markers, sensitive topics,
-prompt-injection attempts and AI loops. Deterministic, lexicon and pattern based, and cheap
-enough to run on every message (well under a millisecond on average)."""
+prompt-injection attempts and AI loops. Deterministic: lexicons and patterns, and two small
+learned models (learned.py, weights in models/) in pure Python, cheap enough to run on every
+message (about a millisecond on average)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ INJECTION_DETAILS = (
     "encoded",
     "third_party",
     "persuasion",
+    "learned",
 )
 
 __all__ = [

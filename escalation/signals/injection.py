@@ -10,7 +10,11 @@ Every hit has kind `prompt_injection`; its `detail` says which device was used:
 - `encoded`: instructions hidden in base64, hex, binary, Morse, ROT13, invisible Unicode tag
   characters, split payloads or token stuffing;
 - `third_party`: asking for another person's data, or for the database;
-- `persuasion`: bribes and pressure ("nobody will know") used to get a rule broken.
+- `persuasion`: bribes and pressure ("nobody will know") used to get a rule broken;
+- `learned`: none of the rules matched, but the learned model (`learned.py`, weights in
+  models/injection.json, trained and cross-validated by `bench/injection_cv.py`) scores the
+  message at or above its threshold, and the message uses two structural devices or more.
+  The span is the sentence it scores highest.
 
 Strong cues fire alone. Weak cues (role-play framing such as "from now on" or "pretend", a
 mention of ChatGPT, an authority claim without a demand) are common enough in honest text that
@@ -29,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from escalation.signals.base import Hit, fold, merge_overlaps, straighten
+from escalation.signals.learned import flags, model, probability
 from escalation.signals.lexicon import lexicon, pattern_names, regex
 
 KIND = "prompt_injection"
@@ -265,9 +270,37 @@ def _scan(text: str, depth: int = 0) -> list[Hit]:
     return hits
 
 
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
+
+def _learned_hit(text: str) -> Hit | None:
+    """A hit over the message's highest-scoring sentence when the learned model flags the
+    whole message."""
+    learned = model("injection")
+    if not flags(learned, text):
+        return None
+    spans = [m.span() for m in _SENTENCE.finditer(text) if m.group().strip()]
+    start, end = max(spans, key=lambda s: probability(learned, text[s[0] : s[1]]))
+    while start < end and text[start].isspace():
+        start += 1
+    return Hit(KIND, start, end, text[start:end], 1.0, "learned")
+
+
+def rule_hits(text: str) -> list[Hit]:
+    """What the rules alone find: injection_hits without the learned model."""
+    if not text or not text.strip():
+        return []
+    return merge_overlaps(_scan(text), text)
+
+
 def injection_hits(text: str) -> list[Hit]:
     """Prompt-injection attempts in one customer message, each with its evidence span and
     its device in `detail`."""
     if not text or not text.strip():
         return []
-    return merge_overlaps(_scan(text), text)
+    hits = rule_hits(text)
+    if not hits:
+        learned = _learned_hit(text)
+        if learned is not None:
+            hits = [learned]
+    return hits

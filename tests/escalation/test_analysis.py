@@ -294,3 +294,25 @@ def test_an_angry_conversation_outscores_a_pleasant_one_end_to_end() -> None:
         ]
     )
     assert angry.risk > 3 * pleasant.risk
+
+
+def test_a_bereaved_customer_never_reads_positive() -> None:
+    text = "My husband passed away last week. Thank you so much for closing his account."
+    facts = message_analyze(customer(text), earlier_customer_texts=[], earlier_ai_texts=[])
+    assert "bereavement" in facts.kinds
+    assert facts.sentiment is not None and facts.sentiment < 0
+
+
+def test_shouting_for_a_person_after_a_complaint_does_not_read_neutral() -> None:
+    from escalation.packets import feeling_label
+
+    turns = numbered(
+        [
+            customer("Are you even a real person?? This is the WORST customer service ever."),
+            ai("I'm sorry it's been frustrating. What's going on with your order?"),
+            customer("HUMAN. PLEASE."),
+        ]
+    )
+    state = state_compute(turns, conversation_messages(turns))
+    assert state.sentiment <= -0.15
+    assert not feeling_label(state).startswith(("neutral", "positive"))
