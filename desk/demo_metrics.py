@@ -10,8 +10,8 @@ baselines (desk/demo_history.py).
 The churn report compares contacts with store customers who had none. The demo shop's own
 customers are those: their orders only go back a month (desk/demo.py), which would make them
 look as if they had stopped buying. So their earlier months are filled in at the same baseline
-rates the generator's no-contact customers follow (outcomes/generate_story.py): delivered
-orders of one item, paid, and some subscriptions cancelled.
+rates the generator's no-contact customers follow (outcomes/generate_story.py), for its mix
+of tiers: delivered orders of one item, paid, and some subscriptions cancelled.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from django.utils import timezone
 from conversations.models import Conversation
 from outcomes.generate import HISTORY_INTEGRATION, HistoryExists, history_generate
 from outcomes.generate_story import Customer as StoryCustomer
-from outcomes.generate_story import store_activity
+from outcomes.generate_story import store_activity, tier_pick
 from store.models import (
     Customer,
     Order,
@@ -93,8 +93,10 @@ def demo_store_backfill(*, since: datetime, seed: int = METRICS_SEED) -> int:
     )
     subscribers = set(Subscription.objects.values_list("customer_id", flat=True))
     orders, items, payments, ended = [], [], [], {}
-    for pk, tier in shop.order_by("pk").values_list("pk", "tier"):
-        story = StoryCustomer(pk, "bound", tier, "", "", subscriber=pk in subscribers)
+    for pk in shop.order_by("pk").values_list("pk", flat=True):
+        # The shop's tiers come from one busy month of orders (most are gold): the earlier
+        # months are drawn at the rates of the generator's tier mix instead.
+        story = StoryCustomer(pk, "bound", tier_pick(rng), "", "", subscriber=pk in subscribers)
         store_activity(rng, story, [], since=since, now=first)
         if story.subscription_ended is not None:
             ended[pk] = story.subscription_ended
