@@ -23,13 +23,8 @@ def on_events_stored(*, conversation_ids: list[int], **_: Any) -> None:
 
 def on_case_event_saved(*, instance: CaseEvent, created: bool, **_: Any) -> None:
     if created and instance.kind in _CASE_ENDS:
-        conversation_id = (
-            CaseEvent.objects.filter(pk=instance.pk)
-            .values_list("case__conversation_id", flat=True)
-            .first()
-        )
-        if conversation_id is not None:
-            enqueue_on_commit(tasks.refresh_contacts, [conversation_id])
+        # The timeline's writers pass the case they hold: reading it costs no query.
+        enqueue_on_commit(tasks.refresh_contacts, [instance.case.conversation_id])
 
 
 def receivers_connect() -> None:

@@ -3,6 +3,7 @@ whose rollups are stale (docs/metrics.md)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, fields
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +27,7 @@ _FACT_FIELDS = [f.name for f in fields(ContactFacts)]
 # How many contacts one sweep pass handles of each kind; the next pass takes the rest.
 SWEEP_BATCH = 500
 OPEN_REFRESH_EVERY = timedelta(minutes=5)
+CHURN_FILL_SECONDS = 20.0
 
 
 def contact_day(ended_at: datetime) -> date:
@@ -175,8 +177,21 @@ def contacts_sweep(*, now: datetime | None = None) -> dict[str, int]:
             conversation_id__in=idle, ended_at__isnull=False
         ).count(),
         "caught_up": len(missing),
-        "churn_filled": _churn_fill(now=now),
+        "churn_filled": _churn_fill_all(now=now),
     }
+
+
+def _churn_fill_all(*, now: datetime) -> int:
+    """Fill churn flags batch after batch, for up to CHURN_FILL_SECONDS: a backlog (a history
+    loaded at once) drains over a few sweeps without holding one for long."""
+    started = time.monotonic()
+    total = 0
+    while time.monotonic() - started < CHURN_FILL_SECONDS:
+        filled = _churn_fill(now=now)
+        total += filled
+        if filled < SWEEP_BATCH:
+            break
+    return total
 
 
 def _churn_fill(*, now: datetime) -> int:
