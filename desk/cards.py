@@ -6,6 +6,7 @@ through a dozen template filters and lookups per card, keeps the page inside its
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -99,7 +100,15 @@ def _reason(case: Case) -> str:
         return case.rule.name
     if case.trigger == Case.Trigger.RETURNED:
         return case.get_trigger_display()
-    return f"{case.get_trigger_display()}: {case.reason}"
+    return f"{case.get_trigger_display()}: {_words(case.reason)}"
+
+
+def _words(reason: str) -> str:
+    """A platform's reason code reads as words ("customer_request": "customer request"); a
+    reason a platform wrote as a sentence is kept as it is."""
+    if " " in reason.strip() or not re.fullmatch(r"[A-Za-z0-9_.-]+", reason):
+        return reason
+    return " ".join(reason.replace("_", " ").replace("-", " ").split()).lower()
 
 
 def _customer(case: Case) -> str:

@@ -155,7 +155,10 @@ def _last_message_role() -> Subquery:
 
 def _view_q(view: str, *, scope: QueueScope, user: Any, now: datetime) -> Q:
     """The view as a condition on open cases (waiting needs the `last_role` annotation)."""
-    mine = Q(assignee_id=user.pk) if user is not None else Q(pk__in=[])
+    # Without a user, "mine" matches nothing, yet still compiles: an empty `pk__in` (or the
+    # "My teams" view of a supervisor on no team) would make the counts' one aggregate skip
+    # its query and count every view as 0.
+    mine = Q(assignee_id=user.pk) if user is not None else Q(pk__isnull=True)
     if view == QueueView.MINE:
         return mine
     if view == QueueView.UNASSIGNED:

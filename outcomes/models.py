@@ -94,6 +94,13 @@ class Contact(models.Model):
                 fields=["customer_key", "started_at"], name="outcome_contact_customer_idx"
             ),
             models.Index(fields=["path", "ended_at"], name="outcome_contact_path_idx"),
+            # The wait percentiles read Contact (outcomes.reports.wait_percentiles): on
+            # PostgreSQL from this index alone (key columns: SQLite has no INCLUDE).
+            models.Index(
+                fields=["ended_at", "wait_seconds", "path", "topic", "team", "tier"],
+                condition=Q(wait_seconds__isnull=False),
+                name="outcome_contact_wait_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -37,11 +37,29 @@ def _claim(days: list[date] | None, *, limit: int) -> list[date]:
     return claimed
 
 
+# pg_advisory_xact_lock(namespace, day): one rebuild of a day at a time.
+_LOCK_NAMESPACE = 1212
+
+
+def _lock(days: list[date]) -> None:
+    """Wait for any other rebuild of these days to commit (PostgreSQL): two rebuilds of one
+    day at once would both insert its rows. In day order, so two batches cannot deadlock."""
+    if connection.vendor != "postgresql" or not days:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, d) FROM unnest(%s::int[]) AS d ORDER BY d",
+            [_LOCK_NAMESPACE, sorted(d.toordinal() for d in days)],
+        )
+
+
 def _rebuild(days: list[date]) -> int:
-    """Replace the OutcomeDay rows of these days. Returns the rows written."""
-    OutcomeDay.objects.filter(day__in=days).delete()
+    """Replace the OutcomeDay rows of these days. Returns the rows written. Call in a
+    transaction."""
     if not days:
         return 0
+    _lock(days)
+    OutcomeDay.objects.filter(day__in=days).delete()
     ended_on = functools.reduce(
         operator.or_,
         (

@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
-from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Exists, OuterRef, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
 from outcomes.filters import Filters
-from outcomes.models import Contact, Outcome, Path
+from outcomes.models import Contact, Path
 from outcomes.sums import (
     AI_LONG_S,
     CHURN_DAYS,
@@ -28,12 +31,19 @@ from outcomes.sums import (
     WAIT_LONG_S,
     day_start,
     grouped,
+    outcome_key,
     rate,
     total,
 )
 from store.models import Customer, Order, Subscription
 
 _BY = ("topic", "path", "outcome", "confirmed", "abandoned_in_queue")
+_GAP_COLUMNS = (
+    "contacts",
+    "rated",
+    "rating_45",
+    *(f"{f}{suffix}" for f in FACTORS for suffix in ("", "_rated", "_45")),
+)
 FACTOR_LABELS = {
     "wait_long": f"Waited over {WAIT_LONG_S / 60:g} min for a person",
     "ai_long": f"Over {AI_LONG_S / 60:g} min with the AI first",
@@ -51,11 +61,11 @@ OUTCOME_LABELS = {
 
 
 def _outcome_of(row: dict[str, Any]) -> str:
-    if row["abandoned_in_queue"]:
-        return "abandoned_in_queue"
-    if row["outcome"] == Outcome.AI_RESOLVED:
-        return "ai_resolved_confirmed" if row["confirmed"] else "ai_resolved_assumed"
-    return row["outcome"]
+    return outcome_key(
+        outcome=row["outcome"],
+        confirmed=row["confirmed"],
+        abandoned_in_queue=row["abandoned_in_queue"],
+    )
 
 
 def topic_weights(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -131,9 +141,10 @@ def _churn_group(
 
 
 def churn_comparison(filters: Filters) -> dict[str, Any]:
-    """Store customers (of the filters' tier, if any) who existed at the range's start and had
-    no contact in the range, over CHURN_DAYS from the range's start. One query, or none
-    while those days have not all passed."""
+    """Store customers (of the filters' tier, if any) who existed at the range's start and
+    started no conversation in the range, over CHURN_DAYS from the range's start. One query,
+    or none while those days have not all passed or while the figures are kept in the cache
+    (BATON_METRICS_COMPARISON_CACHE_SECONDS)."""
     start = day_start(filters.since)
     end = start + timedelta(days=CHURN_DAYS)
     range_end = day_start(filters.until + timedelta(days=1))
@@ -147,10 +158,16 @@ def churn_comparison(filters: Filters) -> dict[str, Any]:
     }
     if not out["measurable"]:
         return out
+    seconds = settings.BATON_METRICS_COMPARISON_CACHE_SECONDS
+    key = f"outcomes:churn-comparison:{filters.since}:{filters.until}:{quote(filters.tier)}"
+    if seconds and (kept := cache.get(key)) is not None:
+        return {**out, **kept}
+    # A conversation started in the range (of any topic or team) makes a contacted customer.
     contacted = Contact.objects.filter(
         customer_key=Concat(Value("acct:"), OuterRef("customer_id")),
+        started_at__gte=start,
         started_at__lt=range_end,
-    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gte=start))
+    )
     customers = Customer.objects.filter(created_at__lt=start).exclude(Exists(contacted))
     if filters.tier:
         customers = customers.filter(tier=filters.tier)
@@ -173,19 +190,22 @@ def churn_comparison(filters: Filters) -> dict[str, Any]:
             ),
         ),
     )
-    out.update(
-        n=got["n"],
-        repurchase_60d=rate(got["repurchased"], got["n"]),
-        cancel_60d=rate(got["cancelled"], got["n"]),
-    )
-    return out
+    figures = {
+        "n": got["n"],
+        "repurchase_60d": rate(got["repurchased"], got["n"]),
+        "cancel_60d": rate(got["cancelled"], got["n"]),
+    }
+    if seconds:
+        cache.set(key, figures, seconds)
+    return {**out, **figures}
 
 
 def churn_report(filters: Filters) -> dict[str, Any]:
     """Repurchase and cancellation within 60 days after a contact, by path and by outcome,
-    raw and standardised by topic, beside customers who had no contact. Only contacts whose
-    60 days have passed count (`n`); `pending` are the rest. Two queries."""
-    rows = grouped(filters, _BY)
+    raw and standardised by topic, beside customers who had no contact. Only measured
+    contacts count (`n`: their 60 days have passed and they have a store account); `pending`
+    are the rest. Two queries."""
+    rows = grouped(filters, _BY, ("contacts", "churn_eligible", "repurchased", "cancelled"))
     weights = topic_weights(rows)
     s = total(rows)
     by_path = [
@@ -229,18 +249,19 @@ def _churn_caveats(
         "Standardising to the topic mix of all contacts in the filter removes differences of "
         "topic mix only, not differences within a topic (how bad the problem was, the "
         "customer's value or history).",
-        "Repurchases and cancellations come from the store's orders and subscriptions: only "
-        "customers linked to a store account can show either. A customer with several "
-        "contacts counts once per contact.",
-        f"The comparison group is store customers with no contact in the range, measured over "
+        "Repurchases and cancellations come from the store's orders and subscriptions: "
+        "contacts of customers with no store account are not measured. A customer with "
+        "several contacts counts once per contact.",
+        f"The comparison group is store customers who started no conversation in the range, "
+        f"measured over "
         f"{CHURN_DAYS} days from the range's start, not from a contact; it has no topic, so it "
         "is not standardised.",
     ]
     if s["contacts"] > s["churn_eligible"]:
         caveats.append(
-            f"Censoring: {s['contacts'] - s['churn_eligible']} of {s['contacts']} contacts ended "
-            f"less than {CHURN_DAYS} days ago (or are not measured yet) and are left out; the "
-            "rates describe the earlier part of the range."
+            f"Censoring: {s['contacts'] - s['churn_eligible']} of {s['contacts']} contacts are "
+            f"not measured: they ended less than {CHURN_DAYS} days ago, or their customer has "
+            "no store account. A range that ends recently is measured on its earlier part."
         )
     if not comparison["measurable"]:
         caveats.append(
@@ -293,7 +314,7 @@ def handoff_gap_report(filters: Filters) -> dict[str, Any]:
     """CSAT (the share of 4-5 ratings) of ai_then_human against human_direct, standardised by
     topic, and for each handoff factor: how common it is among ai_then_human contacts, CSAT
     with and without it, and the gap with and without it. One query."""
-    rows = grouped(filters, ("topic", "path"))
+    rows = grouped(filters, ("topic", "path"), _GAP_COLUMNS)
     weights = topic_weights(rows)
     human = _ratings(rows, Path.HUMAN_DIRECT, "rating_45", "rated")
     main = compare(_ratings(rows, Path.AI_THEN_HUMAN, "rating_45", "rated"), human, weights)

@@ -28,7 +28,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from outcomes.filters import Filters
-from outcomes.models import Contact, OutcomeDay, Path
+from outcomes.models import Contact, Outcome, OutcomeDay, Path
 
 # A wait after the handoff longer than five minutes is long (a chat customer's patience, the
 # usual first-reply target of chat desks), and so is more than three minutes with the AI first.
@@ -56,6 +56,25 @@ FACTORS: dict[str, Q] = {
     "cold_greeting": Q(cold_greeting=True),
 }
 CHURN_ELIGIBLE = Q(repurchased_60d__isnull=False, cancelled_60d__isnull=False)
+# The outcome mix: each contact in exactly one of these.
+OUTCOME_KEYS = (
+    "ai_resolved_confirmed",
+    "ai_resolved_assumed",
+    "deflected",
+    "abandoned",
+    "abandoned_in_queue",
+    "escalated",
+)
+
+
+def outcome_key(*, outcome: str, confirmed: bool, abandoned_in_queue: bool) -> str:
+    """Which of OUTCOME_KEYS a contact counts in: leaving the queue for a human is reported
+    apart from the rest, whatever outcome it was classified as."""
+    if abandoned_in_queue:
+        return "abandoned_in_queue"
+    if outcome == Outcome.AI_RESOLVED:
+        return "ai_resolved_confirmed" if confirmed else "ai_resolved_assumed"
+    return outcome
 
 
 def csat_rating() -> Case:
@@ -150,19 +169,23 @@ def reading_from_contacts() -> bool:
     return _source.get() == "contacts"
 
 
-def grouped(filters: Filters, by: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The sums of the filters' contacts, one dict per distinct value of `by` (a subset of
-    "day" and KEYS), in one query. Every sum is an int (0 when nothing matched)."""
+def grouped(
+    filters: Filters, by: Sequence[str] = (), columns: Sequence[str] = SUM_COLUMNS
+) -> list[dict[str, Any]]:
+    """The sums (`columns`, all by default) of the filters' contacts, one dict per distinct
+    value of `by` (a subset of "day" and KEYS), in one query. Every sum is an int (0 when
+    nothing matched)."""
     if reading_from_contacts():
         qs: QuerySet[Any] = with_csat(contacts_in(filters))
         if "day" in by:
             qs = qs.annotate(day=TruncDate("ended_at", tzinfo=UTC))
-        sums = contact_sums()
+        every = contact_sums()
+        sums = {c: every[c] for c in columns}
     else:
         qs = OutcomeDay.objects.filter(
             day__gte=filters.since, day__lte=filters.until, **_dimensions(filters)
         )
-        sums = {c: Sum(c, default=0) for c in SUM_COLUMNS}
+        sums = {c: Sum(c, default=0) for c in columns}
     return sums_rows(qs, by, sums)
 
 
@@ -184,11 +207,12 @@ def sums_rows(qs: QuerySet[Any], by: Sequence[str], sums: dict[str, Any]) -> lis
 
 
 def total(rows: Sequence[dict[str, Any]], **match: Any) -> dict[str, int]:
-    """The column sums of the rows whose keys equal `match`."""
-    out = dict.fromkeys(SUM_COLUMNS, 0)
+    """The column sums of the rows whose keys equal `match` (the columns the rows have)."""
+    columns = [c for c in SUM_COLUMNS if c in rows[0]] if rows else SUM_COLUMNS
+    out = dict.fromkeys(columns, 0)
     for row in rows:
         if all(row[k] == v for k, v in match.items()):
-            for column in SUM_COLUMNS:
+            for column in columns:
                 out[column] += row[column]
     return out
 

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "desk.middleware.MethodNotAllowedPage",
     # Last, as django-axes asks: it answers a locked-out login.
     "axes.middleware.AxesMiddleware",
 ]
@@ -254,6 +255,11 @@ BATON_HANDOVER_GREETING = env.str(
 # Celery beat evaluates the supervisors' alerts (with a broker). Without one, the supervisors'
 # open consoles do, on their heartbeat (escalation/workload/alerts.py: alerts_evaluate_due).
 BATON_ALERTS_FROM_BEAT = env.bool("BATON_ALERTS_FROM_BEAT", default=bool(REDIS_URL))
+# The churn report's comparison group (store customers with no contact in a past range)
+# costs a probe per customer; it is kept this long per range and tier (outcomes/studies.py).
+BATON_METRICS_COMPARISON_CACHE_SECONDS = env.int(
+    "BATON_METRICS_COMPARISON_CACHE_SECONDS", default=300
+)
 CELERY_BEAT_SCHEDULE = {
     "sweep-cases": {"task": "escalation.tasks.sweep_cases", "schedule": 30.0},
     # The supervisor console's alerts (escalation/workload/alerts.py).

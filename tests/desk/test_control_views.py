@@ -75,7 +75,11 @@ def test_agents_get_403_on_the_page_and_every_control(maya: Any) -> None:
 
 def test_a_get_on_a_control_is_not_a_write(rita: tuple[Any, Client], maya: Any) -> None:
     _, client = rita
-    assert client.get(url("control_capacity", maya.pk)).status_code == 405
+    response = client.get(url("control_capacity", maya.pk))
+    # A desk page that says what happened, not a blank 405.
+    assert response.status_code == 405
+    assert "only takes a submitted form" in response.content.decode()
+    assert response["Allow"] == "POST"
 
 
 # --- the page --------------------------------------------------------------------------------

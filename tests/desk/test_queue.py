@@ -69,6 +69,18 @@ def test_the_queue_shows_open_cases_most_urgent_first(client: Client, agent: Any
 
 
 @pytest.mark.django_db
+def test_a_reason_code_reads_as_words_and_a_sentence_as_written(client: Client, agent: Any) -> None:
+    integration, _ = integration_create(name="acme-bot")
+    _queued_case(integration, "conv-code", reason="low_confidence")
+    _queued_case(integration, "conv-words", reason="Asked twice for a_person")
+    client.force_login(agent)
+    html = client.get(reverse("desk:queue")).content.decode()
+    assert "AI handoff: low confidence" in html
+    assert "low_confidence" not in html
+    assert "AI handoff: Asked twice for a_person" in html
+
+
+@pytest.mark.django_db
 def test_the_queue_costs_the_same_queries_for_any_number_of_cases(
     client: Client, agent: Any, django_assert_num_queries: Any
 ) -> None:

@@ -97,3 +97,31 @@ def test_a_pushed_list_has_a_fixed_cost(
     _cases(40, agent)
     with django_assert_num_queries(PUSHED_LIST):
         consumers.queue_fragment(user=user, scope=scope, query=query)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params",
+    [*QUERIES, {"view": "all"}, {"view": "all", "team": "billing", "q": "noah", "page": "2"}],
+    ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "default",
+)
+@pytest.mark.parametrize("supervisor", [False, True], ids=["agent", "supervisor"])
+def test_every_pushed_view_filter_and_search_has_a_fixed_cost(
+    agent: Any, django_assert_num_queries: Any, params: dict, supervisor: bool
+) -> None:
+    """What the socket pushes, for each query a page can hold: the same cost as the page's
+    own list, whatever the filters (the supervisor's "All teams" view among them)."""
+    if params.get("view") == "all" and not supervisor:
+        pytest.skip("All teams is a supervisor's view")
+    if supervisor:
+        scope = QueueScope(teams=None, own=())
+    else:
+        scope = QueueScope(teams=("general",), own=("general",))
+    query = QueueQuery(**{**params, "page": int(params.get("page", 1))})
+    user = agent if query.view == "mine" else None
+    _cases(1, agent)
+    with django_assert_num_queries(PUSHED_LIST):
+        consumers.queue_fragment(user=user, scope=scope, query=query)
+    _cases(40, agent)
+    with django_assert_num_queries(PUSHED_LIST):
+        consumers.queue_fragment(user=user, scope=scope, query=query)

@@ -156,6 +156,21 @@ def test_a_supervisor_sees_every_team_by_default(client: Client, floor: dict) ->
 
 
 @pytest.mark.django_db
+def test_a_pushed_list_counts_every_view_for_a_supervisor_on_no_team(floor: dict) -> None:
+    """The push every supervisor's page shares (no user): the counts are the page's, not all
+    0 (an empty "My teams" once made the counts' one aggregate skip its query)."""
+    from desk.consumers import queue_fragment
+    from desk.selectors import QueueQuery, QueueScope
+
+    html = queue_fragment(
+        user=None, scope=QueueScope(teams=None, own=()), query=QueueQuery(view="all")
+    )
+    counts = _counts(html)
+    assert counts == {"unassigned": 3, "teams": 0, "all": 5, "waiting": 1, "breached": 1}
+    assert set(_listed(html)) == {case.pk for case in floor.values()}
+
+
+@pytest.mark.django_db
 def test_an_unknown_view_gets_a_message_not_an_error(client: Client, agent: Any) -> None:
     client.force_login(agent)
     response = client.get(reverse("desk:queue"), {"view": "<b>everything</b>"})

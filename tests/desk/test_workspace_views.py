@@ -445,7 +445,7 @@ def test_anonymous_visitors_are_sent_to_log_in(desk: Desk, name: str) -> None:
     assert desk.case.status == Case.Status.QUEUED
 
 
-@pytest.mark.parametrize("name", POSTS)
+@pytest.mark.parametrize("name", [*POSTS, "merge", "action_preview", "action_start"])
 def test_writes_are_posts_only_and_a_get_goes_back_to_the_case(desk: Desk, name: str) -> None:
     response = desk.client.get(desk.url(name))
     assert response.status_code == 302

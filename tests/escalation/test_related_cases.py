@@ -66,6 +66,11 @@ def test_the_customers_other_open_and_recent_cases_are_linked(bot: Integration) 
     }
     assert (cards[one.pk].related_open, cards[two.pk].related_open) == (1, 1)
     assert cards[stranger.pk].related_open == 0
+    client = Client()
+    client.force_login(maya)
+    queue = client.get(reverse("desk:queue")).content.decode()
+    assert queue.count('class="related-marker"') == 2  # on one's card and two's
+    assert "+1 open" in queue
 
 
 def test_contacts_of_the_last_30_days_count_the_desks_own_cases(desk: Any) -> None:

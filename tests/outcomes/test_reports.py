@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
 
 from outcomes.models import HumanEnd, Outcome, Path
 from outcomes.reports import (
@@ -141,7 +142,8 @@ def test_summary_from_rollups_in_two_queries(
     month: dict[str, int], django_assert_max_num_queries
 ) -> None:
     rollups_rebuild_all()
-    with django_assert_max_num_queries(2):
+    # The rollups, then the waits (PostgreSQL first sets the sort's memory for them).
+    with django_assert_max_num_queries(3 if connection.vendor == "postgresql" else 2):
         assert metrics_summary(NOVEMBER) == _summary_expected()
 
 

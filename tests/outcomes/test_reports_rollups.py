@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
 
 from config.celery import app
 from outcomes import reports
@@ -194,3 +196,54 @@ def test_the_metrics_command_refuses_a_bad_date() -> None:
 
     with pytest.raises(CommandError, match="since"):
         call_command("metrics", "--since", "last week", "--json", stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    ("figure", "queries"),
+    [
+        (reports.outcome_mix, 1),
+        (reports.trends, 1),
+        (reports.csat_by_path, 1),
+        (reports.handoff_gap_report, 1),
+        # The contacts' rollups, then the comparison group.
+        (reports.churn_report, 2),
+    ],
+)
+def test_each_report_costs_the_same_queries_for_any_number_of_contacts(
+    django_assert_num_queries, figure, queries: int
+) -> None:
+    _random_contacts(60)
+    rollups_rebuild_all()
+    with django_assert_num_queries(queries):
+        figure(FILTERS[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_rebuilds_of_one_day_at_once_leave_one_set_of_rows() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    for _ in range(3):
+        contact(rating=5)
+    DirtyDay.objects.create(day=DAY.date())
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def rebuild(explicit: bool) -> None:
+        try:
+            start.wait()
+            if explicit:
+                rollups_refresh(days=[DAY.date()])
+            else:
+                rollups_refresh()
+        except BaseException as error:  # the assertion below reports it
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=rebuild, args=(e,)) for e in (True, False)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert list(OutcomeDay.objects.values_list("day", "contacts")) == [(DAY.date(), 3)]

@@ -230,3 +230,25 @@ def test_gap_of_nothing_is_null(db: None) -> None:
     report = handoff_gap_report(SEPTEMBER)
     assert report["gap"] is None
     assert all(f["share"] is None and f["gap_without"] is None for f in report["factors"])
+
+
+def test_the_comparison_group_is_kept_a_while(settings, django_assert_num_queries) -> None:
+    from django.core.cache import cache
+
+    from outcomes.studies import churn_comparison
+
+    settings.BATON_METRICS_COMPARISON_CACHE_SECONDS = 300
+    cache.clear()
+    try:
+        CustomerFactory(created_at=datetime(2026, 1, 1, tzinfo=UTC))
+        with django_assert_num_queries(1):
+            first = churn_comparison(SEPTEMBER)
+        CustomerFactory(created_at=datetime(2026, 1, 1, tzinfo=UTC))
+        with django_assert_num_queries(0):
+            assert churn_comparison(SEPTEMBER) == first
+        assert first["n"] == 1
+        gold = Filters(since=SEPTEMBER.since, until=SEPTEMBER.until, tier="gold")
+        with django_assert_num_queries(1):
+            churn_comparison(gold)
+    finally:
+        cache.clear()
