@@ -90,6 +90,8 @@ class Chart:
     head: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = ()
     empty: str = ""
+    # What a reader must know to read it right, shown under it.
+    note: str = ""
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT

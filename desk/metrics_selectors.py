@@ -56,6 +56,7 @@ CSV_HEAD = (
     "fcr",
     "recurred_30d_same",
     "recurred_30d_any",
+    "csat",
     "rating",
     "rating_ai",
     "rating_human",
@@ -91,7 +92,7 @@ def contacts_csv_rows(contacts: QuerySet[Contact], *, chunk: int = 2000) -> Iter
             conversation.external_id,
             customer_label(conversation),
             contact.customer_key,
-            *(_cell(getattr(contact, name)) for name in CSV_HEAD[4:-1]),
+            *(_cell(getattr(contact, name, None)) for name in CSV_HEAD[4:-1]),
             _cell(contact.last_case_id),
         )
 

@@ -6,10 +6,13 @@ outcomes.reports; these views parse the filters and render."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+import io
+import itertools
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
+from asgiref.sync import sync_to_async
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -88,6 +91,11 @@ def _page_context(filters: Filters, params: Any) -> dict[str, Any]:
         "gap_text": panels.points(gap.get("gap")),
         "gap_raw_text": panels.points(gap.get("gap_raw")),
         "gap_factors": panels.gap_factor_rows(gap, filters),
+        "report_links": {
+            "churn_eligible": panels.figure_href("churn:eligible", filters),
+            "gap_ai_then_human": panels.figure_href("gap:ai_then_human", filters),
+            "gap_human_direct": panels.figure_href("gap:human_direct", filters),
+        },
         "choices": filter_choices(),
         "presets": _preset_links(filters, params),
         "csv_query": filters.as_query(),
@@ -127,7 +135,8 @@ def _row(contact: Any) -> dict[str, Any]:
         "topic": contact.topic,
         "path": PATH_LABELS.get(contact.path, contact.path),
         "outcome": outcome_label(contact),
-        "rating": contact.rating,
+        # The rating CSAT counts (contacts_for's `csat`): the overall one, or the only part.
+        "rating": getattr(contact, "csat", contact.rating),
         "ended_at": contact.ended_at,
     }
 
@@ -138,7 +147,7 @@ def metrics_contacts(request: HttpRequest) -> HttpResponse:
     figure, filters, contacts = _figure(request)
     paginator = Paginator(contacts_rows(contacts), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    query = f"figure={figure}&{filters.as_query()}"
+    query = f"{urlencode({'figure': figure})}&{filters.as_query()}"
     return TemplateResponse(
         request,
         "desk/metrics/contacts.html",
@@ -148,24 +157,31 @@ def metrics_contacts(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "page": page,
             "rows": [_row(contact) for contact in page.object_list],
-            "query": urlencode({"figure": figure}) + "&" + filters.as_query(),
+            "query": query,
             "back_href": f"{reverse('desk:metrics')}?{filters.as_query()}",
             "csv_href": f"{reverse('desk:metrics_contacts_csv')}?{query}",
         },
     )
 
 
-class _Echo:
-    """A file that hands back what csv.writer writes, for streaming."""
-
-    def write(self, value: str) -> str:
-        return value
+CSV_BATCH = 1000
 
 
-def _csv_lines(rows: Iterable[tuple]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    for row in rows:
-        yield writer.writerow(row)
+def _csv_batch(rows: Iterator[tuple], size: int) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in itertools.islice(rows, size):
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+async def _csv_stream(rows: Iterator[tuple]) -> AsyncIterator[str]:
+    """The rows as CSV text, a batch at a time. Under ASGI (daphne) a synchronous iterator is
+    read whole before the first byte is sent; this one reads each batch on the thread the
+    ORM runs on (thread_sensitive), so the rows' cursor stays on one connection."""
+    batch = sync_to_async(_csv_batch, thread_sensitive=True)
+    while text := await batch(rows, CSV_BATCH):
+        yield text
 
 
 @supervisor_required
@@ -174,7 +190,7 @@ def metrics_contacts_csv(request: HttpRequest) -> StreamingHttpResponse:
     figure, filters, contacts = _figure(request)
     name = f"baton-{figure.replace(':', '-')}-{filters.since}-{filters.until}.csv"
     response = StreamingHttpResponse(
-        _csv_lines(contacts_csv_rows(contacts)), content_type="text/csv; charset=utf-8"
+        _csv_stream(contacts_csv_rows(contacts)), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -64,8 +65,24 @@ def history(n: int = 6) -> list[Contact]:
     """A little of everything: the three paths, outcomes, ratings, repeats; rolled up."""
     rows = []
     for i in range(n):
-        kind = i % 3
-        if kind == 0:
+        kind = i % 4
+        if kind == 3:
+            rows.append(
+                contact(
+                    days_ago=1 + i % 3,
+                    case=True,
+                    path="human_direct",
+                    outcome="escalated",
+                    human_end="resolved",
+                    team="billing",
+                    topic="refund",
+                    rating=4,
+                    rating_human=4,
+                    handoff_at=timezone.now() - timedelta(days=1 + i % 3, hours=1),
+                    wait_seconds=120,
+                )
+            )
+        elif kind == 0:
             rows.append(contact(days_ago=1 + i % 5, rating=5, confirmed=True, fcr=True))
         elif kind == 1:
             rows.append(
@@ -80,6 +97,7 @@ def history(n: int = 6) -> list[Contact]:
                     rating=2,
                     rating_ai=1,
                     rating_human=4,
+                    handoff_at=timezone.now() - timedelta(days=2 + i % 5, hours=1),
                     wait_seconds=300 + i,
                     ai_seconds=200,
                     repeated=True,
@@ -156,7 +174,21 @@ def test_with_no_contact_the_page_says_there_is_no_data_yet() -> None:
 def test_the_page_shows_the_figures_charts_and_both_reports() -> None:
     history()
     rita, _ = supervisor()
-    response = rita.get(reverse("desk:metrics"))
+    recent = rita.get(reverse("desk:metrics")).content.decode()
+    # No contact of the last 30 days has had its 60: the churn charts say so, with no table.
+    assert recent.count("No contact in this range has had its 60 days yet.") == 2
+    assert recent.count("Data table") == 4
+    contact(days_ago=75, repurchased_60d=True, cancelled_60d=False)
+    contact(
+        days_ago=80,
+        path="ai_only",
+        outcome="deflected",
+        resolved=False,
+        repurchased_60d=False,
+        cancelled_60d=True,
+    )
+    rollups_rebuild_all()
+    response = rita.get(reverse("desk:metrics") + "?since=90d")
     page = response.content.decode()
     assert response.status_code == 200
     for chart in ("outcome-mix", "trends", "csat", "churn-path", "churn-outcome", "gap"):
@@ -192,6 +224,8 @@ def test_every_figure_links_to_its_conversations_with_the_filters() -> None:
         "handoff:waited",
         "human_end:resolved",
         "gap:repeated",
+        "gap:human_direct",
+        "churn:eligible",
     )
     for figure in figures:
         assert figure in links, sorted(links)
@@ -260,6 +294,9 @@ def test_the_list_is_paginated_and_costs_the_same_queries_for_more_rows() -> Non
     with CaptureQueriesContext(connection) as many:
         page = rita.get(_contacts_url("all")).content.decode()
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+    # The session, the user, their profile (asked twice), the count, the page's rows, and
+    # the nav's approvals badge.
+    assert len(few) == 7, [q["sql"] for q in few.captured_queries]
     assert "Page 1 of 2" in page and "page=2" in page
     second = rita.get(_contacts_url("all", page="2")).content.decode()
     assert second.count("<tr>") == 1 + 63 - 50
@@ -275,6 +312,23 @@ def test_the_page_costs_the_same_queries_for_more_contacts() -> None:
     with CaptureQueriesContext(connection) as many:
         rita.get(reverse("desk:metrics"))
     assert len(many) == len(few)
+    # The reports' own (each pins them), with the session and the user's: no query per row.
+    assert len(few) <= 25, [q["sql"] for q in few.captured_queries]
+
+
+def test_a_bar_links_to_its_own_day() -> None:
+    history(4)
+    rita, _ = supervisor()
+    page = rita.get(reverse("desk:metrics") + "?since=7d").content.decode()
+    bars = [
+        parse_qs(urlsplit(href).query)
+        for href in _hrefs(page)
+        if "figure=outcome%3Aai_resolved_confirmed" in href
+    ]
+    days = [q for q in bars if q["since"] == q["until"]]
+    assert days, bars
+    day = str(timezone.localdate() - timedelta(days=1))
+    assert any(q["since"] == [day] for q in days)
 
 
 def test_the_csv_streams_the_same_rows_with_their_facts() -> None:
@@ -285,7 +339,7 @@ def test_the_csv_streams_the_same_rows_with_their_facts() -> None:
     assert response.streaming
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    text = b"".join(response.streaming_content).decode()
+    text = _streamed(response)
     table = list(csv.DictReader(io.StringIO(text)))
     repeated = [r for r in rows if r.repeated]
     assert len(table) == len(repeated)
@@ -293,6 +347,17 @@ def test_the_csv_streams_the_same_rows_with_their_facts() -> None:
     first = table[0]
     assert first["path"] == "ai_then_human" and first["repeated"] == "1"
     assert first["customer"] == "Ada Lovelace" and first["case_id"]
+
+
+def _streamed(response: Any) -> str:
+    """The body of an async streaming response, read as the ASGI handler reads it (on this
+    thread's connection, so the test's transaction is visible)."""
+
+    async def read() -> bytes:
+        return b"".join([part async for part in response.streaming_content])
+
+    assert response.is_async
+    return async_to_sync(read)().decode()
 
 
 # The read-only transcript
