@@ -59,7 +59,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     with scratch_django(
-        flush=args.flush and not args.reuse, prefix="baton-bench-metrics-"
+        flush=args.flush and not args.reuse, prefix="baton-bench-metrics-", keep=args.reuse
     ) as vendor:
         return bench_metrics(args, vendor)
 

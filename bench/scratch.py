@@ -15,9 +15,12 @@ EMBEDDED_ONLY = ("REDIS_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY")
 
 
 @contextmanager
-def scratch_django(*, flush: bool, prefix: str = "baton-bench-") -> Iterator[str]:
-    """Set Django up on a scratch database, migrated and empty; yields its vendor. Call
-    before importing anything that needs settings; closes and removes it afterwards."""
+def scratch_django(
+    *, flush: bool, prefix: str = "baton-bench-", keep: bool = False
+) -> Iterator[str]:
+    """Set Django up on a scratch database, migrated and empty (or, with `keep`, as it is);
+    yields its vendor. Call before importing anything that needs settings; closes and removes
+    it afterwards."""
     for name in EMBEDDED_ONLY:
         os.environ.pop(name, None)
     tmp = tempfile.mkdtemp(prefix=prefix)
@@ -39,7 +42,7 @@ def scratch_django(*, flush: bool, prefix: str = "baton-bench-") -> Iterator[str
     from escalation.models import Case
 
     call_command("migrate", verbosity=0)
-    if Case.objects.exists():
+    if not keep and Case.objects.exists():
         if not flush:
             sys.exit("the database holds cases: use a scratch database, or pass --flush")
         call_command("flush", interactive=False, verbosity=0)

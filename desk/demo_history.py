@@ -167,8 +167,10 @@ AI_LINES = (
     "I've checked {order}: here is what I can see.",
     "Is there anything else I can help with?",
 )
+# The first names the order: a reply that shows the conversation was read is not a cold
+# greeting to the metrics (outcomes/handoff.py).
 AGENT_LINES = (
-    "Hi {first}, I've read the conversation and I'm on it.",
+    "Hi {first}, I've read the conversation about {order} and I'm on it.",
     "I've sorted that out for you now.",
     "Anything else I can do for you today?",
 )
@@ -378,7 +380,7 @@ def demo_history_seed(
         for step in steps:
             if step[0] == CaseEvent.Kind.REPLY:
                 seq += 1
-                text = step[2].format(first=plan["first"])
+                text = step[2].format(first=plan["first"], order=order)
                 events.append(
                     Event(
                         integration=integration,

@@ -179,12 +179,10 @@ def _stream(
     return contacts
 
 
-def _stamp(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 class _Writer:
-    def __init__(self, *, integration: Integration, now: datetime, days: int, agents: list) -> None:
+    def __init__(
+        self, *, integration: Integration, now: datetime, days: int, agents: list[tuple[int, str]]
+    ) -> None:
         self.integration = integration
         self.now = now
         self.days = days
