@@ -66,7 +66,34 @@ def widget_events(*, conversation: Conversation, after_seq: int) -> list[dict[st
     rows = Event.objects.filter(
         conversation=conversation, seq__gte=max(after_seq, 0), type__in=VISIBLE_TYPES
     ).order_by("seq", "id")
-    return [widget_event_wire(event, conversation) for event in rows]
+    wires = [widget_event_wire(event, conversation) for event in rows]
+    # A hand-back is announced where it happened, after the transcript's last event then.
+    handed_back = (
+        Case.objects.filter(
+            conversation=conversation,
+            outcome=Case.Outcome.HANDED_BACK,
+            resolved_seq__gte=max(after_seq, 0),
+        )
+        .select_related("assignee")
+        .only("pk", "resolved_seq", "resolved_at", "assignee")
+    )
+    for case in handed_back:
+        wires.append(_hand_back_wire(case))
+    return sorted(wires, key=lambda wire: (wire["seq"], wire.get("handback", False)))
+
+
+def _hand_back_wire(case: Case) -> dict[str, Any]:
+    who = user_name(case.assignee) if case.assignee is not None else "Our team"
+    return {
+        "type": "event",
+        "id": f"handback-{case.pk}",
+        "seq": case.resolved_seq or 0,
+        "role": "system",
+        "text": f"{who} handed you back to our assistant. "
+        "You can ask for a person again at any time.",
+        "at": (case.resolved_at or timezone.now()).isoformat(),
+        "handback": True,
+    }
 
 
 def agents_online() -> bool:

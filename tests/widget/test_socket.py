@@ -230,3 +230,50 @@ async def test_the_queue_position_is_shown_without_an_invented_wait(open_widget:
     assert await WaitEstimateLog.objects.filter(
         case__conversation__external_id=session.conversation
     ).aexists()
+
+
+def _hand_back(external_id: str) -> None:
+    from django.contrib.auth import get_user_model
+
+    from escalation.cases.lifecycle import case_resolve
+    from escalation.cases.routing import case_pick
+    from escalation.models import AgentProfile
+
+    user = get_user_model().objects.create_user(username="maya", first_name="Maya")
+    AgentProfile.objects.create(user=user, role=AgentProfile.Role.AGENT, presence="online")
+    case = Case.objects.get(conversation__external_id=external_id)
+    case_pick(case_id=case.pk, user=user)
+    case_resolve(case_id=case.pk, user=user, outcome=Case.Outcome.HANDED_BACK)
+
+
+async def test_a_hand_back_is_announced_to_the_customer_and_kept_on_reload(
+    open_widget: Any,
+) -> None:
+    token, session = new_session()
+    widget = await open_widget(token)
+    await widget.until("ready")
+    await widget.send({"type": "message", "id": "m1", "text": "I want to talk to a person"})
+    await widget.until("ack")
+    while not await Case.objects.filter(
+        conversation__external_id=session.conversation, status="queued"
+    ).aexists():
+        await widget.receive()
+    await database_sync_to_async(_hand_back)(session.conversation)
+    line = await widget.until(
+        "event", role="system", id=await database_sync_to_async(next_handback_id)(session)
+    )
+    assert line["text"].startswith("Maya handed you back to our assistant.")
+    state = await widget.until("state", owner="ai")
+    assert not state["ended"] and state["survey"] == []
+    # A reload (a new socket from seq 0) shows it once, after the handoff line.
+    again = await open_widget(token)
+    await again.until("ready")
+    await again.drain()
+    texts = [e["text"] for e in again.events() if e["role"] == "system"]
+    assert texts[-1].startswith("Maya handed you back")
+    assert sum(t.startswith("Maya handed you back") for t in texts) == 1
+
+
+def next_handback_id(session: WidgetSession) -> str:
+    case = Case.objects.get(conversation__external_id=session.conversation)
+    return f"handback-{case.pk}"
