@@ -9,13 +9,11 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from actions.ai import ai_call_run
 from actions.catalog import TOOLS
-from actions.models import Actor
-from actions.selectors import conversation_account_id
-from actions.services import ActionOutcome, action_execute, storable
+from actions.services import ActionOutcome, storable
 from assistant.turn import ToolRecord
 from conversations.models import Conversation
-from conversations.services import conversation_account_bind
 
 
 def tool_run(*, conversation: Conversation, tool: str, args: dict[str, Any]) -> ToolRecord:
@@ -24,19 +22,8 @@ def tool_run(*, conversation: Conversation, tool: str, args: dict[str, Any]) -> 
     allow is not run and is recorded `denied` with the decision, for the packet to draft."""
     if not isinstance(args, dict):
         args = {}
-    account_id = conversation_account_id(conversation=conversation)
-    outcome: ActionOutcome = action_execute(
-        actor=Actor.AI,
-        tool=tool,
-        args=args,
-        account_id=account_id,
-        ai_read_only=conversation.ai_read_only,
-        conversation=conversation,
-    )
+    outcome: ActionOutcome = ai_call_run(conversation=conversation, tool=tool, args=args)
     spec = TOOLS.get(tool)
-    found = outcome.result.get("user_id") if outcome.executed else None
-    if found and not account_id and spec is not None and spec.authenticates:
-        conversation_account_bind(conversation=conversation, account_id=found)
     decision = outcome.decision
     if decision.outcome == "allow" and outcome.executed:
         status = "ok"

@@ -13,13 +13,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from actions.ai import ai_call_run
 from actions.catalog import TOOLS
 from actions.models import Actor, DraftedAction, ExecutionRequest
 from actions.policy import Decision
 from actions.selectors import conversation_account_id
-from actions.services import ActionOutcome, action_check, action_draft, action_execute
+from actions.services import ActionOutcome, action_check, action_draft
 from conversations.models import Conversation
-from conversations.services import conversation_account_bind
 from escalation.services import signal_record
 
 
@@ -42,28 +42,15 @@ def ai_tool_call_execute(
     """Run the AI's call through the policy; returns the outcome and the draft it left for a
     human, if any. A read that finds nothing, or a call the catalog does not know, is only
     answered."""
-    account_id = conversation_account_id(conversation=conversation)
-    outcome = action_execute(
-        actor=Actor.AI,
-        tool=tool,
-        args=args,
-        account_id=account_id,
-        ai_read_only=conversation.ai_read_only,
-        conversation=conversation,
-    )
+    outcome = ai_call_run(conversation=conversation, tool=tool, args=args)
     spec = TOOLS.get(tool)
-    found = outcome.result.get("user_id") if outcome.executed else None
-    if found and not account_id and spec is not None and spec.authenticates:
-        # Found by email, or by name and zip: that is how the store's policy has a customer
-        # authenticated, and the conversation is about them from now on.
-        conversation_account_bind(conversation=conversation, account_id=found)
     if spec is None or not spec.consequential or outcome.decision.outcome == "allow":
         return outcome, None
     drafted = action_draft(
         tool=tool,
         args=args,
         drafted_by=Actor.AI,
-        account_id=account_id or "",
+        account_id=conversation_account_id(conversation=conversation) or "",
         conversation=conversation,
     )
     signal_record(
