@@ -295,7 +295,10 @@ def _conversation_apply(*, conversation: Conversation, event: ProtocolEvent) -> 
     """Fold one event into the conversation's state (the caller saves)."""
     conversation.last_seq = max(conversation.last_seq, event.seq)
     customer = getattr(event, "customer", None)
-    if customer is not None:
+    # Feedback after the close is stored, but a closed conversation's customer stays as it
+    # ended: its contact's figures were decided on who that was.
+    after_close = conversation.closed_at_seq is not None and event.seq > conversation.closed_at_seq
+    if customer is not None and not after_close:
         _customer_link(conversation=conversation, customer=customer)
     if isinstance(event, CloseEvent) and conversation.closed_at_seq is None:
         conversation.status = Conversation.Status.CLOSED

@@ -473,7 +473,7 @@ _FIXED_LABELS = {
     "fcr:not": "Resolved, but not at first contact",
     "recurrence_30d:same_topic": "Resolved, back within 30 days on the same topic",
     "recurrence_30d:any_topic": "Resolved, back within 30 days on any topic",
-    "durable:not": "Resolved, back within 7 days on the same topic",
+    "durable:not": "Resolved, back within 30 days on the same topic",
     "handoff": "Handed to a person",
     "handoff:waited": "Handed to a person and answered (the wait figures)",
     "repeat": "Had to repeat themselves after the handoff",

@@ -72,6 +72,11 @@ CSV_HEAD = (
 )
 
 
+# A cell a spreadsheet would read as a formula (OWASP's CSV injection): a platform or a
+# customer wrote these strings.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -79,6 +84,8 @@ def _cell(value: Any) -> Any:
         return "1" if value else "0"
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
     return value
 
 
@@ -89,9 +96,9 @@ def contacts_csv_rows(contacts: QuerySet[Contact], *, chunk: int = 2000) -> Iter
         conversation = contact.conversation
         yield (
             contact.conversation_id,
-            conversation.external_id,
-            customer_label(conversation),
-            contact.customer_key,
+            _cell(conversation.external_id),
+            _cell(customer_label(conversation)),
+            _cell(contact.customer_key),
             *(_cell(getattr(contact, name, None)) for name in CSV_HEAD[4:-1]),
             _cell(contact.last_case_id),
         )

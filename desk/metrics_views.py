@@ -53,7 +53,10 @@ def filters_parse(params: Any) -> tuple[Filters, str]:
         return Filters.from_query(params), ""
     except ValueError as exc:
         kept = {k: params.get(k, "") for k in ("topic", "team", "tier")}
-        return Filters.from_query({"since": "30d", **kept}), f"Those dates were not used: {exc}"
+        try:
+            return Filters.from_query({"since": "30d", **kept}), f"Those dates were not used: {exc}"
+        except ValueError:
+            return Filters.from_query({"since": "30d"}), f"Those filters were not used: {exc}"
 
 
 def _preset_links(filters: Filters, params: Any) -> list[dict[str, Any]]:

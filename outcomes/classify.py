@@ -132,12 +132,15 @@ def _ai_message(turn: Turn) -> bool:
 
 
 def _ratings(turns: Sequence[Turn]) -> dict[str, int]:
-    """The last rating given for each part, whenever it came (before or after the close)."""
+    """The last rating given for each part, whenever it came (before or after the close), in
+    the order they were given: the last one given is last."""
     ratings: dict[str, int] = {}
     for turn in sorted((t for t in turns if t.type == "feedback"), key=lambda t: t.seq):
         rating = turn.payload.get("rating")
         if isinstance(rating, int) and 1 <= rating <= 5:
-            ratings[str(turn.payload.get("part") or "overall")] = rating
+            part = str(turn.payload.get("part") or "overall")
+            ratings.pop(part, None)
+            ratings[part] = rating
     return ratings
 
 
@@ -176,7 +179,8 @@ def _ai_only(history: ContactHistory, *, ratings: dict[str, int], recurred_7d: b
     # and without the customer coming back on the same topic within 7 days.
     if answer is None or recurred_7d:
         return {"outcome": "deflected"}
-    given = [ratings[p] for p in ("ai", "overall") if p in ratings]
+    # In the order they were given (dicts keep it): the last of the AI's or the overall.
+    given = [rating for part, rating in ratings.items() if part in ("ai", "overall")]
     words = any(
         t.type == "message" and t.role == "customer" and confirmed_in_words(t.text)
         for t in history.turns

@@ -13,6 +13,10 @@ from urllib.parse import urlencode
 from django.utils import timezone
 
 DEFAULT_DAYS = 30
+# The dates a report may ask about, and the longest range (a range draws one bar per day or
+# week: ten years of weeks is already a long chart).
+EARLIEST = date(2000, 1, 1)
+MAX_DAYS = 3660
 _RELATIVE = re.compile(r"^(\d{1,4})d$")
 
 
@@ -23,6 +27,8 @@ def _day(value: str, *, today: date, name: str) -> date:
         days = int(match.group(1))
         if days < 1:
             raise ValueError(f"{name}: {value!r} is not a positive number of days")
+        if days > MAX_DAYS:
+            raise ValueError(f"{name}: {value!r} is more than {MAX_DAYS} days")
         return today - timedelta(days=days - 1)
     try:
         return date.fromisoformat(value)
@@ -41,8 +47,17 @@ class Filters:
     tier: str = ""
 
     def __post_init__(self) -> None:
+        latest = timezone.now().date() + timedelta(days=366)
+        for name, value in (("since", self.since), ("until", self.until)):
+            if not EARLIEST <= value <= latest:
+                raise ValueError(f"{name}: {value} is outside {EARLIEST} to {latest}")
         if self.until < self.since:
             raise ValueError(f"until ({self.until}) is before since ({self.since})")
+        if self.days > MAX_DAYS:
+            raise ValueError(f"the range is {self.days} days; at most {MAX_DAYS}")
+        for name in ("topic", "team", "tier"):
+            if "\x00" in getattr(self, name):
+                raise ValueError(f"{name}: holds a NUL character")
 
     @classmethod
     def from_query(cls, query: Mapping[str, Any], *, today: date | None = None) -> Filters:
@@ -57,6 +72,8 @@ class Filters:
         since = _day(text("since"), today=today, name="since") if text("since") else None
         until = _day(text("until"), today=today, name="until") if text("until") else today
         if since is None:
+            if until < EARLIEST + timedelta(days=DEFAULT_DAYS):
+                raise ValueError(f"until: {until} is before {EARLIEST}")
             since = until - timedelta(days=DEFAULT_DAYS - 1)
         return cls(
             since=since, until=until, topic=text("topic"), team=text("team"), tier=text("tier")

@@ -301,7 +301,7 @@ _FIGURES: dict[str, Q] = {
     "fcr:not": Q(resolved=True, fcr=False),
     "recurrence_30d:same_topic": Q(resolved=True, recurred_30d_same=True),
     "recurrence_30d:any_topic": Q(resolved=True, recurred_30d_any=True),
-    "durable:not": Q(resolved=True, recurred_7d_same=True),
+    "durable:not": Q(resolved=True, recurred_30d_same=True),
     "handoff": Q(handoff_at__isnull=False),
     "handoff:waited": Q(wait_seconds__isnull=False),
     "repeat": Q(repeated=True),

@@ -78,13 +78,13 @@ def outcome_key(*, outcome: str, confirmed: bool, abandoned_in_queue: bool) -> s
 
 
 def csat_rating() -> Case:
-    """A contact's rating for CSAT: the overall one; without it, the only part there was
-    (the AI's for ai_only, the person's for human_direct). ai_then_human needs the overall
-    one: its parts are reported on their own."""
+    """A contact's rating for CSAT: the overall one; without it, the part that ended the
+    contact (the AI's for ai_only, the person's for human_direct and ai_then_human: Baton's
+    own survey asks the parts only). Its parts are also reported on their own."""
     return Case(
         When(rating__isnull=False, then=F("rating")),
         When(path=Path.AI_ONLY, then=F("rating_ai")),
-        When(path=Path.HUMAN_DIRECT, then=F("rating_human")),
+        When(path__in=(Path.HUMAN_DIRECT, Path.AI_THEN_HUMAN), then=F("rating_human")),
         default=Value(None),
         output_field=PositiveSmallIntegerField(),
     )

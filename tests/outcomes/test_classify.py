@@ -158,6 +158,15 @@ def test_feedback_after_the_close_counts_and_the_last_one_per_part_wins() -> Non
     assert facts.confirmed
 
 
+def test_the_last_rating_given_decides_confirmation_whichever_part_it_names() -> None:
+    story = answered().close("resolved", 3).feedback(2, 10).feedback(5, 11, part="ai")
+    facts = classify(story.history(), now=LATER)
+    assert (facts.rating, facts.rating_ai) == (2, 5)
+    assert facts.confirmed
+    story = answered().close("resolved", 3).feedback(5, 10, part="ai").feedback(2, 11)
+    assert not classify(story.history(), now=LATER).confirmed
+
+
 def test_a_poor_rating_is_not_confirmation_even_with_thanks() -> None:
     story = answered().customer("thanks", 2).close("resolved", 3).feedback(1, 5)
     facts = classify(story.history(), now=LATER)

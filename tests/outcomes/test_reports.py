@@ -383,3 +383,26 @@ def _pairs(query: str) -> list[tuple[str, str]]:
     from urllib.parse import parse_qsl
 
     return parse_qsl(query)
+
+
+def test_an_escalated_contact_rated_by_its_parts_counts_on_its_persons_part() -> None:
+    # Baton's own survey asks the two parts only: the person's part is what ai_then_human is
+    # compared on, as human_direct is.
+    contact(path=Path.AI_THEN_HUMAN, rating=None, rating_ai=2, rating_human=5)
+    contact(path=Path.AI_THEN_HUMAN, rating=1, rating_ai=1, rating_human=5)
+    rollups_rebuild_all()
+    for reading in (reading_contacts, None):
+        if reading is None:
+            csat = metrics_summary(NOVEMBER)["csat"]["ai_then_human"]
+        else:
+            with reading():
+                csat = metrics_summary(NOVEMBER)["csat"]["ai_then_human"]
+        assert (csat["n"], csat["share_4_5"]) == (2, 0.5)
+        assert csat["ai_part"]["n"] == 2 and csat["human_part"]["share_4_5"] == 1.0
+
+
+def test_not_durable_is_a_resolution_whose_customer_came_back_within_30_days() -> None:
+    back = contact(recurred_30d_same=True, recurred_30d_any=True)
+    contact(recurred_30d_any=True)
+    contact()
+    assert list(contacts_for("durable:not", NOVEMBER)) == [back]
