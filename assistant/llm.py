@@ -144,6 +144,9 @@ def llm_turn(*, conversation: Conversation, events: list[Event]) -> Turn:
             if name == HANDOFF_TOOL:
                 handoff = (str(args.get("reason") or "ai_request"), str(args.get("note") or ""))
                 answer: dict[str, Any] = {"handed_off": True}
+            elif handoff is not None:
+                # Handing off ends what the AI may do: later calls in the batch do not run.
+                answer = {"skipped": True, "message": "The conversation is being handed off."}
             else:
                 record = tool_run(conversation=conversation, tool=name, args=args)
                 conversation.refresh_from_db(fields=["account_id", "ai_read_only"])

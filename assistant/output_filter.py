@@ -51,7 +51,9 @@ _DEAL = re.compile(
     re.I,
 )
 _GIVING = re.compile(
-    r"\b(i(?:'ve| have)? (?:issued|processed|refunded|credited|approved|reimbursed)|"
+    r"\b((?:i|we)(?:'ve| have)? (?:just |now |already )?(?:issued|processed|refunded|credited|"
+    r"approved|reimbursed)|went ahead and (?:issued|processed|refunded|credited|reimbursed)|"
+    r"(?:refunded|credited|reimbursed) (?:you|your)\b|"
     r"(?:you(?:'ll| will)|you are going to) (?:receive|get|be (?:refunded|credited|reimbursed))|"
     r"(?:refund|credit|reimbursement)s? (?:has|have|is|was|will be) (?:been )?"
     r"(?:issued|processed|sent|approved|on its way)|i(?:'ll| will| can) (?:refund|credit|give)|"
@@ -61,8 +63,12 @@ _GIVING = re.compile(
 # Only a plain refusal makes an amount the customer asked for safe to repeat ("I can't refund
 # $150"): a bare "no" or "not" would let "No problem, I've refunded $500" through.
 _NEGATION = re.compile(
-    r"\b(i can't|i cannot|i can not|i'm unable to|i am unable to|i'm not able to|"
-    r"i am not able to|i'm not allowed to|can't be|cannot be)\b",
+    r"\b(?:i can't|i cannot|i can not|i'm unable to|i am unable to|i'm not able to|"
+    r"i am not able to|i'm not allowed to|can't be|cannot be)\s+(?:\w+\s+){0,2}?"
+    # The refusal must be of the giving itself, right before its verb: "I can't believe it,
+    # but I've issued your refund" or "I cannot say no: 50% off" is no refusal.
+    r"(?:refund(?:ed)?|credit(?:ed)?|give|giv(?:en|ing)|offer(?:ed)?|issue[ds]?|apply|applied|"
+    r"provide[ds]?|make|made|match|approve[ds]?|promise[ds]?|reimburse[ds]?|change[ds]?)\b",
     re.I,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")

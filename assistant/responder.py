@@ -63,8 +63,24 @@ def deterministic_turn(
     *, conversation: Conversation, events: list[Event], pending: list[Event]
 ) -> Turn:
     text = " ".join(event.text for event in pending)
-    last_ai = next(
-        (e.text for e in reversed(events) if e.type == Event.Type.MESSAGE and e.role == "ai"), ""
+    # The question the customer answers is the last thing said to them: an AI question a
+    # person spoke after (or a hand-back came after) is no longer open.
+    last = next(
+        (
+            e
+            for e in reversed(events)
+            if e not in pending
+            and (
+                e.type == Event.Type.HANDOFF
+                or (e.type == Event.Type.MESSAGE and e.role in ("ai", "agent"))
+            )
+        ),
+        None,
+    )
+    last_ai = (
+        last.text
+        if last is not None and last.type == Event.Type.MESSAGE and last.role == "ai"
+        else ""
     )
     if HUMAN.search(text):
         return Turn(

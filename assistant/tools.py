@@ -22,6 +22,15 @@ def tool_run(*, conversation: Conversation, tool: str, args: dict[str, Any]) -> 
     allow is not run and is recorded `denied` with the decision, for the packet to draft."""
     if not isinstance(args, dict):
         args = {}
+    # The AI stops the moment a person has the conversation, even in the middle of a turn.
+    conversation.refresh_from_db(fields=["owner"])
+    if conversation.owner != Conversation.Owner.AI:
+        return ToolRecord(
+            tool=storable(tool)[:100] or "unknown",
+            args=storable(args),
+            status="error",
+            result={"skipped": True, "message": "A person has this conversation now."},
+        )
     outcome: ActionOutcome = ai_call_run(conversation=conversation, tool=tool, args=args)
     spec = TOOLS.get(tool)
     decision = outcome.decision

@@ -39,6 +39,9 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_MESSAGE_CHARS = min(4000, MAX_TEXT_CHARS)
 
 
+# How far below the last seq shown a refresh reads again (see _refresh).
+RESEQ_MARGIN = 50
+
 class FrameError(Exception):
     def __init__(self, code: str, detail: str, frame_id: str | None = None) -> None:
         super().__init__(detail)
@@ -196,7 +199,8 @@ class WidgetConsumer(WebsocketConsumer):
         else:
             raise FrameError(
                 "transcript_refused",
-                "There's nothing to send yet, or this conversation's transcripts were sent.",
+                "The transcript was not sent: there's nothing to send yet, it was sent already, "
+                "or the mail could not go out. You can ask again later.",
             )
 
     def _answer(self, client_id: str, result: Any) -> None:
@@ -262,7 +266,11 @@ class WidgetConsumer(WebsocketConsumer):
         self.groups_joined = wanted
         if conversation is not None:
             # Joined first, read second: a change between the two is read now or pushed.
-            for wire in widget_events(conversation=conversation, after_seq=self.cursor):
+            # Writers in this process take seqs without the conversation's lock, so an event
+            # may commit below the cursor: once this socket has shown something, read back a
+            # margin, and the ids it has shown drop the repeats. A resume reads from its seq.
+            after = max(self.cursor - RESEQ_MARGIN, 0) if self.shown else self.cursor
+            for wire in widget_events(conversation=conversation, after_seq=after):
                 if wire["id"] in self.shown:
                     continue
                 self.shown.add(wire["id"])

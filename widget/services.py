@@ -5,6 +5,7 @@ go through assistant.services.customer_message."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ from conversations.schemas import ErrorCode, ErrorOut
 from conversations.services import IngestResult, events_ingest
 from widget.selectors import widget_conversation, widget_transcript_text
 from widget.tokens import WidgetSession
+
+logger = logging.getLogger(__name__)
 
 # A customer types; a flood is somebody else: at most 10 messages in a burst, 1 a second after.
 MESSAGE_RATE = 1.0
@@ -132,10 +135,16 @@ def widget_transcript_mail(*, session: WidgetSession, email: str) -> bool:
     )
     if not granted:
         return False
-    send_mail(
-        subject="Your conversation with our support team",
-        message=widget_transcript_text(conversation=conversation),
-        from_email=None,
-        recipient_list=[email],
-    )
+    try:
+        send_mail(
+            subject="Your conversation with our support team",
+            message=widget_transcript_text(conversation=conversation),
+            from_email=None,
+            recipient_list=[email],
+        )
+    except Exception:
+        # A mail server that fails must not take the chat down with it: the customer is told
+        # it was not sent and may ask again.
+        logger.exception("transcript mail to conversation %s failed", conversation.pk)
+        return False
     return True

@@ -80,6 +80,8 @@ def customer_token_read(token: str) -> dict[str, str] | None:
     secret = settings.BATON_WIDGET_SHOP_SECRET
     if not secret or not token or len(token) > 2048 or "." not in token:
         return None
+    if not token.isascii():
+        return None
     encoded, _, mac = token.rpartition(".")
     expected = hmac.new(secret.encode(), encoded.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, mac):

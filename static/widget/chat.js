@@ -21,11 +21,16 @@
   function load() {
     try {
       var saved = JSON.parse(localStorage.getItem(KEY) || "null");
-      if (saved && typeof saved.token === "string") return saved;
+      // A conversation kept for another customer on this browser is not theirs to resume.
+      if (saved && typeof saved.token === "string" && saved.customer === root.dataset.customer) {
+        return saved;
+      }
     } catch (e) { /* a broken entry starts afresh */ }
     return null;
   }
-  var store = load() || { token: root.dataset.token, pending: [], skipped: false };
+  var store = load() || {
+    token: root.dataset.token, customer: root.dataset.customer, pending: [], skipped: false
+  };
   store.pending = store.pending || [];
   function save() { localStorage.setItem(KEY, JSON.stringify(store)); }
   save();
@@ -284,7 +289,7 @@
   }
 
   function startOver() {
-    store = { token: root.dataset.token, pending: [], skipped: false };
+    store = { token: root.dataset.token, customer: root.dataset.customer, pending: [], skipped: false };
     save();
     window.location.reload();
   }

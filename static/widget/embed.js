@@ -18,7 +18,7 @@
   button.setAttribute("aria-expanded", "false");
   button.setAttribute("aria-controls", "baton-chat-frame");
   var b = button.style;
-  b.position = "fixed"; b.right = "1rem"; b.bottom = "1rem"; b.zIndex = "2147483000";
+  b.position = "fixed"; b.right = "1rem"; b.bottom = "1rem"; b.zIndex = "2147483001";
   b.padding = ".7rem 1.1rem"; b.borderRadius = "2rem"; b.border = "0";
   b.background = "#0b5cad"; b.color = "#fff"; b.font = "600 1rem system-ui, sans-serif";
   b.cursor = "pointer"; b.boxShadow = "0 2px 8px rgba(0,0,0,.25)";
@@ -34,8 +34,10 @@
       f.position = "fixed"; f.zIndex = "2147483000"; f.border = "1px solid #d0d7de";
       f.borderRadius = ".75rem"; f.background = "#fff"; f.boxShadow = "0 4px 20px rgba(0,0,0,.25)";
       var phone = window.matchMedia("(max-width: 480px)").matches;
-      f.right = phone ? "0" : "1rem"; f.bottom = phone ? "0" : "4.5rem";
-      f.width = phone ? "100vw" : "24rem"; f.height = phone ? "calc(100vh - 4rem)" : "min(36rem, 80vh)";
+      // On a phone the chat fills the screen above the button, which stays free to close it.
+      f.right = phone ? "0" : "1rem"; f.bottom = "4.5rem";
+      if (phone) { f.top = "0"; }
+      f.width = phone ? "100vw" : "24rem"; f.height = phone ? "auto" : "min(36rem, 80vh)";
       document.body.appendChild(frame);
     }
     var opening = frame.hidden || !frame.isConnected || button.getAttribute("aria-expanded") === "false";

@@ -126,3 +126,37 @@ def test_a_reply_with_characters_ingest_cannot_store_is_still_sent(
     fake.step("Hello\x00 there \ud800!")
     c = chat("l-nul")
     assert c.say("hi") == "Hello\ufffd there \ufffd!"
+
+
+def test_calls_after_a_handoff_in_the_same_batch_do_not_run(
+    shop: Store, chat: Callable, fake: ToolCallingOpenAI
+) -> None:
+    args = {"order_id": shop.pending.order_id, "reason": "no longer needed"}
+    fake.step([(llm.HANDOFF_TOOL, {"reason": "customer_request"}), ("cancel_pending_order", args)])
+    c = chat("l-handoff-then-cancel")
+    c.say("Get me a person, and cancel it", customer={"external_id": shop.customer.customer_id})
+    shop.pending.refresh_from_db()
+    assert shop.pending.status == "pending"
+    assert not AuditEntry.objects.filter(kind=AuditEntry.Kind.EXECUTED, actor="ai").exists()
+
+
+def test_the_ai_runs_no_call_once_a_person_has_the_conversation(shop: Store) -> None:
+    from django.db import transaction
+
+    from assistant.tools import tool_run
+    from conversations.models import Conversation
+    from conversations.services import conversation_owner_set
+    from tests.factories import ConversationFactory
+
+    conversation = ConversationFactory(account_id=shop.customer.customer_id)
+    with transaction.atomic():
+        conversation_owner_set(
+            conversation=conversation, owner=Conversation.Owner.HUMAN, by="agent"
+        )
+    stale = Conversation.objects.get(pk=conversation.pk)
+    stale.owner = Conversation.Owner.AI  # what the turn read before the person took it
+    args = {"order_id": shop.pending.order_id, "reason": "no longer needed"}
+    record = tool_run(conversation=stale, tool="cancel_pending_order", args=args)
+    assert record.status == "error" and record.result["skipped"]
+    shop.pending.refresh_from_db()
+    assert shop.pending.status == "pending"

@@ -65,6 +65,11 @@ def test_the_customers_own_data_passes(shop: Store) -> None:
         "Here's a 20% off coupon for your trouble.",
         "No problem, I have refunded $5000.",
         "The Hiking Boots cost $3.99 today.",
+        # Found in review: "we", "went ahead", and a refusal elsewhere in the sentence.
+        "We've refunded your order to your card.",
+        "Done! I went ahead and refunded you.",
+        "I can't believe it, but I've issued your refund.",
+        "I cannot say no to you: 50% off your next order.",
     ],
 )
 def test_promises_the_policy_does_not_back_are_blocked(shop: Store, text: str) -> None:
@@ -112,6 +117,8 @@ def test_a_blocked_reply_is_replaced_by_a_safe_one(shop: Store) -> None:
         "Your order hasn't shipped yet; it usually ships within 2 days.",
         "A refund goes back to the original payment method once the return arrives.",
         "I can connect you with a specialist if you'd like.",
+        "I can't offer a discount, but a person from our team can look at it.",
+        "I'm unable to refund that myself; a specialist will look at it.",
         "Please tell me the email on your account, or your name and zip code.",
     ],
 )

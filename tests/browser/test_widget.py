@@ -201,3 +201,28 @@ def test_a_dropped_socket_is_announced_and_resumes_without_loss(
     expect(own.nth(1).locator(".msg-status")).to_have_text("Delivered")
     session = _session(page)
     expect(page.locator("#chat-log .msg")).to_have_count(visible(session))
+
+
+
+def test_a_chat_kept_for_another_customer_on_this_browser_is_not_resumed(
+    live_asgi_server: LiveServer, browser: Any
+) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(f"{live_asgi_server.url}/chat/")
+    page.fill("#chat-input", "Where is my parcel?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#chat-log .msg-customer .msg-status")).to_have_text("Delivered")
+    first = _session(page).conversation
+    # The same visitor reloading gets their conversation back...
+    page.reload()
+    expect(page.locator("#chat-log .msg-customer")).to_have_count(1)
+    assert _session(page).conversation == first
+    # ...a page for someone else (the shop's signed customer differs) starts afresh.
+    page.evaluate(
+        "(() => { const s = JSON.parse(localStorage.getItem('baton-widget'));"
+        " s.customer = 'someone-else'; localStorage.setItem('baton-widget', JSON.stringify(s)); })()"
+    )
+    page.reload()
+    page.wait_for_timeout(500)
+    expect(page.locator("#chat-log .msg-customer")).to_have_count(0)
+    assert _session(page).conversation != first

@@ -99,6 +99,24 @@ async def test_the_transcript_by_email(open_widget: Any) -> None:
     assert "You: Where is my parcel?" in sent.body and f"Assistant: {reply['text']}" in sent.body
 
 
+async def test_a_mail_server_failure_is_told_and_the_chat_goes_on(
+    open_widget: Any, monkeypatch: Any
+) -> None:
+    def broken(**_: Any) -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr("widget.services.send_mail", broken)
+    token, _ = new_session()
+    widget = await open_widget(token)
+    await widget.until("ready")
+    await widget.send({"type": "message", "id": "m1", "text": "Where is my parcel?"})
+    await widget.until("event", role="ai")
+    await widget.send({"type": "transcript", "email": "dana@example.com"})
+    assert (await widget.until("error"))["code"] == "transcript_refused"
+    await widget.send({"type": "message", "id": "m2", "text": "Still there?"})
+    assert (await widget.until("ack", id="m2"))["status"] == "stored"
+
+
 async def test_no_one_online_offers_an_email_reply(open_widget: Any) -> None:
     token, session = new_session()
     widget = await open_widget(token)
@@ -130,6 +148,22 @@ def test_the_chat_page_carries_a_token_and_the_consent(settings: Any) -> None:
     token = html.split('data-token="')[1].split('"')[0]
     session = conversation_token_read(token)
     assert session is not None and session.customer == {}
+
+
+def test_the_page_names_its_customer_without_saying_who(settings: Any) -> None:
+    settings.BATON_WIDGET_SHOP_SECRET = "shop-secret"
+
+    def who(query: dict[str, str]) -> str:
+        html = Client().get("/chat/", query).content.decode()
+        return html.split('data-customer="')[1].split('"')[0]
+
+    ada = customer_token_sign(customer={"email": "ada@example.com"}, secret="shop-secret")
+    bo = customer_token_sign(customer={"email": "bo@example.com"}, secret="shop-secret")
+    assert who({}) == "anonymous"
+    assert who({"customer": ada}) == who({"customer": ada}) != who({"customer": bo})
+    assert "ada" not in who({"customer": ada})
+    # A MAC that is not ASCII is a bad token, not a server error.
+    assert who({"customer": "abc.\u00e9"}) == "anonymous"
 
 
 def test_the_shops_signed_customer_token(settings: Any) -> None:
