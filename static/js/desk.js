@@ -185,7 +185,12 @@
   });
   document.addEventListener("DOMContentLoaded", checkLimits);
   document.body.addEventListener("htmx:afterSettle", checkLimits);
-  document.body.addEventListener("htmx:oobAfterSwap", checkLimits);
+  // A pushed redraw settles its elements' attributes after the swap (htmx's settle delay), which
+  // would take the counter's "over" class off again: count once more after it.
+  document.body.addEventListener("htmx:oobAfterSwap", function () {
+    checkLimits();
+    window.setTimeout(checkLimits, 100);
+  });
 
   // A request that fails says so, instead of doing nothing.
   document.body.addEventListener("htmx:responseError", function (event) {
