@@ -7,8 +7,7 @@ import pytest
 
 from assistant.services import customer_message, widget_integration
 from conversations.models import Conversation, Event
-from escalation.models import Rule
-from escalation.rules import DEFAULT_RULES
+from tests.escalation.conftest import rules  # noqa: F401 (the default rules, as the engine's tests seed them)
 from tests.factories import Store, store_scenario
 
 
@@ -21,24 +20,7 @@ def no_llm(settings: Any) -> None:
 
 
 @pytest.fixture
-def rules(db: None) -> None:
-    for spec in DEFAULT_RULES:
-        Rule.objects.get_or_create(
-            code=spec.code,
-            defaults={
-                "name": spec.name,
-                "condition": spec.condition,
-                "action": spec.action,
-                "priority": spec.priority,
-                "team": spec.team,
-                "ai_read_only": spec.ai_read_only,
-                "order": spec.order,
-            },
-        )
-
-
-@pytest.fixture
-def shop(db: None, rules: None) -> Store:
+def shop(db: None, rules: Any) -> Store:  # noqa: F811
     return store_scenario()
 
 
